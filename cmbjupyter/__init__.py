@@ -1,0 +1,40 @@
+"""cmbjupyter: run and watch cmbagent multi-agent science tasks from Jupyter.
+
+Importing this package is cheap: the public names load on first use, so a kernel (or the worker
+subprocess) that imports ``cmbjupyter`` never pays for jupyter_server, anywidget or cmbagent.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from .errors import TaskFailed
+    from .executor import IsolatedTaskExecutor
+    from .session import SessionManager
+    from .state import RunState
+
+__all__ = ["IsolatedTaskExecutor", "RunState", "SessionManager", "TaskFailed", "__version__"]
+
+_LAZY = {
+    "IsolatedTaskExecutor": "cmbjupyter.executor",
+    "SessionManager": "cmbjupyter.session",
+    "RunState": "cmbjupyter.state",
+    "TaskFailed": "cmbjupyter.errors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cmbjupyter' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,161 @@
+"""Every exception cmbjupyter raises, in one hierarchy.
+
+Like nbclient's ``CellTimeoutError(TimeoutError)``, each class also subclasses the builtin a caller
+would naturally catch, so ``except TimeoutError`` or ``except ValueError`` keep working.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "BudgetExceeded",
+    "CmbJupyterError",
+    "ConfigError",
+    "EngineError",
+    "EngineNotFound",
+    "MemoryLimitExceeded",
+    "ProtocolError",
+    "SessionCorrupt",
+    "SessionError",
+    "SessionNotFound",
+    "SessionWriteError",
+    "TaskCancelled",
+    "TaskFailed",
+    "TaskTimeout",
+    "WorkerCrashed",
+    "error_class_for",
+]
+
+
+class CmbJupyterError(Exception):
+    """Base class of every cmbjupyter error."""
+
+
+class ConfigError(CmbJupyterError, ValueError):
+    """A task's configuration is invalid (unknown mode, bad engine name, bad limit...).
+
+    Raised before anything starts, so nothing needs cleaning up.
+    """
+
+
+class ProtocolError(CmbJupyterError, ValueError):
+    """A line on the event pipe is not a valid event."""
+
+
+class TaskFailed(CmbJupyterError, RuntimeError):
+    """A task ended without a result.
+
+    Carries the fields of the ``error`` event that was delivered to the output callback just
+    before this was raised, so callers see the same facts either way.
+    """
+
+    #: The ``error_type`` reported when the worker gives none.
+    default_error_type = "TaskFailed"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error_type: str | None = None,
+        traceback: str | None = None,
+        exit_code: int | None = None,
+        signal: str | None = None,
+        task_id: str | None = None,
+        session_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.error_type = error_type or self.default_error_type
+        self.traceback = traceback
+        self.exit_code = exit_code
+        self.signal = signal
+        self.task_id = task_id
+        self.session_id = session_id
+
+    def __str__(self) -> str:
+        return self.message
+
+    def to_event_data(self) -> dict[str, Any]:
+        """The ``data`` of the ``error`` event that describes this failure."""
+        data: dict[str, Any] = {"message": self.message, "error_type": self.error_type}
+        for key in ("traceback", "exit_code", "signal"):
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = value
+        return data
+
+
+class TaskCancelled(TaskFailed):
+    """The task was cancelled (``executor.cancel``, Ctrl-C, kernel interrupt)."""
+
+    default_error_type = "TaskCancelled"
+
+
+class TaskTimeout(TaskFailed, TimeoutError):
+    """The task ran longer than ``config["timeout"]`` seconds and was stopped."""
+
+    default_error_type = "TaskTimeout"
+
+
+class WorkerCrashed(TaskFailed):
+    """The worker process died without reporting a result (signal, exit code, lost pipe)."""
+
+    default_error_type = "WorkerCrashed"
+
+
+class MemoryLimitExceeded(WorkerCrashed, MemoryError):
+    """The worker's process tree used more than ``config["memory_limit_mb"]`` and was stopped."""
+
+    default_error_type = "MemoryLimitExceeded"
+
+
+class BudgetExceeded(TaskFailed):
+    """The run's cost reached ``config["budget_usd"]`` and the worker was stopped."""
+
+    default_error_type = "BudgetExceeded"
+
+
+class SessionError(CmbJupyterError):
+    """Base class of session-store errors."""
+
+
+class SessionNotFound(SessionError, KeyError):
+    """No sidecar file exists for this session id."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else "session not found"
+
+
+class SessionCorrupt(SessionError, ValueError):
+    """A sidecar file exists but cannot be read (truncated, not JSON, future version...)."""
+
+
+class SessionWriteError(SessionError, OSError):
+    """A sidecar could not be written (disk full, permissions); the previous version is intact."""
+
+
+_BY_TYPE: dict[str, type[TaskFailed]] = {
+    cls.default_error_type: cls
+    for cls in (TaskCancelled, TaskTimeout, WorkerCrashed, MemoryLimitExceeded, BudgetExceeded)
+}
+
+
+def error_class_for(error_type: str | None) -> type[TaskFailed]:
+    """The exception class that stands for an ``error`` event's ``error_type``.
+
+    Engine exceptions (``ZeroDivisionError``...) map to plain :class:`TaskFailed`, which keeps the
+    engine's type name in ``error_type``.
+    """
+    return _BY_TYPE.get(error_type or "", TaskFailed)
+
+
+class EngineError(CmbJupyterError):
+    """An engine failed for a reason it can state plainly (a missing package, no API key...).
+
+    The worker reports it without a traceback: the message names the fix.
+    """
+
+
+class EngineNotFound(EngineError, ImportError):
+    """The engine named in the config cannot be imported in the worker."""

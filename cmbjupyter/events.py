@@ -1,0 +1,246 @@
+"""The event protocol: types, JSON-safe encoding, and the incremental decoder of the event pipe.
+
+This is the one place that knows the wire format (DESIGN.md, "Event protocol")::
+
+    {"v": 1, "type": "...", "task_id": "...", "seq": n, "ts": "2026-01-01T00:00:00.000000+00:00", "data": {...}}
+
+one object per line. The worker writes ``v``, ``type``, ``ts`` and ``data``; the host adds ``task_id``
+and ``seq`` (1, 2, 3... without gaps), because the host also creates events of its own (status, the
+DAG template, errors about a dead worker) and must order them with the worker's.
+
+Nothing here imports beyond the standard library: the worker imports this module too.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, TypedDict
+
+__all__ = [
+    "EVENT_TYPES",
+    "PROTOCOL_VERSION",
+    "Event",
+    "LineDecoder",
+    "decode_line",
+    "dumps",
+    "encode",
+    "json_safe",
+    "make_event",
+    "now_iso",
+    "output_event",
+]
+
+PROTOCOL_VERSION: Final = 1
+
+#: Event types with a meaning in cmbjupyter. Others are delivered and kept, never dropped.
+EVENT_TYPES: Final = frozenset(
+    {
+        "status",
+        "output",
+        "dag_created",
+        "dag_node_update",
+        "dag_node_add",
+        "cost_update",
+        "budget_warning",
+        "phase_change",
+        "input_request",
+        "warning",
+        "result",
+        "complete",
+        "error",
+    }
+)
+
+#: Streams of ``output`` events: what the engine printed, what an agent said, and lines the host
+#: could not decode as events.
+STREAMS: Final = ("stdout", "stderr", "agent", "protocol")
+
+#: A line longer than this on the event pipe is dropped (with a ``protocol`` output saying so).
+MAX_LINE_BYTES: Final = 64 * 1024 * 1024
+
+_PREVIEW_CHARS: Final = 200
+
+
+class Event(TypedDict, total=False):
+    """One event on the wire. ``seq`` and ``task_id`` are set by the host."""
+
+    v: int
+    type: str
+    task_id: str
+    seq: int
+    ts: str
+    data: dict[str, Any]
+
+
+def now_iso() -> str:
+    """The current UTC time in ISO 8601, as every event's ``ts``."""
+    return _dt.datetime.now(_dt.UTC).isoformat()
+
+
+def make_event(type: str, data: Mapping[str, Any] | None = None, *, ts: str | None = None) -> Event:
+    """A new event without ``seq``/``task_id`` (the host stamps those)."""
+    return {"v": PROTOCOL_VERSION, "type": type, "ts": ts or now_iso(), "data": dict(data or {})}
+
+
+def output_event(message: str, stream: str = "stdout", agent: str | None = None) -> Event:
+    """An ``output`` event, as made from captured stdout/stderr or from an undecodable line."""
+    data: dict[str, Any] = {"message": message, "stream": stream}
+    if agent is not None:
+        data["agent"] = agent
+    return make_event("output", data)
+
+
+# --------------------------------------------------------------------------- encoding
+
+
+def _default(obj: Any) -> Any:
+    """JSON fallback for values the json module does not know (sets, paths, numpy scalars...)."""
+    if isinstance(obj, (set, frozenset)):
+        return sorted((json_safe(v) for v in obj), key=repr)
+    if isinstance(obj, bytes):
+        return obj.decode("utf-8", "replace")
+    if isinstance(obj, (_dt.datetime, _dt.date, _dt.time)):
+        return obj.isoformat()
+    item = getattr(obj, "item", None)  # numpy / torch scalars
+    if callable(item):
+        try:
+            value = item()
+        except (TypeError, ValueError):
+            pass
+        else:
+            if isinstance(value, (int, float, bool, str)):
+                return value
+    tolist = getattr(obj, "tolist", None)  # small numpy arrays
+    if callable(tolist) and getattr(obj, "size", 10_001) <= 10_000:
+        return tolist()
+    if hasattr(obj, "__fspath__"):
+        return str(obj)
+    text = repr(obj)
+    return text if len(text) <= 2000 else text[:2000] + "…"
+
+
+def json_safe(obj: Any) -> Any:
+    """A deep copy of ``obj`` made of JSON types only: NaN/inf become None, unknown objects their repr.
+
+    Used on everything a worker or engine hands over (results, context variables), so that no value
+    can make an event, a sidecar or a browser message unencodable.
+    """
+    if obj is None or isinstance(obj, (str, bool, int)):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, Mapping):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    return json_safe(_default(obj))
+
+
+def dumps(obj: Any) -> str:
+    """Compact JSON of ``obj``; falls back to :func:`json_safe` for NaN and unknown objects."""
+    try:
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_default)
+    except (ValueError, TypeError, RecursionError):
+        return json.dumps(json_safe(obj), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def encode(event: Mapping[str, Any]) -> bytes:
+    """One event as one line of UTF-8 JSON, newline included."""
+    return (dumps(event) + "\n").encode("utf-8", "replace")
+
+
+# --------------------------------------------------------------------------- decoding
+
+# NaN/Infinity are not JSON; a worker could still write them. They decode to None so that nothing
+# downstream (sidecars, browser) ever sees a non-JSON number.
+_DECODER: Final = json.JSONDecoder(parse_constant=lambda _name: None)
+
+
+def _preview(raw: bytes | str) -> str:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    return text if len(text) <= _PREVIEW_CHARS else text[:_PREVIEW_CHARS] + "…"
+
+
+def decode_line(line: bytes | str) -> Event:
+    """Decode one line of the event pipe.
+
+    Never raises: a line that is not a JSON object with a string ``type`` becomes an ``output``
+    event on stream ``protocol`` that says what was wrong, so that a malformed line cannot stop a
+    run (DESIGN.md: "malformed lines become output events on the protocol stream, never a crash").
+    """
+    try:
+        text = line.decode("utf-8") if isinstance(line, bytes) else line
+        obj = _DECODER.decode(text)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, int too long
+        return output_event(f"malformed event line ({type(exc).__name__}): {_preview(line)}", "protocol")
+    if not isinstance(obj, dict) or not isinstance(obj.get("type"), str) or not obj["type"]:
+        return output_event(f"malformed event line (no event type): {_preview(line)}", "protocol")
+    data = obj.get("data")
+    if data is None:
+        obj["data"] = {}
+    elif not isinstance(data, dict):
+        obj["data"] = {"value": data}
+    if not isinstance(obj.get("ts"), str):
+        obj["ts"] = now_iso()
+    obj.setdefault("v", PROTOCOL_VERSION)
+    return obj  # type: ignore[return-value]
+
+
+class LineDecoder:
+    """Turns the byte chunks read from the event pipe into events, line by line.
+
+    Chunks may split lines anywhere. A line that grows past ``max_line_bytes`` is dropped (and
+    reported once, as a ``protocol`` output) instead of growing memory without bound.
+    """
+
+    def __init__(self, max_line_bytes: int = MAX_LINE_BYTES) -> None:
+        self._pending = bytearray()
+        self._dropping = 0  # bytes of an overlong line skipped so far
+        self.max_line_bytes = max_line_bytes
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        """Events of every line completed by ``chunk``."""
+        lines = chunk.split(b"\n")
+        tail = lines.pop()  # incomplete last line (b"" when the chunk ends with a newline)
+        events: list[Event] = []
+        if lines:
+            first = lines[0]
+            if self._dropping:
+                events.append(self._dropped(self._dropping + len(first)))
+                self._dropping = 0
+                lines = lines[1:]
+            elif self._pending:
+                lines[0] = bytes(self._pending) + first
+                self._pending.clear()
+            events.extend(decode_line(line) for line in lines if line.strip())
+        if self._dropping:
+            self._dropping += len(tail)
+        else:
+            self._pending += tail
+            if len(self._pending) > self.max_line_bytes:
+                self._dropping = len(self._pending)
+                self._pending.clear()
+        return events
+
+    def close(self) -> list[Event]:
+        """Events of whatever is left when the pipe closes (a last line without newline)."""
+        if self._dropping:
+            size, self._dropping = self._dropping, 0
+            return [self._dropped(size)]
+        rest, self._pending = bytes(self._pending), bytearray()
+        return [decode_line(rest)] if rest.strip() else []
+
+    def _dropped(self, size: int) -> Event:
+        return output_event(
+            f"event line of {size} bytes exceeds the {self.max_line_bytes}-byte limit; dropped", "protocol"
+        )
+
+
+def iter_log(lines: Iterable[bytes | str]) -> Iterable[Event]:
+    """Events of a JSONL event log, skipping blank lines (malformed ones become protocol outputs)."""
+    for line in lines:
+        if line.strip():
+            yield decode_line(line)

@@ -1,0 +1,101 @@
+"""Entry point of the isolated worker: ``python -m cmbjupyter.worker --event-fd N --control-fd M``.
+
+The host passes two private pipes: events go out on one, the task spec (and later, human input)
+comes in on the other. The worker then runs the engine and reports its result or its error. If the
+worker dies instead, the host reports how (exit code, signal): see ``executor.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import faulthandler
+import os
+import signal
+import sys
+import traceback
+from typing import Any
+
+from ..errors import EngineError
+from ..events import json_safe
+from .capture import EventStream
+from .control import ControlChannel
+from .emit import ChannelClosed, Emitter
+from .engines import load_engine
+
+#: Exit codes the host recognises (besides signals).
+EXIT_OK, EXIT_ENGINE_ERROR, EXIT_CHANNEL_CLOSED, EXIT_CANCELLED = 0, 1, 3, 143
+
+
+class _Terminated(BaseException):
+    """Raised in the main thread by SIGTERM, so that ``finally`` blocks of the engine run."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
+def _error_data(exc: BaseException) -> dict[str, Any]:
+    data: dict[str, Any] = {"message": str(exc) or type(exc).__name__, "error_type": type(exc).__name__}
+    if not isinstance(exc, EngineError):  # an EngineError's message already names the fix
+        data["traceback"] = "".join(traceback.format_exception(exc))
+    return data
+
+
+def run(spec: dict[str, Any], emit: Emitter) -> int:
+    """Run the engine of ``spec``; return the process exit code."""
+    emit.event("status", {"status": "running", "message": f"worker {os.getpid()} started", "pid": os.getpid()})
+    if spec.get("first_node"):
+        emit.start_node(spec["first_node"])
+    try:
+        engine = load_engine(spec["engine"])
+        value = engine(spec["task"], spec["config"], emit)
+        result = json_safe(value) if isinstance(value, dict) else {"result": json_safe(value)}
+        result.setdefault("context", emit.context)
+        emit.finish_active()
+        emit.event("result", result)
+        return EXIT_OK
+    except _Terminated:
+        return EXIT_CANCELLED
+    except ChannelClosed:
+        return EXIT_CHANNEL_CLOSED
+    except BaseException as exc:  # the engine's failure is the task's failure, whatever it is
+        try:
+            emit.event("error", _error_data(exc))
+        except ChannelClosed:
+            return EXIT_CHANNEL_CLOSED
+        return EXIT_ENGINE_ERROR
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m cmbjupyter.worker")
+    parser.add_argument("--event-fd", type=int, required=True)
+    parser.add_argument("--control-fd", type=int, required=True)
+    args = parser.parse_args(argv)
+
+    os.set_inheritable(args.event_fd, False)  # children must not keep the event pipe open
+    os.set_inheritable(args.control_fd, False)
+    control = ControlChannel(args.control_fd)
+    spec = control.read_spec()
+    emit = Emitter(args.event_fd, dag=spec.get("dag"), ask=control.ask)
+
+    # Python-level prints become ordered events; fd 1/2 (C code, children, faulthandler) stay
+    # pipes to the host.
+    faulthandler.enable(file=sys.__stderr__)
+    sys.stdout = EventStream(emit, "stdout", 1)
+    sys.stderr = EventStream(emit, "stderr", 2)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    if spec.get("work_dir"):
+        os.chdir(spec["work_dir"])
+
+    code = run(spec, emit)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: S110 - nothing left to report to
+            pass
+    # os._exit: threads the engine left behind must not keep a finished worker alive.
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

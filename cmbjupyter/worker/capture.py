@@ -1,0 +1,77 @@
+"""Python-level stdout/stderr of the worker, turned into ``output`` events.
+
+``print()`` in engine code goes through :class:`EventStream`, so it is ordered exactly with the
+events the engine emits. Output written below Python (C extensions, child processes, faulthandler)
+goes to file descriptors 1 and 2, which are pipes the host reads; see ``backends/local.py``.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+
+from .emit import ChannelClosed, Emitter
+
+__all__ = ["EventStream"]
+
+#: A line without newline is sent anyway once it is this long (progress bars, huge dumps).
+CHUNK_CHARS = 64 * 1024
+
+
+class EventStream(io.TextIOBase):
+    """A text stream whose complete lines become ``output`` events on ``stream``."""
+
+    def __init__(self, emit: Emitter, stream: str, fileno: int) -> None:
+        super().__init__()
+        self._emit = emit
+        self._stream = stream
+        self._fileno = fileno
+        self._buffer: list[str] = []
+        self._size = 0
+        self._lock = threading.Lock()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return "utf-8"
+
+    @property
+    def errors(self) -> str:  # type: ignore[override]
+        return "replace"
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        """The real descriptor, for code that hands it to a child process (still captured)."""
+        return self._fileno
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        with self._lock:
+            self._buffer.append(text)
+            self._size += len(text)
+            if "\n" in text or self._size >= CHUNK_CHARS:
+                self._send(complete_lines_only=self._size < CHUNK_CHARS)
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._send(complete_lines_only=False)
+
+    def _send(self, *, complete_lines_only: bool) -> None:
+        text = "".join(self._buffer)
+        rest = ""
+        if complete_lines_only:
+            cut = text.rfind("\n") + 1
+            text, rest = text[:cut], text[cut:]
+        self._buffer = [rest] if rest else []
+        self._size = len(rest)
+        if text:
+            try:
+                self._emit.output(text[:-1] if text.endswith("\n") else text, stream=self._stream)
+            except ChannelClosed:
+                pass  # nobody is listening any more; printing must not raise

@@ -1,0 +1,195 @@
+"""The Emitter: how engine code inside the worker reports what it does.
+
+Every call writes one event line straight to the event pipe (one ``os.write``, no buffering), so
+whatever was emitted before a crash is already with the host. The pipe is private to the worker:
+nothing printed on stdout/stderr can corrupt it.
+
+The Emitter also keeps the DAG honest for engines that only report phases: a ``phase()`` whose name
+(or ``step_<n>``) is a node of the DAG marks that node running and the node it replaces completed.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..events import encode, json_safe, make_event, now_iso
+
+__all__ = ["ChannelClosed", "Emitter"]
+
+
+class ChannelClosed(BrokenPipeError):
+    """The event pipe to the host is gone; the worker cannot report anything any more."""
+
+
+class Emitter:
+    """Writes events for one task. Thread-safe: agents may report from several threads."""
+
+    def __init__(
+        self,
+        fd: int,
+        *,
+        dag: Mapping[str, Any] | None = None,
+        ask: Callable[[str, str], str] | None = None,
+    ) -> None:
+        self._fd = fd
+        self._lock = threading.Lock()
+        self._ask = ask
+        self._asks = 0
+        self.closed = False
+        #: node id -> type, for the nodes of the DAG the host created or the engine declared.
+        self.node_types: dict[str, str] = {}
+        #: Nodes this Emitter marked running because of a phase; completed when the phase moves on.
+        self.active_nodes: list[str] = []
+        #: The last context variables reported with a phase (the result's ``context`` by default).
+        self.context: dict[str, Any] = {}
+        self.phase_name: str | None = None
+        self.step: int | None = None
+        if dag:
+            self._learn_dag(dag.get("nodes", ()))
+
+    # ------------------------------------------------------------------ the engine's API
+
+    def output(self, message: Any, stream: str = "agent", agent: str | None = None) -> None:
+        """Report something an agent said (or any text) for the console."""
+        data: dict[str, Any] = {"message": message if isinstance(message, str) else str(message)}
+        data["stream"] = stream
+        if agent is not None:
+            data["agent"] = agent
+        self.event("output", data)
+
+    def phase(self, phase: str, step: int | None = None, context: Mapping[str, Any] | None = None) -> None:
+        """Report a phase change; the host saves the session on every one.
+
+        ``context`` holds the engine's context variables (values that are not JSON become their repr).
+        """
+        self.phase_name, self.step = phase, step
+        if context is not None:
+            self.context = json_safe(context)
+        self._advance_dag(phase, step)
+        self.event(
+            "phase_change",
+            {"phase": phase, "step": step, "timestamp": now_iso(), "context": self.context},
+        )
+
+    def dag_created(self, nodes: list[Mapping[str, Any]], edges: list[Mapping[str, Any]]) -> None:
+        """Replace the DAG with the engine's own (nodes ``{id, label, type, status}``, edges ``{source, target}``)."""
+        self.node_types.clear()
+        self.active_nodes.clear()
+        self._learn_dag(nodes)
+        self.event("dag_created", {"nodes": [dict(n) for n in nodes], "edges": [dict(e) for e in edges]})
+
+    def node(self, node_id: str, status: str, **fields: Any) -> None:
+        """Update one node: status pending, running, completed, failed or skipped, plus any details."""
+        if status != "running" and node_id in self.active_nodes:
+            self.active_nodes.remove(node_id)
+        self.event("dag_node_update", {"node_id": node_id, "status": status, **fields})
+
+    def add_node(
+        self,
+        node_id: str,
+        label: str,
+        after: str | None = None,
+        type: str = "step",
+        status: str = "pending",
+        **fields: Any,
+    ) -> None:
+        """Add a node live (a plan step); it goes after ``after``, or before the DAG's end node."""
+        self.node_types[node_id] = type
+        data = {"node_id": node_id, "label": label, "after": after, "type": type, "status": status, **fields}
+        self.event("dag_node_add", data)
+
+    def cost(
+        self,
+        model: str,
+        input_tokens: int,
+        output_tokens: int,
+        *,
+        agent: str | None = None,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        cost: float | None = None,
+    ) -> None:
+        """Report one LLM call's usage. ``input_tokens`` counts all prompt tokens, cached ones included
+        (OpenAI's convention); without ``cost`` the host prices it from genai-prices."""
+        data: dict[str, Any] = {
+            "model": model,
+            "agent": agent,
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "cache_read_tokens": cache_read_tokens,
+            "cache_write_tokens": cache_write_tokens,
+            "cost": cost,
+            "timestamp": now_iso(),
+        }
+        if self.step is not None:
+            data["step"] = self.step
+        self.event("cost_update", data)
+
+    def ask(self, prompt: str) -> str:
+        """Ask the human (notebook or sidebar) a question and wait for the answer.
+
+        Never reads the worker's stdin: the question goes out as an ``input_request`` event and the
+        answer comes back on the control channel.
+        """
+        if self._ask is None:
+            raise RuntimeError("this worker has no control channel, so it cannot ask for input")
+        with self._lock:
+            self._asks += 1
+            request_id = f"input-{self._asks}"
+        self.event("input_request", {"request_id": request_id, "prompt": prompt})
+        return self._ask(request_id, prompt)
+
+    def event(self, type: str, data: Mapping[str, Any]) -> None:
+        """Send any event. Types the host does not know are delivered and kept, not dropped."""
+        line = encode(make_event(type, data))
+        with self._lock:
+            self._write(line)
+
+    # ------------------------------------------------------------------ internals
+
+    def _write(self, line: bytes) -> None:
+        if self.closed:
+            raise ChannelClosed("the event pipe to the host is closed")
+        view = memoryview(line)
+        try:
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError as exc:
+            self.closed = True
+            raise ChannelClosed(f"the event pipe to the host is closed ({exc})") from exc
+
+    def _learn_dag(self, nodes: Any) -> None:
+        for n in nodes:
+            if isinstance(n, Mapping) and "id" in n:
+                self.node_types[str(n["id"])] = str(n.get("type", "step"))
+
+    def _advance_dag(self, phase: str, step: int | None) -> None:
+        """Mark the node this phase stands for running, and the one(s) it follows completed."""
+        target = None
+        if step is not None and f"step_{step}" in self.node_types:
+            target = f"step_{step}"
+        elif phase in self.node_types:
+            target = phase
+        if target is None or target in self.active_nodes:
+            return
+        is_step = self.node_types[target] == "step"
+        # A plan step ends the previous step; a phase ends everything that was running.
+        done = [n for n in self.active_nodes if self.node_types.get(n) == "step" or not is_step]
+        for node_id in done:
+            self.node(node_id, "completed")
+        self.active_nodes.append(target)
+        self.event("dag_node_update", {"node_id": target, "status": "running", "phase": phase, "step": step})
+
+    def start_node(self, node_id: str) -> None:
+        """Mark a node running on behalf of the engine (the worker does this for the first node)."""
+        if node_id in self.node_types and node_id not in self.active_nodes:
+            self.active_nodes.append(node_id)
+            self.event("dag_node_update", {"node_id": node_id, "status": "running"})
+
+    def finish_active(self, status: str = "completed") -> None:
+        """Close every node a phase left running (at the end of a successful run)."""
+        for node_id in list(self.active_nodes):
+            self.node(node_id, status)

@@ -1,0 +1,52 @@
+"""The ``python`` engine: the task is Python source, run in the worker with the Emitter at hand.
+
+The task's namespace holds ``emit`` and short helpers so that a notebook cell reads naturally::
+
+    phase("planning", context={"n": 3})
+    step(1)                      # plan step 1 of the current phase
+    record_usage("gpt-4o-mini", 1200, 300, agent="engineer")
+    context["answer"] = 42       # becomes the result's "context"
+    result = {"value": 42}       # becomes the result's "result"
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...events import json_safe
+
+__all__ = ["run"]
+
+
+def run(task: str, config: dict[str, Any], emit: Any) -> dict[str, Any]:
+    context: dict[str, Any] = dict(config.get("context") or {})
+
+    def step(n: int, context_update: dict[str, Any] | None = None) -> None:
+        """Start plan step ``n`` of the current phase (``execution`` when no phase was set)."""
+        if context_update:
+            context.update(context_update)
+        emit.phase(emit.phase_name or "execution", step=n, context=context)
+
+    def phase(name: str, step: int | None = None, context_update: dict[str, Any] | None = None,
+              **kwargs: Any) -> None:
+        """Start phase ``name``; the session is saved with the current ``context``."""
+        context.update(context_update or kwargs.pop("context", None) or {})
+        emit.phase(name, step=step, context=context)
+
+    namespace: dict[str, Any] = {
+        "__name__": "__cmbagent_task__",
+        "emit": emit,
+        "phase": phase,
+        "step": step,
+        "record_usage": emit.cost,
+        "ask": emit.ask,
+        "context": context,
+        "config": config,
+    }
+    code = compile(task, config.get("filename") or "<cmbagent task>", "exec")
+    exec(code, namespace)
+    final_context = namespace.get("context")
+    return {
+        "result": json_safe(namespace.get("result")),
+        "context": json_safe(final_context if isinstance(final_context, dict) else context),
+    }
