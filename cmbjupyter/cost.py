@@ -60,12 +60,17 @@ class Price:
 
 
 @cache
-def _genai_price(model: str, input_tokens: int, output_tokens: int, cache_read: int, cache_write: int,
-                 provider: str | None) -> Decimal | None:
+def _genai_price(
+    model: str, input_tokens: int, output_tokens: int, cache_read: int, cache_write: int, provider: str | None
+) -> Decimal | None:
     import genai_prices  # 0.2 s: only when the first call is priced
 
-    usage = genai_prices.Usage(input_tokens=input_tokens, output_tokens=output_tokens,
-                               cache_read_tokens=cache_read, cache_write_tokens=cache_write)
+    usage = genai_prices.Usage(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
+    )
     try:
         return genai_prices.calc_price(usage, model_ref=model, provider_id=provider).total_price
     except LookupError:
@@ -75,12 +80,13 @@ def _genai_price(model: str, input_tokens: int, output_tokens: int, cache_read: 
 class CostLedger:
     """Checks and prices ``cost_update`` events.
 
-    ``overrides`` maps a model name to ``{"input": $/Mtok, "output": ..., "cache_read": ..., "cache_write": ...}``
-    (``config["prices"]``) and wins over genai-prices.
+    ``overrides`` (``config["prices"]``) maps a model name to dollars per million tokens,
+    ``{"input": ..., "output": ..., "cache_read": ..., "cache_write": ...}``, and wins over genai-prices.
     """
 
-    def __init__(self, overrides: Mapping[str, Mapping[str, float]] | None = None,
-                 provider: str | None = None) -> None:
+    def __init__(
+        self, overrides: Mapping[str, Mapping[str, float]] | None = None, provider: str | None = None
+    ) -> None:
         self.overrides = {name: Price(**dict(p)) for name, p in (overrides or {}).items()}
         self.provider = provider
 
@@ -102,8 +108,10 @@ class CostLedger:
             return None, f"cost_update for {model!r}: cached tokens exceed input_tokens (which include them)"
         cost = out.get("cost")
         if cost is not None:
-            if isinstance(cost, bool) or not isinstance(cost, (int, float)) or not (
-                math.isfinite(cost) and 0 <= cost <= _MAX_COST
+            if (
+                isinstance(cost, bool)
+                or not isinstance(cost, (int, float))
+                or not (math.isfinite(cost) and 0 <= cost <= _MAX_COST)
             ):
                 return None, f"cost_update for {model!r} has an invalid cost: {cost!r}"
             out["cost"], out["priced_by"] = float(cost), out.get("priced_by") or "engine"
@@ -120,8 +128,14 @@ class CostLedger:
         override = self.overrides.get(model)
         if override is not None:
             return override.cost(tokens)
-        total = _genai_price(model, tokens["input_tokens"], tokens["output_tokens"],
-                             tokens["cache_read_tokens"], tokens["cache_write_tokens"], self.provider)
+        total = _genai_price(
+            model,
+            tokens["input_tokens"],
+            tokens["output_tokens"],
+            tokens["cache_read_tokens"],
+            tokens["cache_write_tokens"],
+            self.provider,
+        )
         return None if total is None else float(total)
 
     def source(self, model: str) -> str:
@@ -140,14 +154,16 @@ class Budget:
         self.warned = False
         self.exceeded = False
 
-    def check(self, total_usd: float) -> str | None:
-        """``"warning"`` or ``"exceeded"`` the first time a threshold is crossed, else None."""
+    def check(self, total_usd: float) -> list[str]:
+        """The thresholds crossed for the first time: ``["warning"]``, ``["exceeded"]``, or both when
+        one call jumps past 80% and 100% at once (the warning always comes first)."""
+        crossed: list[str] = []
         if self.limit is None:
-            return None
-        if not self.exceeded and total_usd >= self.limit:
-            self.exceeded = self.warned = True
-            return "exceeded"
+            return crossed
         if not self.warned and total_usd >= self.WARNING_FRACTION * self.limit:
             self.warned = True
-            return "warning"
-        return None
+            crossed.append("warning")
+        if not self.exceeded and total_usd >= self.limit:
+            self.exceeded = True
+            crossed.append("exceeded")
+        return crossed

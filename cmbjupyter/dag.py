@@ -18,6 +18,7 @@ nodes in between follow what cmbagent's modes really do:
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Final
 
 __all__ = ["MODES", "NODE_STATUSES", "first_work_node", "step_node_id", "template_for"]
@@ -93,10 +94,17 @@ def template_for(mode: str, config: dict[str, Any] | None = None) -> dict[str, l
     plan = config.get("plan")
     if isinstance(plan, list):
         for i, description in enumerate(plan, start=1):
-            nodes.append({"id": step_node_id(i), "label": f"Step {i}", "type": "step", "status": "pending",
-                          "description": str(description)})
+            nodes.append(
+                {
+                    "id": step_node_id(i),
+                    "label": f"Step {i}",
+                    "type": "step",
+                    "status": "pending",
+                    "description": str(description),
+                }
+            )
     nodes.append({"id": "end", "label": "End", "type": "end", "status": "pending"})
-    edges = [{"source": a["id"], "target": b["id"]} for a, b in zip(nodes, nodes[1:], strict=False)]
+    edges = [{"source": a["id"], "target": b["id"]} for a, b in itertools.pairwise(nodes)]
     return {"nodes": nodes, "edges": edges}
 
 

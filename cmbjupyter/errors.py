@@ -14,6 +14,7 @@ __all__ = [
     "ConfigError",
     "EngineError",
     "EngineNotFound",
+    "InvalidSessionId",
     "MemoryLimitExceeded",
     "ProtocolError",
     "SessionCorrupt",
@@ -129,6 +130,10 @@ class SessionNotFound(SessionError, KeyError):
 
 class SessionCorrupt(SessionError, ValueError):
     """A sidecar file exists but cannot be read (truncated, not JSON, future version...)."""
+
+
+class InvalidSessionId(SessionError, ValueError):
+    """A session id that could escape the sessions folder or is not a plain name."""
 
 
 class SessionWriteError(SessionError, OSError):

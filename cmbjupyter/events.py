@@ -2,7 +2,7 @@
 
 This is the one place that knows the wire format (DESIGN.md, "Event protocol")::
 
-    {"v": 1, "type": "...", "task_id": "...", "seq": n, "ts": "2026-01-01T00:00:00.000000+00:00", "data": {...}}
+    {"v": 1, "type": "...", "task_id": "...", "seq": n, "ts": "2026-01-01T00:00:00+00:00", "data": {...}}
 
 one object per line. The worker writes ``v``, ``type``, ``ts`` and ``data``; the host adds ``task_id``
 and ``seq`` (1, 2, 3... without gaps), because the host also creates events of its own (status, the
@@ -47,6 +47,7 @@ EVENT_TYPES: Final = frozenset(
         "budget_warning",
         "phase_change",
         "input_request",
+        "input_response",
         "warning",
         "result",
         "complete",

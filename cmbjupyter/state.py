@@ -57,9 +57,16 @@ def _bucket() -> dict[str, Any]:
 class RunState:
     """The state of one run. Mutated in place by :meth:`apply` (fast); :meth:`snapshot` copies it."""
 
-    def __init__(self, task_id: str = "", *, session_id: str | None = None, mode: str | None = None,
-                 engine: str | None = None, budget_usd: float | None = None,
-                 output_lines: int = OUTPUT_LINES) -> None:
+    def __init__(
+        self,
+        task_id: str = "",
+        *,
+        session_id: str | None = None,
+        mode: str | None = None,
+        engine: str | None = None,
+        budget_usd: float | None = None,
+        output_lines: int = OUTPUT_LINES,
+    ) -> None:
         self.task_id = task_id
         self.session_id = session_id
         self.mode = mode
@@ -76,9 +83,17 @@ class RunState:
         self.edges: list[dict[str, str]] = []
         self.current_node: str | None = None
         self.cost: dict[str, Any] = {
-            "total_usd": 0.0, "calls": 0, **dict.fromkeys(_BUCKETS, 0),
-            "by_model": {}, "by_agent": {}, "by_step": {}, "unpriced": [],
-            "budget_usd": budget_usd, "budget_fraction": None, "warning": False, "exceeded": False,
+            "total_usd": 0.0,
+            "calls": 0,
+            **dict.fromkeys(_BUCKETS, 0),
+            "by_model": {},
+            "by_agent": {},
+            "by_step": {},
+            "unpriced": [],
+            "budget_usd": budget_usd,
+            "budget_fraction": None,
+            "warning": False,
+            "exceeded": False,
             "prices": None,
         }
         self.output: deque[dict[str, Any]] = deque(maxlen=output_lines)
@@ -114,8 +129,15 @@ class RunState:
         text = data.get("message")
         text = _cap(text if isinstance(text, str) else str(text), TEXT_CHARS)
         agent = data.get("agent")
-        self.output.append({"seq": event.get("seq"), "ts": event.get("ts"), "stream": data.get("stream", "agent"),
-                            "agent": agent, "text": text})
+        self.output.append(
+            {
+                "seq": event.get("seq"),
+                "ts": event.get("ts"),
+                "stream": data.get("stream", "agent"),
+                "agent": agent,
+                "text": text,
+            }
+        )
         node = self.nodes.get(self.current_node or "")
         if node is not None and data.get("stream") != "protocol":
             messages = node.setdefault("messages", [])
@@ -132,8 +154,11 @@ class RunState:
         for node in data.get("nodes") or ():
             if isinstance(node, Mapping) and node.get("id") is not None:
                 self._put_node(dict(node))
-        self.edges = [{"source": str(e["source"]), "target": str(e["target"])}
-                      for e in data.get("edges") or () if isinstance(e, Mapping) and "source" in e and "target" in e]
+        self.edges = [
+            {"source": str(e["source"]), "target": str(e["target"])}
+            for e in data.get("edges") or ()
+            if isinstance(e, Mapping) and "source" in e and "target" in e
+        ]
 
     def _put_node(self, node: dict[str, Any]) -> dict[str, Any]:
         node["id"] = node_id = str(node["id"])
@@ -187,7 +212,11 @@ class RunState:
         model = str(data.get("model"))
         agent = str(data.get("agent") or "unknown")
         step = data.get("step", self.step)
-        targets = [cost, cost["by_model"].setdefault(model, _bucket()), cost["by_agent"].setdefault(agent, _bucket())]
+        targets = [
+            cost,
+            cost["by_model"].setdefault(model, _bucket()),
+            cost["by_agent"].setdefault(agent, _bucket()),
+        ]
         if step is not None:
             targets.append(cost["by_step"].setdefault(str(step), _bucket()))
         for target in targets:
@@ -222,6 +251,10 @@ class RunState:
     def _on_input_request(self, data: Mapping[str, Any], event: Event) -> None:
         self.input_request = {"request_id": data.get("request_id"), "prompt": data.get("prompt")}
 
+    def _on_input_response(self, data: Mapping[str, Any], event: Event) -> None:
+        if self.input_request and self.input_request.get("request_id") == data.get("request_id"):
+            self.input_request = None
+
     def _on_result(self, data: Mapping[str, Any], event: Event) -> None:
         self.result = dict(data)
         if isinstance(data.get("context"), Mapping):
@@ -229,7 +262,9 @@ class RunState:
 
     def _on_complete(self, data: Mapping[str, Any], event: Event) -> None:
         outcome = data.get("status")
-        self.status = {"success": "completed"}.get(outcome, outcome) if isinstance(outcome, str) else "completed"
+        self.status = (
+            {"success": "completed"}.get(outcome, outcome) if isinstance(outcome, str) else "completed"
+        )
         self.ended_at = event.get("ts")
         self.input_request = None
         self.current_node = None
@@ -249,37 +284,63 @@ class RunState:
         """A JSON-safe deep copy of the whole state (what renderers and sidecars take)."""
         return {
             "v": STATE_VERSION,
-            "task_id": self.task_id, "session_id": self.session_id, "mode": self.mode, "engine": self.engine,
-            "status": self.status, "message": self.message, "phase": self.phase, "step": self.step,
-            "started_at": self.started_at, "ended_at": self.ended_at, "updated_at": self.updated_at,
+            "task_id": self.task_id,
+            "session_id": self.session_id,
+            "mode": self.mode,
+            "engine": self.engine,
+            "status": self.status,
+            "message": self.message,
+            "phase": self.phase,
+            "step": self.step,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "updated_at": self.updated_at,
             "last_seq": self.last_seq,
-            "dag": {"nodes": copy.deepcopy(self.nodes), "edges": [dict(e) for e in self.edges],
-                    "current": self.current_node},
+            "dag": {
+                "nodes": copy.deepcopy(self.nodes),
+                "edges": [dict(e) for e in self.edges],
+                "current": self.current_node,
+            },
             "cost": copy.deepcopy(self.cost),
-            "output": [dict(line) for line in self.output], "output_count": self.output_count,
+            "output": [dict(line) for line in self.output],
+            "output_count": self.output_count,
             "input_request": dict(self.input_request) if self.input_request else None,
-            "result": copy.deepcopy(self.result), "error": copy.deepcopy(self.error),
-            "context": copy.deepcopy(self.context), "counts": dict(self.counts),
+            "result": copy.deepcopy(self.result),
+            "error": copy.deepcopy(self.error),
+            "context": copy.deepcopy(self.context),
+            "counts": dict(self.counts),
             "other_events": copy.deepcopy(list(self.other_events)),
         }
 
     def dag(self) -> dict[str, Any]:
         """The DAG as the wire's ``dag_created`` shape (node list in order), with live statuses."""
         nodes = sorted(self.nodes.values(), key=lambda n: n.get("order", 0))
-        return {"nodes": [{k: v for k, v in n.items() if k != "messages"} for n in nodes],
-                "edges": [dict(e) for e in self.edges]}
+        return {
+            "nodes": [{k: v for k, v in n.items() if k != "messages"} for n in nodes],
+            "edges": [dict(e) for e in self.edges],
+        }
 
     def summary(self) -> dict[str, Any]:
         """The compact summary kept in notebook metadata and session listings."""
         cost = self.cost
         return {
-            "task_id": self.task_id, "session_id": self.session_id, "mode": self.mode, "engine": self.engine,
-            "status": self.status, "phase": self.phase, "step": self.step,
-            "started_at": self.started_at, "ended_at": self.ended_at,
+            "task_id": self.task_id,
+            "session_id": self.session_id,
+            "mode": self.mode,
+            "engine": self.engine,
+            "status": self.status,
+            "phase": self.phase,
+            "step": self.step,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
             "nodes": {node_id: n.get("status") for node_id, n in self.nodes.items()},
-            "cost": {"total_usd": round(cost["total_usd"], 6), "calls": cost["calls"],
-                     **{k: cost[k] for k in _BUCKETS}, "unpriced": list(cost["unpriced"]),
-                     "budget_usd": cost["budget_usd"]},
+            "cost": {
+                "total_usd": round(cost["total_usd"], 6),
+                "calls": cost["calls"],
+                **{k: cost[k] for k in _BUCKETS},
+                "unpriced": list(cost["unpriced"]),
+                "budget_usd": cost["budget_usd"],
+            },
             "prices": cost["prices"],
             "error": {k: v for k, v in (self.error or {}).items() if k != "traceback"} or None,
         }
@@ -305,6 +366,7 @@ _HANDLERS: Final = {
     "budget_warning": RunState._on_budget_warning,
     "phase_change": RunState._on_phase,
     "input_request": RunState._on_input_request,
+    "input_response": RunState._on_input_response,
     "result": RunState._on_result,
     "complete": RunState._on_complete,
     "error": RunState._on_error,

@@ -8,6 +8,7 @@ worker dies instead, the host reports how (exit code, signal): see ``executor.py
 from __future__ import annotations
 
 import argparse
+import contextlib
 import faulthandler
 import os
 import signal
@@ -43,7 +44,9 @@ def _error_data(exc: BaseException) -> dict[str, Any]:
 
 def run(spec: dict[str, Any], emit: Emitter) -> int:
     """Run the engine of ``spec``; return the process exit code."""
-    emit.event("status", {"status": "running", "message": f"worker {os.getpid()} started", "pid": os.getpid()})
+    emit.event(
+        "status", {"status": "running", "message": f"worker {os.getpid()} started", "pid": os.getpid()}
+    )
     if spec.get("first_node"):
         emit.start_node(spec["first_node"])
     try:
@@ -89,10 +92,8 @@ def main(argv: list[str] | None = None) -> None:
 
     code = run(spec, emit)
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(BaseException):  # nothing is left to report to
             stream.flush()
-        except BaseException:  # noqa: S110 - nothing left to report to
-            pass
     # os._exit: threads the engine left behind must not keep a finished worker alive.
     os._exit(code)
 

@@ -7,6 +7,7 @@ goes to file descriptors 1 and 2, which are pipes the host reads; see ``backends
 
 from __future__ import annotations
 
+import contextlib
 import io
 import threading
 
@@ -71,7 +72,5 @@ class EventStream(io.TextIOBase):
         self._buffer = [rest] if rest else []
         self._size = len(rest)
         if text:
-            try:
+            with contextlib.suppress(ChannelClosed):  # nobody listens any more; print must not raise
                 self._emit.output(text[:-1] if text.endswith("\n") else text, stream=self._stream)
-            except ChannelClosed:
-                pass  # nobody is listening any more; printing must not raise

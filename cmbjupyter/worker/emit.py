@@ -75,7 +75,10 @@ class Emitter:
         )
 
     def dag_created(self, nodes: list[Mapping[str, Any]], edges: list[Mapping[str, Any]]) -> None:
-        """Replace the DAG with the engine's own (nodes ``{id, label, type, status}``, edges ``{source, target}``)."""
+        """Replace the DAG with the engine's own.
+
+        ``nodes``: ``{id, label, type, status}`` dicts; ``edges``: ``{source, target}`` dicts.
+        """
         self.node_types.clear()
         self.active_nodes.clear()
         self._learn_dag(nodes)

@@ -27,8 +27,9 @@ def run(task: str, config: dict[str, Any], emit: Any) -> dict[str, Any]:
             context.update(context_update)
         emit.phase(emit.phase_name or "execution", step=n, context=context)
 
-    def phase(name: str, step: int | None = None, context_update: dict[str, Any] | None = None,
-              **kwargs: Any) -> None:
+    def phase(
+        name: str, step: int | None = None, context_update: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
         """Start phase ``name``; the session is saved with the current ``context``."""
         context.update(context_update or kwargs.pop("context", None) or {})
         emit.phase(name, step=step, context=context)

@@ -35,7 +35,9 @@ def _seconds(ts: Any) -> float | None:
 def run(task: str, config: dict[str, Any], emit: Any) -> dict[str, Any]:
     path = Path(str(config.get("log") or task).strip()).expanduser()
     if not path.is_file():
-        raise EngineError(f"replay: no event log at {str(path)!r} (give the JSONL path as the task or config['log'])")
+        raise EngineError(
+            f"replay: no event log at {str(path)!r} (give the JSONL path as the task or config['log'])"
+        )
     speed = float(config.get("speed") or 0)
     result: dict[str, Any] = {}
     first_ts: float | None = None

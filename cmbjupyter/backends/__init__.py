@@ -1,0 +1,1 @@
+"""Where a worker runs: a local subprocess (default) or a Dask cluster."""

@@ -1,0 +1,270 @@
+"""The local backend: the worker is a subprocess of this host, in a process group of its own.
+
+Three pipes come back from the worker: the private event pipe, and its file descriptors 1 and 2,
+which catch whatever C extensions, child processes or faulthandler write below Python. All three
+are read by asyncio protocols that turn bytes into batches of events on one queue, so the executor
+consumes a single ordered stream. When the consumer falls behind, reading pauses (the worker then
+blocks on its writes): memory stays bounded instead of queueing a flood.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from ..events import Event, LineDecoder, dumps, output_event
+
+__all__ = ["LocalBackend", "LocalWorker"]
+
+#: Batches waiting for the consumer before the pipes stop being read.
+HIGH_WATER: Final = 64
+LOW_WATER: Final = 8
+#: A partial line on stdout/stderr is sent after this many seconds without its newline.
+PARTIAL_LINE_DELAY: Final = 0.1
+#: Longest stdout/stderr line sent as one event; longer lines are split.
+LINE_CHARS: Final = 64 * 1024
+#: The directory that holds the ``cmbjupyter`` package, put on PYTHONPATH of foreign interpreters.
+PACKAGE_PARENT: Final = str(Path(__file__).resolve().parents[2])
+
+
+class _Feed(asyncio.Protocol):
+    """Reads one pipe into the worker's queue (events, or text lines made into output events)."""
+
+    def __init__(self, worker: LocalWorker, stream: str | None) -> None:
+        self.worker = worker
+        self.stream = stream  # None: the event pipe
+        self.transport: asyncio.ReadTransport | None = None
+        self._decoder = LineDecoder() if stream is None else None
+        self._text = codecs.getincrementaldecoder("utf-8")("replace") if stream else None
+        self._partial = ""
+        self._timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        if self._decoder is not None:
+            batch = self._decoder.feed(data)
+        else:
+            batch = self._lines(self._text.decode(data))  # type: ignore[union-attr]
+        if batch:
+            self.worker._push(batch)
+
+    def _lines(self, text: str, final: bool = False) -> list[Event]:
+        *lines, self._partial = (self._partial + text).split("\n")
+        if self._partial and (final or len(self._partial) >= LINE_CHARS):
+            lines.append(self._partial)
+            self._partial = ""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._partial:
+            self._timer = asyncio.get_running_loop().call_later(PARTIAL_LINE_DELAY, self._flush_partial)
+        stream = self.stream or "stdout"
+        return [
+            output_event(line[i : i + LINE_CHARS], stream)
+            for line in (raw.rstrip("\r") for raw in lines)
+            for i in range(0, max(len(line), 1), LINE_CHARS)
+        ]
+
+    def _flush_partial(self) -> None:
+        self._timer = None
+        if self._partial:
+            partial, self._partial = self._partial, ""
+            self.worker._push([output_event(partial, self.stream or "stdout")])
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._decoder is not None:
+            rest = self._decoder.close()
+        else:
+            rest = self._lines(self._text.decode(b"", final=True), final=True)  # type: ignore[union-attr]
+        if rest:
+            self.worker._push(rest)
+        self.worker._closed(self.stream)
+
+
+class LocalWorker:
+    """One running worker process: its event stream, control channel, signals and exit status."""
+
+    def __init__(self) -> None:
+        self.process: asyncio.subprocess.Process | None = None
+        self.event_pipe_open = True
+        self.event_pipe_closed = asyncio.Event()
+        self.pipes_closed = asyncio.Event()
+        self._queue: asyncio.Queue[list[Event] | None] = asyncio.Queue()
+        self._feeds: list[_Feed] = []
+        self._open_feeds = 0
+        self._paused = False
+        self._control: int | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    async def start(
+        self, spec: Mapping[str, Any], *, python: str, env: Mapping[str, str], cwd: str | None = None
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        event_r, event_w = os.pipe()
+        control_r, control_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        child_ends = (event_w, control_r, out_w, err_w)
+        try:
+            self.process = await asyncio.create_subprocess_exec(
+                python,
+                "-m",
+                "cmbjupyter.worker",
+                "--event-fd",
+                str(event_w),
+                "--control-fd",
+                str(control_r),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=out_w,
+                stderr=err_w,
+                pass_fds=(event_w, control_r),
+                start_new_session=True,
+                env=dict(env),
+                cwd=cwd,
+            )
+        except BaseException:
+            for fd in (event_r, control_w, out_r, err_r):
+                os.close(fd)
+            raise
+        finally:
+            for fd in child_ends:
+                os.close(fd)
+        self._control = control_w
+        for name, fd in ((None, event_r), ("stdout", out_r), ("stderr", err_r)):
+            feed = _Feed(self, name)
+            await loop.connect_read_pipe(lambda feed=feed: feed, os.fdopen(fd, "rb", buffering=0))
+            self._feeds.append(feed)
+            self._open_feeds += 1
+        await self.send(spec)
+
+    async def send(self, message: Mapping[str, Any]) -> None:
+        """Write one control message (the spec, an input answer). Raises BrokenPipeError if gone."""
+        if self._control is None:
+            raise BrokenPipeError("the worker's control channel is closed")
+        payload = (dumps(message) + "\n").encode()
+        fd = self._control
+
+        def write() -> None:
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(fd, view) :]
+
+        await asyncio.to_thread(write)
+
+    async def batches(self) -> AsyncIterator[list[Event]]:
+        """Every event of the worker, in batches, until all three pipes are closed."""
+        while self._open_feeds or not self._queue.empty():
+            batch = await self._queue.get()
+            if self._paused and self._queue.qsize() <= LOW_WATER:
+                self._set_reading(True)
+            if batch is not None:
+                yield batch
+
+    def _push(self, batch: list[Event]) -> None:
+        self._queue.put_nowait(batch)
+        if not self._paused and self._queue.qsize() >= HIGH_WATER:
+            self._set_reading(False)
+
+    def _set_reading(self, reading: bool) -> None:
+        self._paused = not reading
+        for feed in self._feeds:
+            if feed.transport is not None and not feed.transport.is_closing():
+                (feed.transport.resume_reading if reading else feed.transport.pause_reading)()
+
+    def _closed(self, stream: str | None) -> None:
+        if stream is None:
+            self.event_pipe_open = False
+            self.event_pipe_closed.set()
+        self._open_feeds -= 1
+        if not self._open_feeds:
+            self.pipes_closed.set()
+        self._queue.put_nowait(None)  # wakes the consumer so it can see the count drop
+
+    def close_pipes(self) -> None:
+        """Stop reading (children that outlived the group kill may hold the pipes open)."""
+        for feed in self._feeds:
+            if feed.transport is not None and not feed.transport.is_closing():
+                feed.transport.close()
+        if self._control is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._control)
+            self._control = None
+
+    def signal(self, signum: int) -> None:
+        """Send ``signum`` to the worker's whole process group (and descendants that left it)."""
+        if self.process is None:
+            return
+        targets = {self.process.pid}
+        with contextlib.suppress(Exception):
+            import psutil
+
+            targets.update(p.pid for p in psutil.Process(self.process.pid).children(recursive=True))
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signum)
+        for pid in targets:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signum)
+
+    async def wait(self) -> int:
+        assert self.process is not None
+        return await self.process.wait()
+
+    def pids(self) -> list[int]:
+        """The worker and all its descendants (for the memory watchdog)."""
+        if self.process is None or self.process.returncode is not None:
+            return []
+        try:
+            import psutil
+
+            root = psutil.Process(self.process.pid)
+            return [root.pid, *(p.pid for p in root.children(recursive=True))]
+        except Exception:
+            return [self.process.pid]
+
+
+class LocalBackend:
+    """Starts workers as local subprocesses (the default backend)."""
+
+    name = "local"
+
+    async def spawn(
+        self,
+        spec: Mapping[str, Any],
+        *,
+        python: str | None = None,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+    ) -> LocalWorker:
+        environ = dict(os.environ if env is None else env)
+        interpreter = python or sys.executable
+        if python:  # another environment (e.g. one with cmbagent): make our worker importable there
+            environ["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_PARENT, environ.get("PYTHONPATH")]))
+        environ.setdefault("PYTHONUNBUFFERED", "1")
+        environ["PYTHONFAULTHANDLER"] = "1"
+        worker = LocalWorker()
+        await worker.start(spec, python=interpreter, env=environ, cwd=cwd)
+        return worker
+
+
+def signal_name(returncode: int) -> str | None:
+    """``"SIGSEGV"`` for a process killed by signal 11 (returncode -11), else None."""
+    if returncode >= 0:
+        return None
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal {-returncode}"

@@ -1,0 +1,87 @@
+"""EventLog: a run's events as JSONL on disk, for replay and for catching up after a disconnect.
+
+Bounded: past ``max_bytes`` the log stops recording ``output`` events (it counts them and says so
+once) but keeps every structural event (DAG, phase, cost, result, error), so a replay still ends in
+the exact final DAG and cost, whatever the run printed. Secrets are redacted before writing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import IO, Any, Final
+
+from .events import encode, make_event
+from .redact import Redactor
+
+__all__ = ["EventLog"]
+
+DEFAULT_MAX_BYTES: Final = 64 * 1024 * 1024
+
+
+class EventLog:
+    """Appends events to ``path``. Write errors (a full disk) disable it instead of failing the run."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        redactor: Redactor | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.max_bytes = max_bytes
+        self.redactor = redactor or Redactor()
+        self.size = 0
+        self.dropped_outputs = 0
+        self.error: str | None = None
+        self._file: IO[bytes] | None = None
+
+    def append(self, event: dict[str, Any]) -> None:
+        if self.error is not None:
+            return
+        if self.size >= self.max_bytes and event.get("type") == "output":
+            if not self.dropped_outputs:
+                marker = make_event(
+                    "log_truncated",
+                    {"max_bytes": self.max_bytes, "note": "output events past this point are not logged"},
+                )
+                self._write(encode(marker))
+            self.dropped_outputs += 1
+            return
+        if self.redactor.secrets:
+            event = self.redactor.value(event)
+        self._write(encode(event))
+
+    def flush(self) -> None:
+        if self._file is not None and self.error is None:
+            try:
+                self._file.flush()
+            except OSError as exc:
+                self._fail(exc)
+
+    def close(self) -> None:
+        self.flush()
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.close()
+            self._file = None
+
+    def _write(self, line: bytes) -> None:
+        try:
+            if self._file is None:
+                self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                self._file = os.fdopen(fd, "ab", buffering=256 * 1024)
+            self._file.write(line)
+            self.size += len(line)
+        except OSError as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: OSError) -> None:
+        self.error = f"event log {self.path} disabled: {exc.strerror or exc}"
+        with contextlib.suppress(OSError):
+            if self._file is not None:
+                self._file.close()
+        self._file = None

@@ -1,0 +1,106 @@
+"""Secrets never leave the process: API keys, tokens and the worker's extra environment are scrubbed
+from everything cmbjupyter writes or shows (sidecars, notebook metadata, event logs, the browser).
+
+Two rules: a mapping key that names a secret (``api_key``, ``OPENAI_API_KEY``, ``token``...) has its
+value replaced; and any known secret *value* is cut out of every string, wherever it appears (a key
+printed by an agent, pasted in a task, echoed in a traceback).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+__all__ = ["REDACTED", "Redactor", "is_secret_key"]
+
+REDACTED: Final = "[redacted]"
+
+# The key must *end* with the secret word: ``GITHUB_TOKEN``, ``api_keys`` and ``client_secret`` are
+# secrets; ``input_tokens`` and ``secret_santa`` are not.
+_SECRET_KEY: Final = re.compile(
+    r"(?:^|[_\-.])?(?:api[_-]?keys?|apikeys?|token|secret|passw(?:or)?d|authorization|credentials?|"
+    r"private[_-]?key|access[_-]?key|secret[_-]?key)$",
+    re.IGNORECASE,
+)
+#: Shorter values are not scrubbed from free text (a value like "1" or "true" is no secret).
+MIN_SECRET_CHARS: Final = 8
+
+
+def is_secret_key(key: object) -> bool:
+    """True if a mapping key names a secret (``OPENAI_API_KEY``, ``token``, ``password``...)."""
+    return isinstance(key, str) and _SECRET_KEY.search(key) is not None
+
+
+class Redactor:
+    """Scrubs a fixed set of secret values (and secret-named keys) from text and JSON values."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        unique = {s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_CHARS}
+        self.secrets: tuple[str, ...] = tuple(sorted(unique, key=len, reverse=True))
+
+    @classmethod
+    def for_task(
+        cls, config: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+    ) -> Redactor:
+        """The secrets of one task: its ``config["env"]`` values, secret-named config values, and
+        secret-named variables of the host environment (``OPENAI_API_KEY``...)."""
+        environ = os.environ if environ is None else environ
+        secrets = [v for k, v in environ.items() if is_secret_key(k)]
+        config = config or {}
+        env = config.get("env")
+        if isinstance(env, Mapping):
+            secrets += [str(v) for v in env.values()]
+        secrets += list(_secret_values(config))
+        return cls(secrets)
+
+    def text(self, text: str) -> str:
+        """``text`` with every known secret value replaced by ``[redacted]``."""
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+    def value(self, obj: Any) -> Any:
+        """A copy of a JSON value with secret-named keys and secret values redacted."""
+        if isinstance(obj, str):
+            return self.text(obj) if self.secrets else obj
+        if isinstance(obj, Mapping):
+            return {
+                k: (REDACTED if is_secret_key(k) and v not in (None, "") else self.value(v))
+                for k, v in obj.items()
+            }
+        if isinstance(obj, (list, tuple)):
+            return [self.value(v) for v in obj]
+        return obj
+
+    def config(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """A task config fit to store: secret keys and every value of ``env`` redacted."""
+        out = self.value(config)
+        if isinstance(out.get("env"), Mapping):
+            out["env"] = dict.fromkeys(out["env"], REDACTED)
+        return out
+
+
+def _secret_values(obj: Any) -> Iterable[str]:
+    if isinstance(obj, Mapping):
+        for key, value in obj.items():
+            if is_secret_key(key):
+                yield from _leaves(value)
+            else:
+                yield from _secret_values(value)
+    elif isinstance(obj, (list, tuple)):
+        for value in obj:
+            yield from _secret_values(value)
+
+
+def _leaves(obj: Any) -> Iterable[str]:
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, Mapping):
+        for value in obj.values():
+            yield from _leaves(value)
+    elif isinstance(obj, (list, tuple)):
+        for value in obj:
+            yield from _leaves(value)

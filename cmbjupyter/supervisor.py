@@ -1,0 +1,426 @@
+"""TaskSupervisor: one task from spawn to outcome.
+
+It owns the worker process and turns everything that can happen to it into events, in order, with
+``seq`` 1, 2, 3...: the DAG template, the worker's own events, prices and budget checks, and at the
+end exactly one of ``result`` + ``complete(success)`` or ``error`` + ``complete(failed|cancelled)``.
+A worker that dies without a result (a signal, an exit code, a closed pipe, a timeout, the memory
+or cost limit) is described in that ``error`` event, the session is suspended, and the matching
+:class:`~cmbjupyter.errors.TaskFailed` subclass is raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import signal
+from collections.abc import Callable
+from typing import Any, Final
+
+from .backends.local import signal_name
+from .config import TaskConfig
+from .cost import Budget, CostLedger
+from .dag import first_work_node, template_for
+from .errors import (
+    BudgetExceeded,
+    MemoryLimitExceeded,
+    SessionWriteError,
+    TaskCancelled,
+    TaskFailed,
+    TaskTimeout,
+    WorkerCrashed,
+    error_class_for,
+)
+from .eventlog import EventLog
+from .events import PROTOCOL_VERSION, Event, now_iso
+from .recorder import SessionRecorder
+from .redact import Redactor
+from .router import Router
+from .session import SessionManager
+from .state import RunState
+
+__all__ = ["TaskSupervisor"]
+
+#: After the event pipe closes without a result, the worker has this long to exit on its own.
+CHANNEL_GRACE: Final = 2.0
+#: After the worker exits, its pipes have this long to drain before they are closed.
+DRAIN_GRACE: Final = 2.0
+MEMORY_POLL: Final = 0.2
+STDERR_TAIL: Final = 20
+
+
+def _callback_sink(callback: Callable[..., Any]) -> Callable[[Event], Any]:
+    """Adapt ``callback(event_type, data)`` (or ``(event_type, data, event)``) to a Router sink."""
+    try:
+        params = inspect.signature(callback).parameters.values()
+        wants_event = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params) >= 3 or any(
+            p.kind == p.VAR_POSITIONAL for p in params
+        )
+    except (TypeError, ValueError):
+        wants_event = False
+    if inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(type(callback).__call__):
+
+        async def async_sink(event: Event) -> None:
+            if wants_event:
+                await callback(event["type"], event["data"], event)
+            else:
+                await callback(event["type"], event["data"])
+
+        return async_sink
+
+    def sink(event: Event) -> None:
+        result = (
+            callback(event["type"], event["data"], event)
+            if wants_event
+            else callback(event["type"], event["data"])
+        )
+        if inspect.isawaitable(result):  # a sync function that returned a coroutine: still deliver in order
+            raise TypeError("output_callback returned an awaitable; declare it with 'async def'")
+
+    return sink
+
+
+class TaskSupervisor:
+    """Runs one task on a backend; ``await run()`` returns the result or raises TaskFailed."""
+
+    def __init__(
+        self,
+        task_id: str,
+        task: str,
+        config: TaskConfig,
+        *,
+        backend: Any,
+        session_manager: SessionManager | None = None,
+        output_callback: Callable[..., Any] | None = None,
+        cancel_grace: float = 3.0,
+        save_interval: float = 30.0,
+        log_events: bool = True,
+    ) -> None:
+        self.task_id, self.task, self.config, self.backend = task_id, task, config, backend
+        self.cancel_grace = cancel_grace
+        self.state = RunState(
+            task_id,
+            session_id=config.session_id,
+            mode=config.mode,
+            engine=config.engine,
+            budget_usd=config.budget_usd,
+        )
+        self.router = Router()
+        self.router.add(self.state.apply)
+        self.ledger = CostLedger(config.prices)
+        self.budget = Budget(config.budget_usd)
+        self.redactor = Redactor.for_task(config.raw)
+        self.sessions = session_manager if config.session_id else None
+        self.recorder: SessionRecorder | None = None
+        if self.sessions is not None and config.session_id:
+            log = (
+                EventLog(self.sessions.event_log_path(config.session_id), redactor=self.redactor)
+                if log_events
+                else None
+            )
+            self.recorder = SessionRecorder(
+                self.sessions, config.session_id, self.state, save_interval=save_interval, event_log=log
+            )
+            self.router.add(self.recorder)
+        if output_callback is not None:
+            self.router.add(_callback_sink(output_callback))
+        self.seq = 0
+        self.worker: Any = None
+        self.result: dict[str, Any] | None = None
+        self.worker_error: dict[str, Any] | None = None
+        self.stop_reason: type[TaskFailed] | None = None
+        self.stop_message = ""
+        self.peak_rss_mb = 0.0
+        self.stderr_tail: list[str] = []
+        self._worker_up = False
+        #: Set when the run is over (result or error published, worker gone).
+        self.finished = asyncio.Event()
+        self._kill_timer: asyncio.TimerHandle | None = None
+
+    # ------------------------------------------------------------------ publishing
+
+    async def publish(self, type: str, data: dict[str, Any]) -> None:
+        """Publish a host-made event."""
+        await self._dispatch({"v": PROTOCOL_VERSION, "type": type, "ts": now_iso(), "data": data})
+
+    async def _dispatch(self, event: Event) -> None:
+        self.seq += 1
+        event["seq"] = self.seq
+        event["task_id"] = self.task_id
+        if self.redactor.secrets:
+            event["data"] = self.redactor.value(event["data"])
+        await self.router.publish(event)
+        if self.recorder is not None and self.recorder.warnings:
+            for message in self.recorder.take_warnings():
+                await self.publish("warning", {"message": message, "kind": "session"})
+
+    async def _on_worker_event(self, event: Event) -> None:
+        kind = event["type"]
+        if kind == "output":
+            if event["data"].get("stream") == "stderr":
+                self.stderr_tail.append(str(event["data"].get("message")))
+                del self.stderr_tail[:-STDERR_TAIL]
+            await self._dispatch(event)
+        elif kind == "cost_update":
+            data, problem = self.ledger.normalize(event["data"])
+            if data is None:
+                await self.publish("warning", {"message": f"ignored: {problem}", "kind": "cost"})
+                return
+            event["data"] = data
+            await self._dispatch(event)
+            await self._check_budget()
+        elif kind == "result":
+            self.result = event["data"]
+            await self._dispatch(event)
+        elif kind == "error":
+            self.worker_error = event["data"]  # published once, at the end, as the run's error
+        elif kind == "complete":
+            await self.publish(
+                "warning",
+                {"message": "the worker sent 'complete'; the host reports completion", "kind": "protocol"},
+            )
+        else:
+            await self._dispatch(event)
+            if kind == "status" and not self._worker_up:
+                self._worker_up = True
+                await self.publish("dag_node_update", {"node_id": "start", "status": "completed"})
+
+    async def _check_budget(self) -> None:
+        total, limit = self.state.cost["total_usd"], self.budget.limit
+        for crossed in self.budget.check(total):
+            exceeded = crossed == "exceeded"
+            data = {"total_usd": total, "budget_usd": limit, "fraction": total / limit, "exceeded": exceeded}
+            await self.publish("budget_warning", data)
+            if exceeded:
+                self.stop(
+                    BudgetExceeded, f"the run cost ${total:.4f}, reaching its budget of ${limit:.2f}; stopped"
+                )
+
+    # ------------------------------------------------------------------ control
+
+    def stop(self, reason: type[TaskFailed], message: str) -> None:
+        """Stop the worker (SIGTERM to its group, SIGKILL after the grace period) for ``reason``."""
+        if self.stop_reason is None:
+            self.stop_reason, self.stop_message = reason, message
+        worker = self.worker
+        if worker is None or worker.process is None or worker.process.returncode is not None:
+            return
+        worker.signal(signal.SIGTERM)
+        if self._kill_timer is None:
+            self._kill_timer = asyncio.get_running_loop().call_later(
+                self.cancel_grace, worker.signal, signal.SIGKILL
+            )
+
+    async def send_input(self, request_id: str, text: str) -> None:
+        if self.worker is None:
+            raise RuntimeError(f"task {self.task_id!r} has no running worker")
+        await self.worker.send({"type": "input", "request_id": request_id, "text": text})
+        await self.publish("input_response", {"request_id": request_id})
+
+    # ------------------------------------------------------------------ the run
+
+    async def run(self) -> dict[str, Any]:
+        config = self.config
+        if self.sessions is not None and config.session_id:
+            self.sessions.create_session(
+                config.session_id,
+                mode=config.mode,
+                task=self.task,
+                config=config.raw,
+                task_id=self.task_id,
+                engine=config.engine,
+            )
+        dag = template_for(config.mode, config.raw)
+        await self.publish("dag_created", dag)
+        await self.publish(
+            "status",
+            {
+                "status": "starting",
+                "message": f"starting the {config.engine} worker",
+                "mode": config.mode,
+                "engine": config.engine,
+            },
+        )
+        spec = {
+            "task_id": self.task_id,
+            "task": self.task,
+            "config": config.engine_config,
+            "engine": config.engine,
+            "dag": dag,
+            "first_node": first_work_node(dag),
+            "work_dir": None,
+        }
+        try:
+            try:
+                self.worker = await self.backend.spawn(spec, **self._spawn_options())
+            except OSError as exc:
+                self.stop(WorkerCrashed, f"could not start the worker: {exc}")
+            else:
+                await self._supervise()
+            return await self._finish()
+        except asyncio.CancelledError:
+            self.stop(TaskCancelled, "the task was cancelled (its caller was cancelled)")
+            with contextlib.suppress(TaskFailed):
+                await self._finish_after_cancel()
+            raise
+        finally:
+            if self._kill_timer is not None:
+                self._kill_timer.cancel()
+            if self.worker is not None:
+                self.worker.signal(signal.SIGKILL)  # nothing of the group survives its run
+                self.worker.close_pipes()
+            if self.recorder is not None:
+                self.recorder.close()
+            self.finished.set()
+
+    def _spawn_options(self) -> dict[str, Any]:
+        import os
+
+        env = {**os.environ, **self.config.env, "CMBJUPYTER_TASK_ID": self.task_id}
+        cwd = None
+        if self.config.work_dir is not None:
+            cwd = os.fspath(self.config.work_dir)
+            os.makedirs(cwd, exist_ok=True)
+        return {"python": self.config.python, "env": env, "cwd": cwd}
+
+    async def _supervise(self) -> None:
+        worker = self.worker
+        watchers = [asyncio.create_task(self._reap()), asyncio.create_task(self._watch_channel())]
+        if self.config.timeout:
+            watchers.append(asyncio.create_task(self._watch_timeout(self.config.timeout)))
+        if self.config.memory_limit_mb:
+            watchers.append(asyncio.create_task(self._watch_memory(self.config.memory_limit_mb)))
+        try:
+            async for batch in worker.batches():
+                for event in batch:
+                    await self._on_worker_event(event)
+            await watchers[0]
+        finally:
+            for task in watchers:
+                task.cancel()
+
+    async def _finish_after_cancel(self) -> None:
+        if self.worker is not None and self.worker.process is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.worker.wait(), self.cancel_grace + 1)
+        await self._finish()
+
+    async def _reap(self) -> None:
+        """When the worker exits: kill what is left of its group, then let the pipes drain."""
+        await self.worker.wait()
+        self.worker.signal(signal.SIGKILL)
+        try:
+            await asyncio.wait_for(self.worker.pipes_closed.wait(), DRAIN_GRACE)
+        except TimeoutError:
+            self.worker.close_pipes()
+
+    async def _watch_channel(self) -> None:
+        await self.worker.event_pipe_closed.wait()
+        if self.result is None and self.worker_error is None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self.worker.wait()), CHANNEL_GRACE)
+            except TimeoutError:
+                self.stop(
+                    WorkerCrashed, "the worker closed its event channel before reporting a result; stopped"
+                )
+
+    async def _watch_timeout(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        self.stop(TaskTimeout, f"the task ran longer than its timeout of {seconds:g} s; stopped")
+
+    async def _watch_memory(self, limit_mb: float) -> None:
+        import psutil
+
+        while True:
+            await asyncio.sleep(MEMORY_POLL)
+            rss = 0
+            for pid in self.worker.pids():
+                with contextlib.suppress(psutil.Error):
+                    rss += psutil.Process(pid).memory_info().rss
+            self.peak_rss_mb = max(self.peak_rss_mb, rss / 2**20)
+            if rss > limit_mb * 2**20:
+                self.stop(
+                    MemoryLimitExceeded,
+                    f"the worker used {rss / 2**20:.0f} MB, over its memory_limit_mb "
+                    f"of {limit_mb:g}; stopped",
+                )
+                return
+
+    # ------------------------------------------------------------------ outcome
+
+    def _failure(self) -> TaskFailed | None:
+        """The run's failure, or None when it succeeded."""
+        ids = {"task_id": self.task_id, "session_id": self.config.session_id}
+        if self.result is not None:  # the work is done, even if a stop raced with its end
+            return None
+        if self.stop_reason is not None:
+            return self.stop_reason(self.stop_message, **ids)
+        if self.worker_error is not None:
+            error = self.worker_error
+            cls = error_class_for(error.get("error_type"))
+            return cls(
+                str(error.get("message") or "the engine failed"),
+                error_type=error.get("error_type"),
+                traceback=error.get("traceback"),
+                **ids,
+            )
+        code = self.worker.process.returncode if self.worker and self.worker.process else None
+        tail = "\n".join(self.stderr_tail) or None
+        if code is not None and code < 0:
+            name = signal_name(code)
+            return WorkerCrashed(
+                f"the worker was killed by {name} before reporting a result",
+                signal=name,
+                exit_code=code,
+                traceback=tail,
+                **ids,
+            )
+        if not (self.worker and self.worker.event_pipe_open) and code == 0:
+            message = "the worker exited without reporting a result"
+        else:
+            message = f"the worker exited with code {code} before reporting a result"
+        return WorkerCrashed(message, exit_code=code, traceback=tail, **ids)
+
+    async def _finish(self) -> dict[str, Any]:
+        failure = self._failure()
+        nodes = self.state.nodes
+        if failure is None:
+            closing = {
+                nid: {"running": "completed", "pending": "skipped"}.get(n["status"])
+                for nid, n in nodes.items()
+            }
+            closing["end"] = "completed"
+        else:
+            await self.publish("error", failure.to_event_data())
+            closing = {nid: "failed" for nid, n in nodes.items() if n["status"] == "running"}
+            closing["end"] = "failed"
+        for node_id, status in closing.items():
+            if status and node_id in nodes and nodes[node_id]["status"] != status:
+                await self.publish("dag_node_update", {"node_id": node_id, "status": status})
+        await self._close_session(failure)
+        outcome = (
+            "success" if failure is None else "cancelled" if isinstance(failure, TaskCancelled) else "failed"
+        )
+        await self.publish("complete", {"status": outcome})
+        if failure is not None:
+            raise failure
+        return dict(self.result or {})
+
+    async def _close_session(self, failure: TaskFailed | None) -> None:
+        if self.recorder is None or self.sessions is None or not self.config.session_id:
+            return
+        self.recorder.save()
+        try:
+            if failure is None:
+                self.sessions.complete_session(self.config.session_id, result=self.result)
+            else:
+                self.sessions.suspend_session(
+                    self.config.session_id,
+                    reason=failure.message,
+                    error=failure.to_event_data(),
+                    run_status=self.state.status,
+                )
+        except SessionWriteError as exc:
+            self.recorder.warnings.append(str(exc))
+        for message in self.recorder.take_warnings():
+            await self.publish("warning", {"message": message, "kind": "session"})
