@@ -1,16 +1,15 @@
 """cmbjupyter: run and watch cmbagent multi-agent science tasks from Jupyter.
 
 Importing this package is cheap: the public names load on first use, so a kernel (or the worker
-subprocess) that imports ``cmbjupyter`` never pays for jupyter_server, anywidget or cmbagent.
+subprocess, which starts through this package) never pays for jupyter_server, anywidget, cmbagent,
+or even ``typing``.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
 from ._version import __version__
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .errors import TaskFailed
     from .executor import IsolatedTaskExecutor
@@ -27,10 +26,12 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'cmbjupyter' has no attribute {name!r}")
+    import importlib
+
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
+import time as _time
 from collections.abc import Iterable, Mapping
 from typing import Any, Final, TypedDict
 
@@ -76,9 +77,20 @@ class Event(TypedDict, total=False):
     data: dict[str, Any]
 
 
+_second_cache: tuple[int, str] = (0, "")
+
+
 def now_iso() -> str:
-    """The current UTC time in ISO 8601, as every event's ``ts``."""
-    return _dt.datetime.now(_dt.UTC).isoformat()
+    """The current UTC time in ISO 8601 (``2026-01-01T00:00:00.000000+00:00``), as every event's ``ts``.
+
+    On the hot path of every event: the date part is formatted once per second.
+    """
+    global _second_cache
+    now = _time.time()
+    second = int(now)
+    if second != _second_cache[0]:
+        _second_cache = (second, _dt.datetime.fromtimestamp(second, _dt.UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+    return f"{_second_cache[1]}.{int((now - second) * 1e6):06d}+00:00"
 
 
 def make_event(type: str, data: Mapping[str, Any] | None = None, *, ts: str | None = None) -> Event:
@@ -140,17 +152,43 @@ def json_safe(obj: Any) -> Any:
     return json_safe(_default(obj))
 
 
+_ENCODER: Final = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_default
+)
+_encode_str = json.encoder.encode_basestring
+try:  # the C encoder, called directly: half the cost of JSONEncoder.encode on small events
+    _c_encoder = json.encoder.c_make_encoder(None, _default, _encode_str, None, ":", ",", False, False, False)
+except (AttributeError, TypeError):  # an interpreter without the _json accelerator
+    _c_encoder = None
+
+
+def _encode_fast(obj: Any) -> str:
+    if _c_encoder is None:
+        return _ENCODER.encode(obj)
+    return "".join(_c_encoder(obj, 0))
+
+
 def dumps(obj: Any) -> str:
-    """Compact JSON of ``obj``; falls back to :func:`json_safe` for NaN and unknown objects."""
+    """Compact JSON of ``obj``; falls back to :func:`json_safe` for NaN, unknown objects and cycles."""
     try:
-        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_default)
+        return _encode_fast(obj)
     except (ValueError, TypeError, RecursionError):
-        return json.dumps(json_safe(obj), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        try:
+            return _ENCODER.encode(json_safe(obj))
+        except (ValueError, RecursionError):  # a cycle: json_safe cannot copy it either
+            return _ENCODER.encode({"unencodable": _default(obj)})
 
 
 def encode(event: Mapping[str, Any]) -> bytes:
     """One event as one line of UTF-8 JSON, newline included."""
     return (dumps(event) + "\n").encode("utf-8", "replace")
+
+
+def encode_new(type: str, data: Mapping[str, Any]) -> bytes:
+    """A new event (``v``, ``type``, ``ts`` now, ``data``) as one line: the worker's hot path."""
+    return f'{{"v":{PROTOCOL_VERSION},"type":{_encode_str(type)},"ts":"{now_iso()}","data":{dumps(data)}}}\n'.encode(
+        "utf-8", "replace"
+    )
 
 
 # --------------------------------------------------------------------------- decoding

@@ -13,6 +13,7 @@ import time
 from collections import deque
 from typing import Any, Final
 
+from .cost import PRICES_VERSION
 from .eventlog import EventLog
 from .events import Event
 from .session import ENTRY_CHARS, HISTORY_ENTRIES, SessionManager
@@ -87,6 +88,7 @@ class SessionRecorder:
                 run_status=state.status,
                 last_seq=state.last_seq,
                 output_count=state.output_count,
+                prices_version=PRICES_VERSION,
                 **fields,
             )
         except OSError as exc:  # SessionWriteError: disk full, permissions

@@ -1,102 +1,38 @@
 """Entry point of the isolated worker: ``python -m cmbjupyter.worker --event-fd N --control-fd M``.
 
 The host passes two private pipes: events go out on one, the task spec (and later, human input)
-comes in on the other. The worker then runs the engine and reports its result or its error. If the
-worker dies instead, the host reports how (exit code, signal): see ``executor.py``.
+comes in on the other. The very first thing the worker does, before importing anything beyond the
+interpreter's own modules, is to say it is up: the host marks the DAG's ``start`` node completed on
+that event, so a user sees the run start as soon as a bare interpreter would.
 """
 
-from __future__ import annotations
-
-import argparse
-import contextlib
-import faulthandler
 import os
-import signal
 import sys
-import traceback
-from typing import Any
-
-from ..errors import EngineError
-from ..events import json_safe
-from .capture import EventStream
-from .control import ControlChannel
-from .emit import ChannelClosed, Emitter
-from .engines import load_engine
-
-#: Exit codes the host recognises (besides signals).
-EXIT_OK, EXIT_ENGINE_ERROR, EXIT_CHANNEL_CLOSED, EXIT_CANCELLED = 0, 1, 3, 143
+import time
 
 
-class _Terminated(BaseException):
-    """Raised in the main thread by SIGTERM, so that ``finally`` blocks of the engine run."""
-
-
-def _on_sigterm(signum: int, frame: Any) -> None:
-    raise _Terminated()
-
-
-def _error_data(exc: BaseException) -> dict[str, Any]:
-    data: dict[str, Any] = {"message": str(exc) or type(exc).__name__, "error_type": type(exc).__name__}
-    if not isinstance(exc, EngineError):  # an EngineError's message already names the fix
-        data["traceback"] = "".join(traceback.format_exception(exc))
-    return data
-
-
-def run(spec: dict[str, Any], emit: Emitter) -> int:
-    """Run the engine of ``spec``; return the process exit code."""
-    emit.event(
-        "status", {"status": "running", "message": f"worker {os.getpid()} started", "pid": os.getpid()}
+def _hello(event_fd: int) -> None:
+    now = time.time()
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + ".%06d+00:00" % int((now % 1) * 1e6)
+    pid = os.getpid()
+    os.write(
+        event_fd,
+        b'{"v":1,"type":"status","ts":"%s","data":{"status":"running",'
+        b'"message":"worker %d started","pid":%d}}\n' % (stamp.encode(), pid, pid),
     )
-    if spec.get("first_node"):
-        emit.start_node(spec["first_node"])
+
+
+def _fds(argv: list[str]) -> tuple[int, int]:
+    options = dict(zip(argv[::2], argv[1::2], strict=False))
     try:
-        engine = load_engine(spec["engine"])
-        value = engine(spec["task"], spec["config"], emit)
-        result = json_safe(value) if isinstance(value, dict) else {"result": json_safe(value)}
-        result.setdefault("context", emit.context)
-        emit.finish_active()
-        emit.event("result", result)
-        return EXIT_OK
-    except _Terminated:
-        return EXIT_CANCELLED
-    except ChannelClosed:
-        return EXIT_CHANNEL_CLOSED
-    except BaseException as exc:  # the engine's failure is the task's failure, whatever it is
-        try:
-            emit.event("error", _error_data(exc))
-        except ChannelClosed:
-            return EXIT_CHANNEL_CLOSED
-        return EXIT_ENGINE_ERROR
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m cmbjupyter.worker")
-    parser.add_argument("--event-fd", type=int, required=True)
-    parser.add_argument("--control-fd", type=int, required=True)
-    args = parser.parse_args(argv)
-
-    os.set_inheritable(args.event_fd, False)  # children must not keep the event pipe open
-    os.set_inheritable(args.control_fd, False)
-    control = ControlChannel(args.control_fd)
-    spec = control.read_spec()
-    emit = Emitter(args.event_fd, dag=spec.get("dag"), ask=control.ask)
-
-    # Python-level prints become ordered events; fd 1/2 (C code, children, faulthandler) stay
-    # pipes to the host.
-    faulthandler.enable(file=sys.__stderr__)
-    sys.stdout = EventStream(emit, "stdout", 1)
-    sys.stderr = EventStream(emit, "stderr", 2)
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    if spec.get("work_dir"):
-        os.chdir(spec["work_dir"])
-
-    code = run(spec, emit)
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(BaseException):  # nothing is left to report to
-            stream.flush()
-    # os._exit: threads the engine left behind must not keep a finished worker alive.
-    os._exit(code)
+        return int(options["--event-fd"]), int(options["--control-fd"])
+    except (KeyError, ValueError):
+        sys.exit("usage: python -m cmbjupyter.worker --event-fd N --control-fd M")
 
 
 if __name__ == "__main__":
-    main()
+    event_fd, control_fd = _fds(sys.argv[1:])
+    _hello(event_fd)
+    from .runner import main
+
+    main(event_fd, control_fd)

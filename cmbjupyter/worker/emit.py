@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..events import encode, json_safe, make_event, now_iso
+from ..events import encode_new, json_safe, now_iso
 
 __all__ = ["ChannelClosed", "Emitter"]
 
@@ -147,7 +147,7 @@ class Emitter:
 
     def event(self, type: str, data: Mapping[str, Any]) -> None:
         """Send any event. Types the host does not know are delivered and kept, not dropped."""
-        line = encode(make_event(type, data))
+        line = encode_new(type, data)
         with self._lock:
             self._write(line)
 
@@ -156,10 +156,12 @@ class Emitter:
     def _write(self, line: bytes) -> None:
         if self.closed:
             raise ChannelClosed("the event pipe to the host is closed")
-        view = memoryview(line)
         try:
-            while view:
-                view = view[os.write(self._fd, view) :]
+            written = os.write(self._fd, line)
+            if written < len(line):  # a partial write: a line longer than the pipe buffer
+                view = memoryview(line)[written:]
+                while view:
+                    view = view[os.write(self._fd, view) :]
         except OSError as exc:
             self.closed = True
             raise ChannelClosed(f"the event pipe to the host is closed ({exc})") from exc

@@ -1,0 +1,156 @@
+"""Throughput: N ``output`` events through ``IsolatedTaskExecutor.execute`` with a no-op callback,
+against two baselines measured in the same run:
+
+* raw: a subprocess writing the same JSON lines to a pipe, the host reading and ``json.loads``-ing
+  them (the floor any pipe-based design pays);
+* mp.Queue: the seed's design, a ``multiprocessing`` subprocess putting event dicts on a Queue that
+  the host drains.
+
+Targets (issue 3): >= 0.5x raw, >= 2x mp.Queue.  Usage: ``python benchmarks/throughput.py [N]``
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import subprocess
+import sys
+
+from _common import best_of, report
+
+from cmbjupyter import IsolatedTaskExecutor
+
+PRODUCER = """
+import datetime, json, os, sys
+out = sys.stdout.buffer
+for i in range({n}):
+    event = {{"v": 1, "type": "output", "ts": datetime.datetime.now(datetime.UTC).isoformat(),
+             "data": {{"message": "line %d" % i, "stream": "agent"}}}}
+    out.write((json.dumps(event) + "\\n").encode())
+out.flush()
+"""
+
+
+def raw_pipe(n: int) -> None:
+    process = subprocess.Popen([sys.executable, "-c", PRODUCER.format(n=n)], stdout=subprocess.PIPE)
+    count, pending = 0, b""
+    while chunk := os.read(process.stdout.fileno(), 256 * 1024):
+        *lines, pending = (pending + chunk).split(b"\n")
+        for line in lines:
+            json.loads(line)
+            count += 1
+    process.wait()
+    assert count == n, count
+
+
+def _seed_worker(output_queue, result_queue, n: int, log_path: str) -> None:
+    """The seed's ``_run_task_in_subprocess``: send_output puts (type, data) on the queue and appends
+    console output to ``logs/console_output.log`` (write + flush per event)."""
+    import datetime
+    import queue
+
+    console_log = open(log_path, "a", encoding="utf-8")  # noqa: SIM115 - as the seed does
+
+    def send_output(event_type, data):
+        try:
+            output_queue.put((event_type, data), timeout=1.0)
+        except queue.Full:
+            pass
+        message = data.get("message") or ""
+        if message:
+            console_log.write(message + "\n")
+            console_log.flush()
+
+    for i in range(n):
+        send_output(
+            "output",
+            {
+                "message": "line %d" % i,
+                "source": "print",
+                "timestamp": datetime.datetime.now(datetime.UTC).isoformat(),
+            },
+        )
+    result_queue.put({"status": "completed"})
+
+
+async def _seed_monitor(process, output_queue, result_queue, callback) -> dict:
+    """The seed's ``_monitor_subprocess``: drain with get_nowait, then sleep 50 ms."""
+    import queue
+
+    while True:
+        try:
+            while True:
+                event_type, data = output_queue.get_nowait()
+                await callback(event_type, data)
+        except queue.Empty:
+            pass
+        if not process.is_alive():
+            try:
+                while True:
+                    event_type, data = output_queue.get_nowait()
+                    await callback(event_type, data)
+            except queue.Empty:
+                pass
+            return result_queue.get(timeout=5.0)
+        await asyncio.sleep(0.05)
+
+
+def mp_queue(n: int) -> None:
+    import tempfile
+
+    context = mp.get_context("spawn")
+    output_queue, result_queue = context.Queue(), context.Queue()
+    count = 0
+
+    async def callback(event_type, data):
+        nonlocal count
+        count += 1
+
+    with tempfile.TemporaryDirectory() as tmp:
+        process = context.Process(
+            target=_seed_worker, args=(output_queue, result_queue, n, os.path.join(tmp, "console_output.log"))
+        )
+        process.start()
+        asyncio.run(_seed_monitor(process, output_queue, result_queue, callback))
+        process.join()
+    assert count == n, count
+
+
+def executor_run(n: int) -> None:
+    count = 0
+
+    def callback(event_type: str, data: dict) -> None:
+        nonlocal count
+        count += event_type == "output"
+
+    task = f"for i in range({n}):\n    emit.output('line %d' % i)"
+    asyncio.run(IsolatedTaskExecutor().execute("bench", task, {"engine": "python"}, callback))
+    assert count == n, count
+
+
+def main() -> int:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
+    raw = best_of(3, lambda: raw_pipe(n))
+    queue = best_of(3, lambda: mp_queue(n))
+    ours = best_of(3, lambda: executor_run(n))
+    rate = lambda seconds: f"{seconds:.3f} s  ({n / seconds:,.0f} events/s)"  # noqa: E731
+    return report(
+        f"throughput, {n:,} output events",
+        [
+            ("raw pipe + json", rate(raw)),
+            ("mp.Queue (seed design)", rate(queue)),
+            ("cmbjupyter execute", rate(ours)),
+            ("ratio vs raw", f"{raw / ours:.2f}x"),
+            ("ratio vs mp.Queue", f"{queue / ours:.2f}x"),
+        ],
+        [
+            (f"execute >= 0.5x raw pipe ({raw / ours:.2f}x)", raw / ours >= 0.5),
+            (f"execute >= 2x mp.Queue ({queue / ours:.2f}x)", queue / ours >= 2.0),
+        ],
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

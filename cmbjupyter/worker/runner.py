@@ -1,0 +1,88 @@
+"""The worker's run: read the spec, capture output, run the engine, report its result or error.
+
+If the worker dies instead, the host reports how (exit code, signal): see ``supervisor.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import faulthandler
+import os
+import signal
+import sys
+import traceback
+from typing import Any
+
+from ..errors import EngineError
+from ..events import json_safe
+from .capture import EventStream
+from .control import ControlChannel
+from .emit import ChannelClosed, Emitter
+from .engines import load_engine
+
+#: Exit codes the host recognises (besides signals).
+EXIT_OK, EXIT_ENGINE_ERROR, EXIT_CHANNEL_CLOSED, EXIT_CANCELLED = 0, 1, 3, 143
+
+
+class _Terminated(BaseException):
+    """Raised in the main thread by SIGTERM, so that ``finally`` blocks of the engine run."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
+def _error_data(exc: BaseException) -> dict[str, Any]:
+    data: dict[str, Any] = {"message": str(exc) or type(exc).__name__, "error_type": type(exc).__name__}
+    if not isinstance(exc, EngineError):  # an EngineError's message already names the fix
+        data["traceback"] = "".join(traceback.format_exception(exc))
+    return data
+
+
+def run(spec: dict[str, Any], emit: Emitter) -> int:
+    """Run the engine of ``spec``; return the process exit code."""
+    if spec.get("first_node"):
+        emit.start_node(spec["first_node"])
+    try:
+        engine = load_engine(spec["engine"])
+        value = engine(spec["task"], spec["config"], emit)
+        result = json_safe(value) if isinstance(value, dict) else {"result": json_safe(value)}
+        result.setdefault("context", emit.context)
+        emit.finish_active()
+        emit.event("result", result)
+        return EXIT_OK
+    except _Terminated:
+        return EXIT_CANCELLED
+    except ChannelClosed:
+        return EXIT_CHANNEL_CLOSED
+    except BaseException as exc:  # the engine's failure is the task's failure, whatever it is
+        try:
+            emit.event("error", _error_data(exc))
+        except ChannelClosed:
+            return EXIT_CHANNEL_CLOSED
+        return EXIT_ENGINE_ERROR
+
+
+def main(event_fd: int, control_fd: int) -> None:
+    """Run the task the host sends on ``control_fd``, reporting on ``event_fd``; never returns."""
+    os.set_inheritable(event_fd, False)  # children must not keep the event pipe open
+    os.set_inheritable(control_fd, False)
+    control = ControlChannel(control_fd)
+    spec = control.read_spec()
+    emit = Emitter(event_fd, dag=spec.get("dag"), ask=control.ask)
+
+    # Python-level prints become ordered events; fd 1/2 (C code, children, faulthandler) stay
+    # pipes to the host.
+    faulthandler.enable(file=sys.__stderr__)
+    sys.stdout = EventStream(emit, "stdout", 1)
+    sys.stderr = EventStream(emit, "stderr", 2)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    if spec.get("work_dir"):
+        os.chdir(spec["work_dir"])
+
+    code = run(spec, emit)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BaseException):  # nothing is left to report to
+            stream.flush()
+    # os._exit: threads the engine left behind must not keep a finished worker alive.
+    os._exit(code)

@@ -1,0 +1,179 @@
+"""The cmbjupyter command: run with a live or plain view, list and show sessions, replay, resume, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+TASK = "phase('planning', context={'a': 1})\nrecord_usage('gpt-4o-mini', 100, 10, agent='planner')\nprint('done')"
+
+
+def cli(*args, cwd, check=True, **kwargs):
+    return subprocess.run(
+        [sys.executable, "-m", "cmbjupyter.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=120,
+        **kwargs,
+    )
+
+
+@pytest.fixture
+def task_file(tmp_path):
+    path = tmp_path / "task.py"
+    path.write_text(TASK)
+    return path
+
+
+def test_run_prints_plain_lines_when_not_a_terminal_and_saves_the_session(tmp_path, task_file):
+    out = cli(
+        "run",
+        str(task_file),
+        "--engine",
+        "python",
+        "--mode",
+        "planning-control",
+        "--session",
+        "cli1",
+        "--log",
+        "run.jsonl",
+        cwd=tmp_path,
+    ).stdout
+    assert "[stdout] done" in out
+    assert "== phase planning" in out
+    assert "✓ planning completed" in out
+    assert "$ gpt-4o-mini: 100 in / 10 out = $" in out
+    assert out.strip().splitlines()[-1].startswith("completed: $0.0000")
+    assert (tmp_path / ".cmbagent" / "sessions" / "cli1.json").is_file()
+    assert (tmp_path / "run.jsonl").stat().st_size > 0
+
+
+def test_sessions_list_and_show(tmp_path, task_file):
+    cli("run", str(task_file), "--engine", "python", "--session", "cli2", cwd=tmp_path)
+    listing = cli("sessions", cwd=tmp_path).stdout
+    assert listing.startswith("cli2") and "completed" in listing
+    shown = json.loads(cli("sessions", "show", "cli2", cwd=tmp_path).stdout)
+    assert shown["session_id"] == "cli2" and shown["context_variables"] == {"a": 1}
+
+
+def test_a_failed_task_exits_1_and_a_bad_argument_exits_2(tmp_path):
+    failed = cli("run", "1/0", "--engine", "python", cwd=tmp_path, check=False)
+    assert failed.returncode == 1 and "failed (ZeroDivisionError): division by zero" in failed.stderr
+    bad = cli("run", "x", "--mode", "nope", "--engine", "python", cwd=tmp_path, check=False)
+    assert bad.returncode == 2 and "unknown mode 'nope'" in bad.stderr
+    missing = cli("sessions", "show", "ghost", cwd=tmp_path, check=False)
+    assert missing.returncode == 2 and "no session 'ghost'" in missing.stderr
+
+
+def test_replay_runs_a_recorded_log_to_the_same_outcome(tmp_path, task_file):
+    cli(
+        "run",
+        str(task_file),
+        "--engine",
+        "python",
+        "--mode",
+        "planning-control",
+        "--log",
+        "run.jsonl",
+        cwd=tmp_path,
+    )
+    out = cli("replay", "run.jsonl", cwd=tmp_path).stdout
+    assert "[stdout] done" in out and "== phase planning" in out
+    assert out.strip().splitlines()[-1].startswith("completed:")
+
+
+def test_resume_continues_a_suspended_session(tmp_path):
+    task = "step(config.get('restart_at_step') or 1)\nif not config.get('resume'):\n    raise SystemExit(4)"
+    assert (
+        cli(
+            "run",
+            task,
+            "--engine",
+            "python",
+            "--mode",
+            "control",
+            "--session",
+            "r",
+            cwd=tmp_path,
+            check=False,
+        ).returncode
+        == 1
+    )
+    assert cli("resume", "r", cwd=tmp_path).returncode == 0
+    assert json.loads(cli("sessions", "show", "r", cwd=tmp_path).stdout)["status"] == "completed"
+
+
+def test_ctrl_c_cancels_the_task_cleanly(tmp_path):
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cmbjupyter.cli",
+            "run",
+            "import time\nprint('up', flush=True)\ntime.sleep(60)",
+            "--engine",
+            "python",
+            "--session",
+            "interrupted",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for line in process.stdout:
+        if "[stdout] up" in line:
+            break
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 130 and "cancelled" in err
+    record = json.loads((tmp_path / ".cmbagent" / "sessions" / "interrupted.json").read_text())
+    assert record["status"] == "suspended"
+
+
+def test_the_live_view_draws_the_run_on_a_terminal(tmp_path, task_file):
+    import pty
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": "100", "LINES": "40", "TERM": "xterm"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cmbjupyter.cli",
+            "run",
+            str(task_file),
+            "--engine",
+            "python",
+            "--mode",
+            "planning-control",
+        ],
+        cwd=tmp_path,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=env,
+    )
+    os.close(follower)
+    screen = b""
+    deadline = time.monotonic() + 60
+    while process.poll() is None or time.monotonic() < deadline:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        screen += chunk
+    process.wait(timeout=30)
+    text = screen.decode("utf-8", "replace")
+    assert process.returncode == 0
+    assert "Planning" in text and "completed" in text and "$0.0000" in text

@@ -1,0 +1,160 @@
+"""RunState: one reducer builds the whole state of a run; the state is bounded and rebuildable."""
+
+from __future__ import annotations
+
+import json
+
+from cmbjupyter.dag import template_for
+from cmbjupyter.events import make_event
+from cmbjupyter.state import NODE_MESSAGES, OUTPUT_LINES, TEXT_CHARS, RunState, apply
+
+
+def _events(*pairs):
+    return [{**make_event(t, d), "seq": i, "task_id": "t"} for i, (t, d) in enumerate(pairs, start=1)]
+
+
+def _planning_run():
+    return _events(
+        ("dag_created", template_for("planning-control")),
+        ("status", {"status": "running"}),
+        ("dag_node_update", {"node_id": "planning", "status": "running"}),
+        ("output", {"message": "here is the plan", "agent": "planner", "stream": "agent"}),
+        ("phase_change", {"phase": "planning", "step": None, "context": {"plan": ["a", "b"]}}),
+        ("dag_node_add", {"node_id": "step_1", "label": "Step 1", "type": "step"}),
+        ("dag_node_add", {"node_id": "step_2", "label": "Step 2", "type": "step"}),
+        ("dag_node_update", {"node_id": "planning", "status": "completed"}),
+        ("dag_node_update", {"node_id": "step_1", "status": "running", "agent": "engineer"}),
+        (
+            "cost_update",
+            {
+                "model": "gpt-4o",
+                "agent": "engineer",
+                "input_tokens": 1000,
+                "output_tokens": 10,
+                "cache_read_tokens": 200,
+                "cache_write_tokens": 0,
+                "cost": 0.5,
+                "step": 1,
+            },
+        ),
+        (
+            "cost_update",
+            {
+                "model": "mystery-model",
+                "agent": "engineer",
+                "input_tokens": 5,
+                "output_tokens": 5,
+                "cache_read_tokens": 0,
+                "cache_write_tokens": 0,
+                "cost": None,
+                "unpriced": True,
+            },
+        ),
+        ("telescope", {"ra": 1}),
+        ("result", {"value": 1, "context": {"done": True}}),
+        ("complete", {"status": "success"}),
+    )
+
+
+def test_the_reducer_folds_every_event_kind_into_the_state():
+    state = RunState("t", mode="planning-control", budget_usd=2.0)
+    for event in _planning_run():
+        apply(state, event)
+    assert state.status == "completed" and state.finished
+    assert state.phase == "planning"
+    assert state.nodes["planning"]["status"] == "completed"
+    assert state.nodes["step_1"]["agent"] == "engineer" and state.nodes["step_1"]["cost_usd"] == 0.5
+    assert state.cost["total_usd"] == 0.5 and state.cost["calls"] == 2
+    assert state.cost["by_model"]["gpt-4o"]["usd"] == 0.5
+    assert state.cost["by_agent"]["engineer"]["calls"] == 2
+    assert state.cost["by_step"]["1"]["cache_read_tokens"] == 200
+    assert state.cost["unpriced"] == ["mystery-model"]
+    assert state.cost["budget_fraction"] == 0.25
+    assert state.context == {"done": True}
+    assert state.other_events[0]["type"] == "telescope"
+    assert state.nodes["planning"]["messages"][0]["text"] == "here is the plan"
+
+
+def test_plan_steps_are_inserted_before_the_end_node_in_order():
+    state = RunState.from_events(_planning_run())
+    edges = {(e["source"], e["target"]) for e in state.edges}
+    assert ("execution", "step_1") in edges and ("step_1", "step_2") in edges and ("step_2", "end") in edges
+    assert ("execution", "end") not in edges
+
+
+def test_a_node_can_be_added_after_a_given_node():
+    state = RunState.from_events(
+        _events(
+            ("dag_created", template_for("one-shot")),
+            ("dag_node_add", {"node_id": "review", "label": "Review", "after": "start"}),
+        )
+    )
+    edges = {(e["source"], e["target"]) for e in state.edges}
+    assert edges == {("start", "review"), ("review", "execute"), ("execute", "end")}
+
+
+def test_the_output_buffer_and_texts_are_bounded():
+    state = RunState("t")
+    for i in range(OUTPUT_LINES * 5):
+        state.apply({**make_event("output", {"message": f"line {i}", "stream": "stdout"}), "seq": i})
+    state.apply(make_event("output", {"message": "x" * (TEXT_CHARS * 10), "stream": "stdout"}))
+    assert len(state.output) == OUTPUT_LINES
+    assert state.output_count == OUTPUT_LINES * 5 + 1
+    assert len(state.output[-1]["text"]) < TEXT_CHARS + 50
+
+
+def test_node_messages_are_bounded():
+    events = [
+        ("dag_created", template_for("one-shot")),
+        ("dag_node_update", {"node_id": "execute", "status": "running"}),
+    ]
+    events += [("output", {"message": f"m{i}", "agent": "engineer"}) for i in range(50)]
+    state = RunState.from_events(_events(*events))
+    assert [m["text"] for m in state.nodes["execute"]["messages"]] == [
+        f"m{i}" for i in range(50 - NODE_MESSAGES, 50)
+    ]
+
+
+def test_a_snapshot_is_json_and_can_be_rebuilt_from_the_event_log_alone():
+    events = _planning_run()
+    live = RunState("t", mode="planning-control")
+    for event in events:
+        live.apply(event)
+    snapshot = live.snapshot()
+    assert json.loads(json.dumps(snapshot)) == snapshot
+    rebuilt = RunState.from_events(json.loads(json.dumps(events)), mode="planning-control")
+    assert rebuilt.snapshot() == snapshot
+
+
+def test_a_snapshot_is_a_copy_not_a_view():
+    state = RunState.from_events(_planning_run())
+    snapshot = state.snapshot()
+    snapshot["dag"]["nodes"]["planning"]["status"] = "tampered"
+    assert state.nodes["planning"]["status"] == "completed"
+
+
+def test_the_summary_is_compact_and_has_no_traceback():
+    state = RunState.from_events(
+        _events(
+            ("dag_created", template_for("one-shot")),
+            ("error", {"message": "boom", "error_type": "X", "traceback": "long"}),
+        )
+    )
+    summary = state.summary()
+    assert summary["status"] == "failed"
+    assert summary["error"] == {"message": "boom", "error_type": "X"}
+    assert summary["nodes"] == {"start": "pending", "execute": "pending", "end": "pending"}
+
+
+def test_input_requests_are_shown_until_answered():
+    state = RunState.from_events(_events(("input_request", {"request_id": "r1", "prompt": "go?"})))
+    assert state.snapshot()["input_request"] == {"request_id": "r1", "prompt": "go?"}
+    state.apply(make_event("input_response", {"request_id": "r1"}))
+    assert state.input_request is None
+
+
+def test_a_terminal_status_is_not_overwritten_by_late_status_events():
+    state = RunState.from_events(
+        _events(("complete", {"status": "cancelled"}), ("status", {"status": "running"}))
+    )
+    assert state.status == "cancelled"
