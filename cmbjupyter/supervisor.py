@@ -203,7 +203,7 @@ class TaskSupervisor:
         if self.stop_reason is None:
             self.stop_reason, self.stop_message = reason, message
         worker = self.worker
-        if worker is None or worker.process is None or worker.process.returncode is not None:
+        if worker is None or worker.returncode is not None:
             return
         worker.signal(signal.SIGTERM)
         if self._kill_timer is None:
@@ -300,7 +300,7 @@ class TaskSupervisor:
                 task.cancel()
 
     async def _finish_after_cancel(self) -> None:
-        if self.worker is not None and self.worker.process is not None:
+        if self.worker is not None:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.worker.wait(), self.cancel_grace + 1)
         await self._finish()
@@ -364,7 +364,7 @@ class TaskSupervisor:
                 traceback=error.get("traceback"),
                 **ids,
             )
-        code = self.worker.process.returncode if self.worker and self.worker.process else None
+        code = self.worker.returncode if self.worker else None
         tail = "\n".join(self.stderr_tail) or None
         if code is not None and code < 0:
             name = signal_name(code)

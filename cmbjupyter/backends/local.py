@@ -110,6 +110,11 @@ class LocalWorker:
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
 
+    @property
+    def returncode(self) -> int | None:
+        """The exit status once the worker has exited (negative: killed by that signal)."""
+        return self.process.returncode if self.process else None
+
     async def start(
         self, spec: Mapping[str, Any], *, python: str, env: Mapping[str, str], cwd: str | None = None
     ) -> None:
