@@ -11,19 +11,39 @@ from ._version import __version__
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from .api import run
     from .errors import TaskFailed
     from .executor import IsolatedTaskExecutor
+    from .runs import Run
     from .session import SessionManager
     from .state import RunState
 
-__all__ = ["IsolatedTaskExecutor", "RunState", "SessionManager", "TaskFailed", "__version__"]
+__all__ = [
+    "IsolatedTaskExecutor",
+    "Run",
+    "RunState",
+    "SessionManager",
+    "TaskFailed",
+    "__version__",
+    "load_ipython_extension",
+    "run",
+]
 
 _LAZY = {
     "IsolatedTaskExecutor": "cmbjupyter.executor",
     "SessionManager": "cmbjupyter.session",
     "RunState": "cmbjupyter.state",
     "TaskFailed": "cmbjupyter.errors",
+    "Run": "cmbjupyter.runs",
+    "run": "cmbjupyter.api",
 }
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext cmbjupyter``: registers ``%%cmbagent`` (imported only now, like anywidget's)."""
+    from .magic import CmbAgentMagics
+
+    ipython.register_magics(CmbAgentMagics)  # type: ignore[attr-defined]
 
 
 def __getattr__(name: str) -> object:

@@ -61,10 +61,15 @@ def _cap_entry(entry: Any) -> dict[str, Any]:
     return entry
 
 
-def atomic_write(path: Path, payload: bytes) -> None:
-    """Replace ``path`` with ``payload`` all at once (temp file, fsync, rename, fsync folder)."""
+def atomic_write(path: Path, payload: bytes, *, keep_mode: bool = False) -> None:
+    """Replace ``path`` with ``payload`` all at once (temp file, fsync, rename, fsync folder).
+
+    The new file is private (0600) unless ``keep_mode`` asks to keep the old file's permissions.
+    """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mode 0600
     try:
+        if keep_mode and path.exists():
+            os.fchmod(fd, path.stat().st_mode & 0o7777)
         with os.fdopen(fd, "wb") as file:
             file.write(payload)
             file.flush()

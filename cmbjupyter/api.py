@@ -1,0 +1,126 @@
+"""The Python API behind ``%%cmbagent``: start, resume, list, show and cancel runs from a kernel.
+
+``cmbjupyter.run(task, **config)`` is the magic without the magic: it returns a :class:`~cmbjupyter.run.Run`.
+A task goes to the jupyter_server extension when one is reachable from this kernel (server mode: the
+task outlives the kernel), otherwise it runs in this kernel's own executor (kernel mode). Either way
+the run is drawn live below the cell and its summary is saved in the notebook.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .runs import Run, runs, start_in_kernel
+
+__all__ = ["cancel", "resume", "run", "sessions_table", "show"]
+
+
+def _in_kernel() -> bool:
+    """True inside a Jupyter kernel (where outputs and widgets can be displayed)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _start(task: str, config: dict[str, Any], *, display: bool, force_kernel: bool) -> Run:
+    from .runs import new_task_id
+
+    config = dict(config)
+    if display:
+        config.setdefault("session_id", f"s-{new_task_id()[3:]}")  # every notebook run is a session
+    views: list[Any] = []
+
+    def draw(run: Run) -> list[Any]:
+        from .view import RunView
+
+        views.append(RunView(run))
+        return views[0].sinks(run.state)
+
+    started = start_in_kernel(task, config, prepare=draw if display else None)
+    for view in views:
+        view.show()
+    return started
+
+
+def run(
+    task: str,
+    *,
+    background: bool = True,
+    display: bool | None = None,
+    force_kernel: bool = False,
+    **config: Any,
+) -> Run:
+    """Start ``task`` and return its Run (``background=False`` waits for the end first).
+
+    ``config`` is the task config (``mode``, ``engine``, ``session_id``, ``budget_usd``, ``timeout``...).
+    """
+    display = _in_kernel() if display is None else display
+    started = _start(task, config, display=display, force_kernel=force_kernel)
+    if not background:
+        started.wait()
+    return started
+
+
+def resume(session_id: str, **overrides: Any) -> Run:
+    """Resume a suspended session from its saved phase and step."""
+    from .executor import IsolatedTaskExecutor
+    from .session import SessionManager
+
+    config = IsolatedTaskExecutor(session_manager=SessionManager()).resume_config(session_id, **overrides)
+    task = config.pop("_task")
+    return run(task, **config)
+
+
+def _find(run_or_session_id: str) -> Run | None:
+    for candidate in reversed(runs()):
+        if run_or_session_id in (candidate.task_id, candidate.session_id):
+            return candidate
+    return None
+
+
+def cancel(run_or_session_id: str) -> str:
+    found = _find(run_or_session_id)
+    if found is None:
+        raise KeyError(f"no run {run_or_session_id!r} in this kernel")
+    found.cancel()
+    return found.status
+
+
+def show(session_id: str) -> Any:
+    """A saved session drawn statically (DAG, cost, conversation tail) from its sidecar."""
+    found = _find(session_id)
+    if found is not None:
+        return found
+    from .session import SessionManager
+
+    return SessionManager().load_session(session_id)
+
+
+def sessions_table() -> Any:
+    """The sessions saved beside this notebook, as a table."""
+    from .session import SessionManager
+
+    return SessionsTable(SessionManager().list_sessions())
+
+
+class SessionsTable(list):
+    """A list of session summaries that draws itself as an HTML table in notebooks."""
+
+    COLUMNS = ("session_id", "status", "mode", "phase", "step", "total_usd", "updated_at")
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        head = "".join(f"<th>{c}</th>" for c in self.COLUMNS)
+        rows = "".join(
+            "<tr>"
+            + "".join(
+                f"<td>{escape(str(s.get(c) if s.get(c) is not None else ''))}</td>" for c in self.COLUMNS
+            )
+            + "</tr>"
+            for s in self
+        )
+        return f"<table class='cmbagent-sessions'><tr>{head}</tr>{rows}</table>"

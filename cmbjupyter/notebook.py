@@ -1,0 +1,85 @@
+"""Session summaries in notebooks: where a saved ``.ipynb`` keeps what its runs did.
+
+Two places hold a summary (``RunState.summary()`` plus sidecar path and price-table version):
+
+* ``metadata.cmbagent.sessions[<session_id>]`` of the notebook. JupyterLab's extension writes it
+  into the live notebook model; headless tools call :func:`write_session_summary` on the file.
+* the magic's output: the summary under :data:`MIMETYPE` and in the output's metadata, so notebooks
+  executed by nbclient/nbval keep it too.
+
+:func:`sessions_from_notebook` reads both and returns one summary per session, the latest winning.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from .redact import Redactor
+
+__all__ = ["METADATA_KEY", "MIMETYPE", "output_metadata", "sessions_from_notebook", "write_session_summary"]
+
+MIMETYPE: Final = "application/vnd.cmbagent.run+json"
+METADATA_KEY: Final = "cmbagent"
+
+
+def clean_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The summary as stored: JSON-safe, secrets redacted, no tracebacks."""
+    from .events import json_safe
+
+    cleaned = Redactor.for_task(None).value(json_safe(dict(summary)))
+    if isinstance(cleaned.get("error"), dict):
+        cleaned["error"].pop("traceback", None)
+    return cleaned
+
+
+def output_metadata(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The output metadata that carries a run's summary through headless execution."""
+    return {METADATA_KEY: {"session": clean_summary(summary)}}
+
+
+def _updated(summary: Mapping[str, Any]) -> str:
+    return str(summary.get("ended_at") or summary.get("updated_at") or summary.get("started_at") or "")
+
+
+def sessions_from_notebook(notebook: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every session summary a notebook holds (metadata and outputs), keyed by session id."""
+    import nbformat
+
+    nb = notebook if isinstance(notebook, Mapping) else nbformat.read(os.fspath(notebook), as_version=4)
+    found: dict[str, dict[str, Any]] = {}
+
+    def keep(summary: Any) -> None:
+        if not isinstance(summary, Mapping):
+            return
+        key = str(summary.get("session_id") or summary.get("task_id") or "")
+        if key and (key not in found or _updated(summary) >= _updated(found[key])):
+            found[key] = dict(summary)
+
+    for summary in ((nb.get("metadata") or {}).get(METADATA_KEY) or {}).get("sessions", {}).values():
+        keep(summary)
+    for cell in nb.get("cells", ()):
+        for output in cell.get("outputs", ()) if cell.get("cell_type") == "code" else ():
+            keep((output.get("data") or {}).get(MIMETYPE))
+            keep(((output.get("metadata") or {}).get(METADATA_KEY) or {}).get("session"))
+    return found
+
+
+def write_session_summary(path: str | os.PathLike[str], summary: Mapping[str, Any]) -> None:
+    """Store ``summary`` in the notebook file's ``metadata.cmbagent.sessions``, atomically.
+
+    The notebook is read, updated and replaced in one rename, so an editor or a crash never sees
+    half a file. For notebooks open in JupyterLab the extension updates the live model instead.
+    """
+    import nbformat
+
+    from .session import atomic_write
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    summary = clean_summary(summary)
+    key = str(summary.get("session_id") or summary.get("task_id"))
+    nb.metadata.setdefault(METADATA_KEY, {}).setdefault("sessions", {})[key] = summary
+    atomic_write(path, (nbformat.writes(nb) + "\n").encode(), keep_mode=True)

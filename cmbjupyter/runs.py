@@ -1,0 +1,244 @@
+"""Run: a task started from a kernel, in the foreground or the background.
+
+``cmbjupyter.run(task, **config)`` and the ``%%cmbagent`` magic both return a :class:`Run`. The task
+runs in a worker process; the kernel only watches. Its events feed a RunState, whose snapshots reach
+the RunWidget at most 20 times a second, and whose summary is saved to the notebook (output metadata)
+on every phase change and at the end.
+
+Where the task runs (DESIGN.md, "Where tasks run"): by the jupyter_server extension when one is
+reachable (the task then outlives the kernel), else in this kernel's own executor ("kernel mode"),
+on a private event-loop thread so the kernel stays responsive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+import threading
+import uuid
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from .errors import TaskCancelled, TaskFailed
+from .state import RunState
+
+__all__ = ["Run", "runs"]
+
+SESSIONS_DIR_ENV = "CMBJUPYTER_SESSIONS_DIR"
+
+
+class LoopThread:
+    """One asyncio loop on a daemon thread per kernel: where kernel-mode tasks are supervised."""
+
+    _instance: LoopThread | None = None
+    _lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="cmbjupyter-loop", daemon=True)
+        self.thread.start()
+
+    @classmethod
+    def get(cls) -> LoopThread:
+        with cls._lock:
+            if cls._instance is None or not cls._instance.thread.is_alive():
+                cls._instance = cls()
+            return cls._instance
+
+    def submit(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> None:
+        self.loop.call_soon_threadsafe(fn, *args)
+
+
+_RUNS: dict[str, Run] = {}
+
+
+def runs() -> list[Run]:
+    """Every Run started in this kernel, oldest first."""
+    return list(_RUNS.values())
+
+
+class Run:
+    """A task started from this kernel: watch it, wait for it, cancel it, answer its questions.
+
+    ``state`` is the live RunState; ``result`` the engine's result once done (raises the task's
+    TaskFailed if it failed); ``error`` that exception or None.
+    """
+
+    def __init__(
+        self,
+        task_id: str,
+        *,
+        session_id: str | None,
+        mode: str,
+        engine: str,
+        state: RunState | None = None,
+        where: str = "kernel",
+    ) -> None:
+        self.task_id = task_id
+        self.session_id = session_id
+        self.mode = mode
+        self.engine = engine
+        self.where = where
+        self.state = state or RunState(task_id, session_id=session_id, mode=mode, engine=engine)
+        self.error: TaskFailed | None = None
+        self._result: dict[str, Any] | None = None
+        self._done = threading.Event()
+        self._cancel: Callable[[], None] | None = None
+        self._answer: Callable[[str, str], None] | None = None
+        self._done_callbacks: list[Callable[[Run], None]] = []
+        self.view: Any = None  # the RunView that draws this run (set by cmbjupyter.view)
+        _RUNS[task_id] = self
+
+    # ------------------------------------------------------------------ what users call
+
+    @property
+    def status(self) -> str:
+        return self.state.status
+
+    @property
+    def result(self) -> dict[str, Any] | None:
+        """The engine's result; None while running; raises the task's error if it failed."""
+        if self.error is not None:
+            raise self.error
+        return self._result
+
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, timeout: float | None = None) -> dict[str, Any] | None:
+        """Block until the task ends and return its result (raises TaskFailed if it failed).
+
+        Interrupting the kernel while waiting cancels the task, waits for it to stop, and re-raises
+        the KeyboardInterrupt, so "Run All" stops as it should.
+        """
+        try:
+            if not self._done.wait(timeout):
+                raise TimeoutError(f"task {self.task_id!r} still running after {timeout} s")
+        except KeyboardInterrupt:
+            self.cancel()
+            self._done.wait(30)
+            raise
+        return self.result
+
+    def cancel(self, wait: bool = True, timeout: float = 30) -> None:
+        """Stop the task (its whole worker process group)."""
+        if self._cancel is not None and not self.done():
+            self._cancel()
+            if wait:
+                self._done.wait(timeout)
+
+    def answer(self, text: str) -> None:
+        """Answer the question the task is waiting on (``state.input_request``)."""
+        request = self.state.input_request
+        if request is None:
+            raise RuntimeError(f"task {self.task_id!r} is not waiting for input")
+        if self._answer is None:
+            raise RuntimeError("this run cannot receive input")
+        self._answer(str(request["request_id"]), text)
+
+    def add_done_callback(self, fn: Callable[[Run], None]) -> None:
+        if self.done():
+            fn(self)
+        else:
+            self._done_callbacks.append(fn)
+
+    def summary(self) -> dict[str, Any]:
+        """The session summary saved to notebook metadata (no secrets, no traceback)."""
+        from .cost import PRICES_VERSION
+
+        summary = self.state.summary()
+        summary["prices"] = summary.get("prices") or PRICES_VERSION
+        summary["where"] = self.where
+        if self.session_id:
+            root = os.environ.get(SESSIONS_DIR_ENV) or ".cmbagent/sessions"
+            summary["sidecar"] = os.path.join(root, f"{self.session_id}.json")
+        return summary
+
+    # ------------------------------------------------------------------ display
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        if self.view is not None and self.view.displayed:
+            return {"text/plain": repr(self)}, {}  # already drawn live above: no second view
+        from .view import static_bundle
+
+        return static_bundle(self)
+
+    def __repr__(self) -> str:
+        cost = self.state.cost["total_usd"]
+        return f"<Run {self.task_id} {self.mode} {self.status} ${cost:.4f}>"
+
+    # ------------------------------------------------------------------ for the starters
+
+    def _finish(self, result: dict[str, Any] | None, error: BaseException | None) -> None:
+        if isinstance(error, TaskFailed):
+            self.error = error
+        elif isinstance(error, (asyncio.CancelledError, concurrent.futures.CancelledError)):
+            self.error = TaskCancelled(
+                "the task was cancelled", task_id=self.task_id, session_id=self.session_id
+            )
+        elif error is not None:
+            self.error = TaskFailed(
+                f"{type(error).__name__}: {error}",
+                error_type=type(error).__name__,
+                task_id=self.task_id,
+                session_id=self.session_id,
+            )
+        else:
+            self._result = result
+        self._done.set()
+        for fn in self._done_callbacks:
+            fn(self)
+
+
+def new_task_id() -> str:
+    return f"nb-{uuid.uuid4().hex[:10]}"
+
+
+def start_in_kernel(
+    task: str,
+    config: dict[str, Any],
+    *,
+    task_id: str | None = None,
+    prepare: Callable[[Run], list[Callable[[Any], Any]]] | None = None,
+) -> Run:
+    """Start ``task`` in this kernel's executor (kernel mode) on the loop thread.
+
+    ``prepare(run)`` is called before the task starts and returns Router sinks to add (the view).
+    """
+    from .executor import IsolatedTaskExecutor
+    from .session import SessionManager
+
+    task_id = task_id or new_task_id()
+    root = config.pop("sessions_dir", None) or os.environ.get(SESSIONS_DIR_ENV)
+    executor = IsolatedTaskExecutor(session_manager=SessionManager(root))
+    supervisor = executor.prepare(task_id, task, config)
+    checked = supervisor.config
+    run = Run(
+        task_id,
+        session_id=checked.session_id,
+        mode=checked.mode,
+        engine=checked.engine,
+        state=supervisor.state,
+        where="kernel",
+    )
+    for sink in prepare(run) if prepare else ():
+        supervisor.router.add(sink)
+    loop = LoopThread.get()
+    run._cancel = lambda: loop.call(lambda: asyncio.ensure_future(executor.cancel(task_id)))
+    run._answer = lambda request_id, text: loop.call(
+        lambda: asyncio.ensure_future(executor.send_input(task_id, request_id, text))
+    )
+    future = loop.submit(executor.run(supervisor))
+
+    def finished(f: concurrent.futures.Future[Any]) -> None:
+        try:
+            run._finish(f.result(), None)
+        except BaseException as exc:  # the run's outcome, whatever it is, goes to the Run
+            run._finish(None, exc)
+
+    future.add_done_callback(finished)
+    return run

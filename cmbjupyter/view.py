@@ -1,0 +1,91 @@
+"""RunView: how a Run shows up in a notebook, live and after saving.
+
+Live, the RunWidget (anywidget) gets RunState snapshots at most 20 times a second through a
+Throttle, never one comm message per event. Saved, the output holds the static fallback (inline
+SVG DAG + cost table, for GitHub/nbviewer/nbconvert), the summary under the custom mimetype, and the
+same summary in the output metadata: the display is updated on every phase change and at the end,
+so a notebook executed headless (nbclient, nbval) keeps the final state.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from .events import Event
+from .notebook import MIMETYPE, output_metadata
+from .router import Throttle
+from .runs import Run
+from .state import RunState
+
+__all__ = ["RunView", "static_bundle"]
+
+#: Events after which the saved output (static HTML, summary, metadata) is refreshed.
+SAVE_POINTS = frozenset({"phase_change", "complete"})
+
+
+def static_bundle(run: Run) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The output of a run without a live widget: static HTML, summary JSON, plain text."""
+    from .static_html import render_html
+
+    summary = run.summary()
+    data = {"text/plain": repr(run), "text/html": render_html(run.state.snapshot()), MIMETYPE: summary}
+    return data, output_metadata(summary)
+
+
+class RunView:
+    """Draws one Run: a live RunWidget (in a kernel with comms) plus the saved fallback."""
+
+    def __init__(self, run: Run, *, live: bool = True) -> None:
+        self.run = run
+        self.display_id = f"cmbagent-{uuid.uuid4().hex[:12]}"
+        self.displayed = False
+        self.widget: Any = None
+        self.throttle: Throttle | None = None
+        if live:
+            from .widget import RunWidget
+
+            self.widget = RunWidget()
+            self.widget.on_cancel(lambda: run.cancel(wait=False))
+            self.widget.on_input(lambda text: run.answer(text))
+        run.view = self
+        run.add_done_callback(lambda _run: self.refresh(final=True))
+
+    def sinks(self, state: RunState) -> list[Any]:
+        """Router sinks for the run's events: the throttled widget feed and the save points."""
+        sinks: list[Any] = [self._on_event]
+        if self.widget is not None:
+            self.throttle = Throttle(state, self.widget.update_from)
+            sinks.insert(0, self.throttle)
+        return sinks
+
+    def bundle(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        data, metadata = static_bundle(self.run)
+        if self.widget is not None:
+            widget_data = self.widget._repr_mimebundle_()
+            widget_data = widget_data[0] if isinstance(widget_data, tuple) else widget_data
+            data = {**data, **{k: v for k, v in widget_data.items() if k != "text/plain"}}
+        return data, metadata
+
+    def show(self) -> None:
+        """Display the run below the cell (once)."""
+        from IPython.display import display
+
+        data, metadata = self.bundle()
+        display(data, raw=True, metadata=metadata, display_id=self.display_id)
+        self.displayed = True
+
+    def refresh(self, final: bool = False) -> None:
+        """Re-publish the saved parts of the output (summary, static HTML) for this run."""
+        if final and self.throttle is not None:
+            self.throttle.flush()
+        if not self.displayed:
+            return
+        from IPython.display import update_display
+
+        data, metadata = self.bundle()
+        update_display(data, raw=True, metadata=metadata, display_id=self.display_id)
+
+    def _on_event(self, event: Event) -> None:
+        if event["type"] in SAVE_POINTS:
+            self.refresh()

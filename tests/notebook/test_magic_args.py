@@ -1,0 +1,48 @@
+"""%%cmbagent's arguments: the documented options, and a short usage error for anything else."""
+
+from __future__ import annotations
+
+import pytest
+from IPython.core.error import UsageError
+
+from cmbjupyter.magic import parse_cell_args
+
+
+def test_every_documented_option_maps_to_the_task_config():
+    config, background, force_kernel = parse_cell_args(
+        "--mode planning-control --engine python --session s1 --budget 0.5 --timeout 60 --background "
+        "--model gpt-4o --work-dir out --backend dask --config '{\"max_rounds\": 5}' --kernel"
+    )
+    assert config == {
+        "mode": "planning-control",
+        "engine": "python",
+        "session_id": "s1",
+        "budget_usd": 0.5,
+        "timeout": 60.0,
+        "model": "gpt-4o",
+        "work_dir": "out",
+        "backend": "dask",
+        "max_rounds": 5,
+    }
+    assert background and force_kernel
+
+
+def test_defaults_are_a_foreground_one_shot():
+    assert parse_cell_args("") == ({"mode": "one-shot"}, False, False)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("--mode warp", "invalid choice: 'warp'"),
+        ("--budget lots", "invalid float value: 'lots'"),
+        ("--frobnicate", "unrecognized arguments: --frobnicate"),
+        ("--config '{bad'", "argument --config: not valid JSON (Expecting property name"),
+        ("--config '[1]'", "argument --config: must be a JSON object"),
+        ("--session 'unclosed", "No closing quotation"),
+    ],
+)
+def test_bad_arguments_are_a_short_usage_error(line, message):
+    with pytest.raises(UsageError, match="usage: %%cmbagent") as info:
+        parse_cell_args(line)
+    assert message in str(info.value)
