@@ -70,7 +70,7 @@ class TaskConfig:
         self.timeout = _positive(raw, "timeout", "seconds")
         self.memory_limit_mb = _positive(raw, "memory_limit_mb", "megabytes")
         self.budget_usd = _positive(raw, "budget_usd", "dollars")
-        env = raw.get("env") or {}
+        env = {} if raw.get("env") is None else raw["env"]
         if not isinstance(env, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in env.items()
         ):
@@ -89,7 +89,7 @@ class TaskConfig:
         self.backend = raw.get("backend", "local")
         if self.backend not in BACKENDS:
             raise ConfigError(f"config['backend'] must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
-        prices = raw.get("prices") or {}
+        prices = {} if raw.get("prices") is None else raw["prices"]
         if not isinstance(prices, Mapping):
             raise ConfigError(
                 "config['prices'] must map model names to {'input': $/Mtok, 'output': $/Mtok, ...}"

@@ -92,7 +92,11 @@ class CostLedger:
 
     def normalize(self, data: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
         """``(data, None)`` with ``cost`` filled in (``None`` plus ``unpriced: True`` when the model
-        has no price), or ``(None, reason)`` when the event's numbers cannot be counted."""
+        has no price), or ``(None, reason)`` when the event's numbers cannot be counted.
+
+        A missing (null) token count is 0 and a null cost is priced here: the wire has no NaN or
+        infinity, so an engine's non-finite numbers arrive as null.
+        """
         model = data.get("model")
         if not isinstance(model, str) or not model:
             return None, "cost_update without a model name"

@@ -137,7 +137,13 @@ class InvalidSessionId(SessionError, ValueError):
 
 
 class SessionWriteError(SessionError, OSError):
-    """A sidecar could not be written (disk full, permissions); the previous version is intact."""
+    """A sidecar could not be written (disk full, permissions); the previous version is intact.
+
+    Raised as ``SessionWriteError(errno, message)``: ``errno`` is the OS error's, the message says it all.
+    """
+
+    def __str__(self) -> str:
+        return str(self.strerror)
 
 
 _BY_TYPE: dict[str, type[TaskFailed]] = {

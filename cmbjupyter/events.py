@@ -135,8 +135,9 @@ def _default(obj: Any) -> Any:
     return text if len(text) <= 2000 else text[:2000] + "…"
 
 
-def json_safe(obj: Any) -> Any:
-    """A deep copy of ``obj`` made of JSON types only: NaN/inf become None, unknown objects their repr.
+def json_safe(obj: Any, _path: frozenset[int] = frozenset()) -> Any:
+    """A deep copy of ``obj`` made of JSON types only: NaN/inf become None, unknown objects their
+    repr, a container that contains itself ``"<cycle>"``.
 
     Used on everything a worker or engine hands over (results, context variables), so that no value
     can make an event, a sidecar or a browser message unencodable.
@@ -145,11 +146,14 @@ def json_safe(obj: Any) -> Any:
         return obj
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
-    if isinstance(obj, Mapping):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_safe(v) for v in obj]
-    return json_safe(_default(obj))
+    if isinstance(obj, (Mapping, list, tuple)):
+        if id(obj) in _path:
+            return "<cycle>"
+        path = _path | {id(obj)}
+        if isinstance(obj, Mapping):
+            return {str(k): json_safe(v, path) for k, v in obj.items()}
+        return [json_safe(v, path) for v in obj]
+    return json_safe(_default(obj), _path)
 
 
 _ENCODER: Final = json.JSONEncoder(

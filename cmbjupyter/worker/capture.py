@@ -29,6 +29,7 @@ class EventStream(io.TextIOBase):
         self._fileno = fileno
         self._buffer: list[str] = []
         self._size = 0
+        self._line_open = False  # the last piece sent ended mid-line (a long line, or a flush)
         self._lock = threading.Lock()
 
     @property
@@ -71,6 +72,10 @@ class EventStream(io.TextIOBase):
             text, rest = text[:cut], text[cut:]
         self._buffer = [rest] if rest else []
         self._size = len(rest)
+        if self._line_open and text.startswith("\n"):
+            text = text[1:]  # the newline that ends a line already sent in pieces: no empty line
+            self._line_open = False
         if text:
+            self._line_open = not text.endswith("\n")
             with contextlib.suppress(ChannelClosed):  # nobody listens any more; print must not raise
                 self._emit.output(text[:-1] if text.endswith("\n") else text, stream=self._stream)
