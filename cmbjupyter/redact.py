@@ -55,6 +55,13 @@ class Redactor:
         secrets += list(_secret_values(config))
         return cls(secrets)
 
+    def learn(self, obj: Any) -> None:
+        """Remember the values found under secret-named keys in ``obj`` (a context that holds a
+        ``password``), so they are scrubbed from all text from now on, not only under that key."""
+        found = {s for s in _secret_values(obj) if len(s) >= MIN_SECRET_CHARS} - set(self.secrets)
+        if found:
+            self.secrets = tuple(sorted({*self.secrets, *found}, key=len, reverse=True))
+
     def text(self, text: str) -> str:
         """``text`` with every known secret value replaced by ``[redacted]``."""
         for secret in self.secrets:

@@ -112,11 +112,15 @@ class SessionManager:
         mode: str | None = None,
         task: str | None = None,
         config: Mapping[str, Any] | None = None,
+        redactor: Redactor | None = None,
         **fields: Any,
     ) -> str:
-        """Start (or reopen, when the sidecar exists) a session; returns its id."""
+        """Start (or reopen, when the sidecar exists) a session; returns its id.
+
+        ``redactor`` (default: one made from ``config``) scrubs every later write of this session.
+        """
         session_id = validate_session_id(session_id) if session_id is not None else new_session_id()
-        redactor = Redactor.for_task(config)
+        redactor = redactor or Redactor.for_task(config)
         self._redactors[session_id] = redactor
         try:
             record = self._current(session_id)

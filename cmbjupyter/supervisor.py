@@ -147,6 +147,8 @@ class TaskSupervisor:
         self.seq += 1
         event["seq"] = self.seq
         event["task_id"] = self.task_id
+        if event["type"] != "output":
+            self.redactor.learn(event["data"])  # e.g. a context variable named "password"
         if self.redactor.secrets:
             event["data"] = self.redactor.value(event["data"])
         await self.router.publish(event)
@@ -158,7 +160,7 @@ class TaskSupervisor:
         kind = event["type"]
         if kind == "output":
             if event["data"].get("stream") == "stderr":
-                self.stderr_tail.append(str(event["data"].get("message")))
+                self.stderr_tail.append(self.redactor.text(str(event["data"].get("message"))))
                 del self.stderr_tail[:-STDERR_TAIL]
             await self._dispatch(event)
         elif kind == "cost_update":
@@ -173,7 +175,8 @@ class TaskSupervisor:
             self.result = event["data"]
             await self._dispatch(event)
         elif kind == "error":
-            self.worker_error = event["data"]  # published once, at the end, as the run's error
+            # Published once, at the end, as the run's error (and raised: redacted like every event).
+            self.worker_error = self.redactor.value(event["data"])
         elif kind == "complete":
             await self.publish(
                 "warning",
@@ -229,6 +232,7 @@ class TaskSupervisor:
                 config=config.raw,
                 task_id=self.task_id,
                 engine=config.engine,
+                redactor=self.redactor,
             )
         dag = template_for(config.mode, config.raw)
         await self.publish("dag_created", dag)

@@ -23,9 +23,9 @@ from ..events import Event, LineDecoder, dumps, output_event
 
 __all__ = ["LocalBackend", "LocalWorker"]
 
-#: Batches waiting for the consumer before the pipes stop being read.
-HIGH_WATER: Final = 64
-LOW_WATER: Final = 8
+#: Events waiting for the consumer before the pipes stop being read (a few MB at most).
+HIGH_WATER: Final = 8192
+LOW_WATER: Final = 1024
 #: A partial line on stdout/stderr is sent after this many seconds without its newline.
 PARTIAL_LINE_DELAY: Final = 0.1
 #: Longest stdout/stderr line sent as one event; longer lines are split.
@@ -104,6 +104,7 @@ class LocalWorker:
         self._feeds: list[_Feed] = []
         self._open_feeds = 0
         self._paused = False
+        self._queued = 0  # events in the queue
         self._control: int | None = None
 
     @property
@@ -174,14 +175,16 @@ class LocalWorker:
         """Every event of the worker, in batches, until all three pipes are closed."""
         while self._open_feeds or not self._queue.empty():
             batch = await self._queue.get()
-            if self._paused and self._queue.qsize() <= LOW_WATER:
+            self._queued -= len(batch) if batch else 0
+            if self._paused and self._queued <= LOW_WATER:
                 self._set_reading(True)
             if batch is not None:
                 yield batch
 
     def _push(self, batch: list[Event]) -> None:
         self._queue.put_nowait(batch)
-        if not self._paused and self._queue.qsize() >= HIGH_WATER:
+        self._queued += len(batch)
+        if not self._paused and self._queued >= HIGH_WATER:
             self._set_reading(False)
 
     def _set_reading(self, reading: bool) -> None:

@@ -34,8 +34,9 @@ async def test_garbage_on_the_event_pipe_becomes_protocol_output_and_the_run_goe
     assert collected.of("complete") == [{"status": "success"}]
 
 
-async def test_impossible_cost_numbers_are_refused_with_a_warning_and_not_counted(run_python, collected,
-                                                                                 executor):
+async def test_impossible_cost_numbers_are_refused_with_a_warning_and_not_counted(
+    run_python, collected, executor
+):
     source = """
 emit.event("cost_update", {"model": "gpt-4o", "input_tokens": float("nan"), "output_tokens": 1})
 emit.event("cost_update", {"model": "gpt-4o", "input_tokens": 10**20, "output_tokens": 1})
@@ -54,10 +55,15 @@ record_usage("gpt-4o", 1000, 100)
     # The wire has no NaN/inf: they arrive as null, i.e. missing -- no tokens, or a cost the ledger prices.
     costs = collected.of("cost_update")
     assert [(c["input_tokens"], c["priced_by"]) for c in costs] == [
-        (0, "genai-prices 0.2.3"), (1, "genai-prices 0.2.3"), (1000, "genai-prices 0.2.3")]
+        (0, "genai-prices 0.2.3"),
+        (1, "genai-prices 0.2.3"),
+        (1000, "genai-prices 0.2.3"),
+    ]
     record = executor.session_manager.load_session("costs")
     assert record["cost"]["calls"] == 3
-    assert record["cost"]["total_usd"] == pytest.approx((1 * 10 + 1 * 2.5 + 1 * 10 + 1000 * 2.5 + 100 * 10) / 1e6)
+    assert record["cost"]["total_usd"] == pytest.approx(
+        (1 * 10 + 1 * 2.5 + 1 * 10 + 1000 * 2.5 + 100 * 10) / 1e6
+    )
 
 
 async def test_context_variables_that_are_not_json_are_saved_as_their_repr(run_python, executor):
@@ -80,9 +86,12 @@ phase("planning", context={"spectrum": Spectrum(), "lock": threading.Lock(), "na
 
 
 @pytest.mark.parametrize(
-    "session_id", ["../outside", "/etc/passwd", "a/../../b", "nul\x00byte", "x" * 300, "..", "~root", " ", "é"]
+    "session_id",
+    ["../outside", "/etc/passwd", "a/../../b", "nul\x00byte", "x" * 300, "..", "~root", " ", "é"],
 )
-async def test_hostile_session_ids_are_refused_before_anything_starts(executor, tmp_path, session_id, collected):
+async def test_hostile_session_ids_are_refused_before_anything_starts(
+    executor, tmp_path, session_id, collected
+):
     before = set(os.listdir(tmp_path))
     with pytest.raises(ConfigError, match="invalid session id"):
         await executor.execute("t", "pass", {"engine": "python", "session_id": session_id}, collected)
@@ -92,9 +101,21 @@ async def test_hostile_session_ids_are_refused_before_anything_starts(executor, 
 
 @pytest.mark.parametrize(
     "config",
-    [{"mode": None}, {"mode": ["one-shot"]}, {"engine": "has space"}, {"engine": 3}, {"timeout": float("inf")},
-     {"timeout": True}, {"memory_limit_mb": -5}, {"budget_usd": float("nan")}, {"env": "PATH=/tmp"},
-     {"env": {"K": None}}, {"work_dir": 12}, {"python": "/no/such/python"}, {"prices": []}],
+    [
+        {"mode": None},
+        {"mode": ["one-shot"]},
+        {"engine": "has space"},
+        {"engine": 3},
+        {"timeout": float("inf")},
+        {"timeout": True},
+        {"memory_limit_mb": -5},
+        {"budget_usd": float("nan")},
+        {"env": "PATH=/tmp"},
+        {"env": {"K": None}},
+        {"work_dir": 12},
+        {"python": "/no/such/python"},
+        {"prices": []},
+    ],
 )
 async def test_invalid_configs_are_value_errors_naming_the_problem(executor, config, collected):
     with pytest.raises(ValueError, match=r"config|mode|engine|unknown") as info:
@@ -110,8 +131,9 @@ async def test_a_task_that_is_not_a_string_is_refused(executor):
         await executor.execute("t", "pass", ["mode"])
 
 
-async def test_a_huge_single_output_line_arrives_whole_to_the_callback_and_capped_in_the_state(run_python,
-                                                                                             collected, executor):
+async def test_a_huge_single_output_line_arrives_whole_to_the_callback_and_capped_in_the_state(
+    run_python, collected, executor
+):
     await run_python("emit.output('x' * 10_000_000)\nprint('y' * 3_000_000)", session_id="huge")
     sizes = sorted(len(d["message"]) for d in collected.of("output"))
     assert sizes == [3_000_000, 10_000_000]

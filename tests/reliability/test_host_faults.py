@@ -58,8 +58,12 @@ def test_kill_9_during_save_never_leaves_a_torn_sidecar(tmp_path):
 
 def _mount_tmpfs(path) -> bool:
     path.mkdir()
-    return subprocess.run(["mount", "-t", "tmpfs", "-o", "size=192k", "tmpfs", str(path)],
-                          capture_output=True).returncode == 0
+    return (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=192k", "tmpfs", str(path)], capture_output=True
+        ).returncode
+        == 0
+    )
 
 
 @pytest.fixture
@@ -92,8 +96,14 @@ def test_a_full_disk_is_a_clear_error_and_the_previous_state_is_kept(full_disk):
         """
     )
     env = dict(os.environ)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         preexec_fn=lambda: signal.signal(signal.SIGXFSZ, signal.SIG_IGN), timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGXFSZ, signal.SIG_IGN),
+        timeout=60,
+    )
     assert "ERROR could not save session 's'" in out.stdout, out.stderr
     assert ("No space left on device" if mounted else "File too large") in out.stdout
     assert "the previous version is kept" in out.stdout
@@ -101,8 +111,9 @@ def test_a_full_disk_is_a_clear_error_and_the_previous_state_is_kept(full_disk):
     assert sorted(p.name for p in (path / "sessions").iterdir()) == ["s.json"]
 
 
-async def test_a_run_on_a_full_disk_goes_on_and_says_why_its_session_was_not_saved(executor, collected,
-                                                                                    monkeypatch):
+async def test_a_run_on_a_full_disk_goes_on_and_says_why_its_session_was_not_saved(
+    executor, collected, monkeypatch
+):
     import cmbjupyter.session as session_module
 
     original = session_module.atomic_write
@@ -113,9 +124,12 @@ async def test_a_run_on_a_full_disk_goes_on_and_says_why_its_session_was_not_sav
         return original(path, payload, **kwargs)
 
     monkeypatch.setattr(session_module, "atomic_write", failing_atomic_write)
-    result = await executor.execute("t", "phase('planning')\nphase('execution')\nresult = 1",
-                                     {"engine": "python", "mode": "planning-control", "session_id": "ondisk"},
-                                     collected)
+    result = await executor.execute(
+        "t",
+        "phase('planning')\nphase('execution')\nresult = 1",
+        {"engine": "python", "mode": "planning-control", "session_id": "ondisk"},
+        collected,
+    )
     assert result["result"] == 1
     warnings = [w["message"] for w in collected.of("warning")]
     assert any("No space left on device; the previous version is kept" in w for w in warnings)
@@ -125,8 +139,15 @@ async def test_a_run_on_a_full_disk_goes_on_and_says_why_its_session_was_not_sav
 
 @pytest.mark.parametrize(
     "content",
-    [b"", b"{", b'{"version": 1, "session_id": "s", "conversation_history": [', b"\x89PNG\r\n\x1a\n",
-     json.dumps({"version": 1000}).encode(), b"null", json.dumps({"version": "1"}).encode()],
+    [
+        b"",
+        b"{",
+        b'{"version": 1, "session_id": "s", "conversation_history": [',
+        b"\x89PNG\r\n\x1a\n",
+        json.dumps({"version": 1000}).encode(),
+        b"null",
+        json.dumps({"version": "1"}).encode(),
+    ],
 )
 def test_damaged_sidecars_never_stop_list_sessions(sessions, content):
     for i in range(3):
