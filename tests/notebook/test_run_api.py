@@ -1,0 +1,91 @@
+"""cmbjupyter.run: the magic without the magic. A Run can be waited on, cancelled and answered, and
+the kernel's own thread is never the one that runs (or blocks on) the task."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+import cmbjupyter
+from cmbjupyter.errors import TaskCancelled, TaskFailed
+
+
+@pytest.fixture(autouse=True)
+def sessions_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("CMBJUPYTER_SESSIONS_DIR", str(tmp_path / "sessions"))
+
+
+def test_a_background_run_returns_at_once_and_wait_gives_the_result():
+    started = time.monotonic()
+    run = cmbjupyter.run("import time\ntime.sleep(0.5)\nresult = 6 * 7", engine="python", display=False)
+    assert time.monotonic() - started < 0.4 and not run.done()
+    assert run.wait(timeout=30) == {"result": 42, "context": {}}
+    assert run.status == "completed" and run.result["result"] == 42
+    assert run in cmbjupyter.runs.runs()
+
+
+def test_a_foreground_run_blocks_until_the_end():
+    run = cmbjupyter.run("result = 1", engine="python", display=False, background=False)
+    assert run.done() and run.result == {"result": 1, "context": {}}
+
+
+def test_a_failed_run_raises_its_task_failed_from_result_and_wait():
+    run = cmbjupyter.run("1 / 0", engine="python", display=False)
+    with pytest.raises(TaskFailed, match="division by zero"):
+        run.wait(timeout=30)
+    assert isinstance(run.error, TaskFailed) and run.status == "failed"
+    with pytest.raises(TaskFailed):
+        _ = run.result
+
+
+def test_cancel_stops_the_worker_and_the_run_ends_cancelled():
+    run = cmbjupyter.run("import time\ntime.sleep(60)", engine="python", display=False, session_id="stopme")
+    while run.state.status != "running":
+        time.sleep(0.02)
+    run.cancel()
+    assert run.done() and isinstance(run.error, TaskCancelled)
+    assert run.status == "cancelled"
+
+
+def test_answering_a_question_from_the_kernel():
+    run = cmbjupyter.run("result = ask('which spectrum?')", engine="python", mode="hitl", display=False)
+    deadline = time.monotonic() + 30
+    while run.state.input_request is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert run.state.input_request["prompt"] == "which spectrum?"
+    run.answer("TT")
+    assert run.wait(timeout=30)["result"] == "TT"
+    with pytest.raises(RuntimeError, match="not waiting for input"):
+        run.answer("again")
+
+
+def test_a_wait_timeout_is_a_timeout_error_and_the_run_goes_on():
+    run = cmbjupyter.run("import time\ntime.sleep(1)\nresult = 'late'", engine="python", display=False)
+    with pytest.raises(TimeoutError):
+        run.wait(timeout=0.1)
+    assert run.wait(timeout=30)["result"] == "late"
+
+
+def test_runs_are_supervised_off_the_calling_thread():
+    run = cmbjupyter.run("result = 1", engine="python", display=False)
+    run.wait(timeout=30)
+    names = {t.name for t in threading.enumerate()}
+    assert "cmbjupyter-loop" in names
+
+
+def test_the_summary_holds_what_the_notebook_keeps():
+    run = cmbjupyter.run(
+        "phase('planning')\nrecord_usage('gpt-4o-mini', 100, 10)",
+        engine="python",
+        mode="planning-control",
+        display=False,
+        session_id="summarized",
+    )
+    run.wait(timeout=30)
+    summary = run.summary()
+    assert summary["session_id"] == "summarized" and summary["status"] == "completed"
+    assert summary["nodes"]["planning"] == "completed"
+    assert summary["cost"]["calls"] == 1 and summary["prices"] == "genai-prices 0.2.3"
+    assert summary["sidecar"].endswith("sessions/summarized.json")
