@@ -100,7 +100,8 @@ class LocalWorker:
         self.event_pipe_open = True
         self.event_pipe_closed = asyncio.Event()
         self.pipes_closed = asyncio.Event()
-        self._queue: asyncio.Queue[list[Event] | None] = asyncio.Queue()
+        #: Batches, and the name of each pipe (see :meth:`items`) right after its last batch.
+        self._queue: asyncio.Queue[list[Event] | str] = asyncio.Queue()
         self._feeds: list[_Feed] = []
         self._open_feeds = 0
         self._paused = False
@@ -173,13 +174,24 @@ class LocalWorker:
 
     async def batches(self) -> AsyncIterator[list[Event]]:
         """Every event of the worker, in batches, until all three pipes are closed."""
+        async for item in self.items():
+            if item.__class__ is list:
+                yield item  # type: ignore[misc]
+
+    async def items(self) -> AsyncIterator[list[Event] | str]:
+        """The batches of :meth:`batches`, with ``"events"``, ``"stdout"`` or ``"stderr"`` in between
+        at the point where that pipe closed (after its last batch).
+
+        The Dask forwarder relays this stream as it is, so a host on another machine sees the event
+        pipe close at exactly the place a local host would.
+        """
         while self._open_feeds or not self._queue.empty():
-            batch = await self._queue.get()
-            self._queued -= len(batch) if batch else 0
+            item = await self._queue.get()
+            if item.__class__ is list:
+                self._queued -= len(item)
             if self._paused and self._queued <= LOW_WATER:
                 self._set_reading(True)
-            if batch is not None:
-                yield batch
+            yield item
 
     def _push(self, batch: list[Event]) -> None:
         self._queue.put_nowait(batch)
@@ -200,7 +212,7 @@ class LocalWorker:
         self._open_feeds -= 1
         if not self._open_feeds:
             self.pipes_closed.set()
-        self._queue.put_nowait(None)  # wakes the consumer so it can see the count drop
+        self._queue.put_nowait(stream or "events")  # also wakes the consumer to see the count drop
 
     def close_pipes(self) -> None:
         """Stop reading (children that outlived the group kill may hold the pipes open)."""
