@@ -26,6 +26,11 @@ def cli(*args, cwd, check=True, **kwargs):
     )
 
 
+def run_planning(task_file, *args, cwd):
+    """``cmbjupyter run TASK_FILE --engine python --mode planning-control ARGS``."""
+    return cli("run", str(task_file), "--engine", "python", "--mode", "planning-control", *args, cwd=cwd)
+
+
 @pytest.fixture
 def task_file(tmp_path):
     path = tmp_path / "task.py"
@@ -34,19 +39,7 @@ def task_file(tmp_path):
 
 
 def test_run_prints_plain_lines_when_not_a_terminal_and_saves_the_session(tmp_path, task_file):
-    out = cli(
-        "run",
-        str(task_file),
-        "--engine",
-        "python",
-        "--mode",
-        "planning-control",
-        "--session",
-        "cli1",
-        "--log",
-        "run.jsonl",
-        cwd=tmp_path,
-    ).stdout
+    out = run_planning(task_file, "--session", "cli1", "--log", "run.jsonl", cwd=tmp_path).stdout
     assert "[stdout] done" in out
     assert "== phase planning" in out
     assert "✓ planning completed" in out
@@ -74,17 +67,7 @@ def test_a_failed_task_exits_1_and_a_bad_argument_exits_2(tmp_path):
 
 
 def test_replay_runs_a_recorded_log_to_the_same_outcome(tmp_path, task_file):
-    cli(
-        "run",
-        str(task_file),
-        "--engine",
-        "python",
-        "--mode",
-        "planning-control",
-        "--log",
-        "run.jsonl",
-        cwd=tmp_path,
-    )
+    run_planning(task_file, "--log", "run.jsonl", cwd=tmp_path)
     out = cli("replay", "run.jsonl", cwd=tmp_path).stdout
     assert "[stdout] done" in out and "== phase planning" in out
     assert out.strip().splitlines()[-1].startswith("completed:")
