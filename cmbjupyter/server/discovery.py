@@ -1,0 +1,116 @@
+"""Find the Jupyter server a kernel belongs to, without importing jupyter_server.
+
+A running jupyter_server writes ``jpserver-<pid>.json`` (url with base_url, token, pid, root_dir)
+into jupyter_core's runtime directory; kernels it starts share that directory. Reading those files
+directly costs a few file reads, where ``jupyter_server.serverapp.list_running_servers`` would
+import the whole server into the kernel.
+
+Environment (checked first):
+
+* ``CMBJUPYTER_SERVER=off`` (or ``0``/``no``/``none``/``kernel``): never use a server (kernel mode).
+* ``CMBJUPYTER_SERVER_URL`` (+ ``CMBJUPYTER_SERVER_TOKEN``, else ``JUPYTER_TOKEN``): use this server
+  only, e.g. a remote one or one behind JupyterHub (``https://hub/user/me/``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+__all__ = ["ServerInfo", "candidates", "running_servers"]
+
+SERVER_ENV: Final = "CMBJUPYTER_SERVER"
+URL_ENV: Final = "CMBJUPYTER_SERVER_URL"
+TOKEN_ENV: Final = "CMBJUPYTER_SERVER_TOKEN"
+_OFF: Final = frozenset({"0", "off", "no", "none", "false", "kernel"})
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """Where a server listens: ``url`` includes its base_url and ends with ``/``."""
+
+    url: str
+    token: str = ""
+    pid: int | None = None
+    root_dir: str | None = None
+    source: str = "runtime"
+
+
+def _runtime_dir(environ: Mapping[str, str]) -> Path:
+    if environ.get("JUPYTER_RUNTIME_DIR"):
+        return Path(environ["JUPYTER_RUNTIME_DIR"])
+    from jupyter_core.paths import jupyter_runtime_dir  # small; already imported by every kernel
+
+    return Path(jupyter_runtime_dir())
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def running_servers(runtime_dir: str | os.PathLike[str] | None = None) -> list[ServerInfo]:
+    """Servers whose runtime file is present and whose process is alive, newest first.
+
+    Servers listening on a UNIX socket only are skipped (the client speaks TCP).
+    """
+    folder = Path(runtime_dir) if runtime_dir is not None else _runtime_dir(os.environ)
+    found: list[tuple[float, ServerInfo]] = []
+    for path in folder.glob("jpserver-*.json"):
+        try:
+            info = json.loads(path.read_text())
+            mtime = path.stat().st_mtime
+        except (OSError, ValueError):
+            continue
+        if not isinstance(info, dict) or not info.get("url") or info.get("sock"):
+            continue
+        if not _alive(info.get("pid")):
+            continue
+        url = str(info["url"])
+        found.append(
+            (
+                mtime,
+                ServerInfo(
+                    url=url if url.endswith("/") else url + "/",
+                    token=str(info.get("token") or ""),
+                    pid=info.get("pid"),
+                    root_dir=info.get("root_dir"),
+                ),
+            )
+        )
+    return [info for _mtime, info in sorted(found, key=lambda item: item[0], reverse=True)]
+
+
+def _contains(root: str | None, path: str) -> bool:
+    if not root:
+        return False
+    try:
+        return os.path.commonpath([os.path.realpath(root), os.path.realpath(path)]) == os.path.realpath(root)
+    except ValueError:
+        return False
+
+
+def candidates(environ: Mapping[str, str] | None = None, cwd: str | None = None) -> list[ServerInfo]:
+    """The servers to try, best first: the env override alone, else running servers whose root_dir
+    holds ``cwd`` (the kernel's folder: its own server), then the others. Empty when disabled."""
+    environ = os.environ if environ is None else environ
+    if environ.get(SERVER_ENV, "").strip().lower() in _OFF:
+        return []
+    url = environ.get(URL_ENV, "").strip()
+    if url:
+        token = environ.get(TOKEN_ENV) or environ.get("JUPYTER_TOKEN") or ""
+        return [ServerInfo(url=url if url.endswith("/") else url + "/", token=token, source="env")]
+    cwd = cwd or os.getcwd()
+    servers = running_servers(_runtime_dir(environ))
+    return sorted(servers, key=lambda s: not _contains(s.root_dir, cwd))

@@ -1,0 +1,98 @@
+"""Sessions across server restarts: mark the interrupted ones suspended, list them all.
+
+Every task the server runs records ``config["origin"] = {"server_pid", "server_started", "notebook"}``
+in its sidecar. When a server starts, a sidecar still ``active`` whose server process is gone (the
+server was killed, the machine rebooted) can never be finished by anyone: it is marked
+``suspended`` with the reason, so it shows up as resumable instead of "running" forever. Sidecars
+without an origin were written by kernel-mode runs; their kernel may still be alive, so they are
+left alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, Final
+
+from ..errors import InvalidSessionId, SessionCorrupt, SessionNotFound, SessionWriteError
+from ..session import SessionManager
+
+__all__ = ["list_sessions", "origin_of", "suspend_interrupted"]
+
+#: A process whose start time differs from the recorded one by more than this is another process.
+PID_REUSE_SLACK: Final = 2.0
+
+
+def origin_of(record: Mapping[str, Any]) -> dict[str, Any]:
+    config = record.get("config")
+    origin = config.get("origin") if isinstance(config, Mapping) else None
+    return dict(origin) if isinstance(origin, Mapping) else {}
+
+
+def _server_alive(origin: Mapping[str, Any]) -> bool:
+    """True if the server process recorded in ``origin`` is still running (not a reused pid)."""
+    import psutil
+
+    pid, started = origin.get("server_pid"), origin.get("server_started")
+    if not isinstance(pid, int) or not isinstance(started, (int, float)):
+        return False
+    try:
+        return abs(psutil.Process(pid).create_time() - started) <= PID_REUSE_SLACK
+    except psutil.Error:
+        return False
+
+
+def suspend_interrupted(manager: SessionManager, log: logging.Logger | None = None) -> list[str]:
+    """Suspend every ``active`` server session whose server is gone; returns their ids."""
+    log = log or logging.getLogger(__name__)
+    if not manager.root.is_dir():
+        return []
+    suspended = []
+    for path in sorted(manager.root.glob("*.json")):
+        session_id = path.name[: -len(".json")]
+        try:
+            record = manager.load_session(session_id)
+        except (SessionCorrupt, SessionNotFound, InvalidSessionId):
+            continue
+        origin = origin_of(record)
+        if record.get("status") != "active" or "server_pid" not in origin or _server_alive(origin):
+            continue
+        reason = (
+            f"interrupted: the Jupyter server that ran it (pid {origin.get('server_pid')}) stopped "
+            f"while it was {record.get('run_status') or 'running'}"
+        )
+        try:
+            manager.suspend_session(session_id, reason=reason, run_status="interrupted", interrupted=True)
+        except SessionWriteError as exc:
+            log.warning("could not mark session %s suspended: %s", session_id, exc)
+            continue
+        log.info("cmbagent session %s marked suspended (%s)", session_id, reason)
+        suspended.append(session_id)
+    return suspended
+
+
+def list_sessions(manager: SessionManager) -> list[dict[str, Any]]:
+    """The sidecar listing (newest first) with where each session came from; damaged ones included."""
+    if not manager.root.is_dir():
+        return []
+    sessions = []
+    for path in manager.root.glob("*.json"):
+        session_id = path.name[: -len(".json")]
+        try:
+            record = manager.load_session(session_id)
+        except (SessionCorrupt, InvalidSessionId, SessionNotFound) as exc:
+            sessions.append(
+                {"session_id": session_id, "status": "damaged", "error": str(exc), "updated_at": None}
+            )
+            continue
+        summary = manager.summarize(record)
+        origin = origin_of(record)
+        summary.update(
+            notebook=origin.get("notebook"),
+            task_id=record.get("task_id"),
+            engine=record.get("engine"),
+            run_status=record.get("run_status"),
+            started_at=record.get("created_at"),
+        )
+        sessions.append(summary)
+    return sorted(sessions, key=lambda s: s.get("updated_at") or "", reverse=True)

@@ -1,0 +1,386 @@
+"""TaskRegistry: the server's tasks, from submission through the queue to their end.
+
+The registry owns one :class:`~cmbjupyter.executor.IsolatedTaskExecutor`, so every worker is a child
+of the Jupyter server, never of a kernel: a task outlives the kernel (or tab) that submitted it.
+At most ``max_concurrent`` tasks run at once; the others wait in FIFO order with a ``queued``
+status event. Each task's events go, inline and in order, to its RunState, its session recorder
+and an :class:`~.replay.EventBuffer` (the last ``event_log_limit`` events) from which any number of
+WebSocket subscribers replay and follow at their own pace.
+
+Finished tasks stay listed (state and buffer) until ``keep_finished`` newer ones have finished;
+their sessions stay on disk for good.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+import uuid
+from collections import deque
+from collections.abc import Mapping
+from typing import Any, Final
+
+from ..errors import CmbJupyterError, ConfigError, SessionWriteError, TaskCancelled, TaskFailed
+from ..events import Event, now_iso
+from ..executor import IsolatedTaskExecutor
+from ..session import SessionManager, new_session_id, validate_session_id
+from ..state import RunState
+from ..supervisor import TaskSupervisor
+from .replay import EventBuffer
+
+__all__ = ["TaskConflict", "TaskEntry", "TaskNotFound", "TaskRegistry"]
+
+_TERMINAL: Final = frozenset({"completed", "failed", "cancelled"})
+#: How long shutdown waits for running workers to stop (after SIGTERM, then SIGKILL).
+SHUTDOWN_WAIT: Final = 10.0
+
+
+class TaskNotFound(CmbJupyterError, LookupError):
+    """No task with this id is known to this server (HTTP 404)."""
+
+
+class TaskConflict(CmbJupyterError, RuntimeError):
+    """The request does not fit the task's current state (HTTP 409)."""
+
+
+class ChangeFeed:
+    """A version counter with wake-ups: how the sessions panel learns that some task changed."""
+
+    def __init__(self) -> None:
+        self.version = 0
+        self._waiters: set[asyncio.Event] = set()
+
+    def bump(self) -> int:
+        self.version += 1
+        for waiter in self._waiters:
+            waiter.set()
+        return self.version
+
+    def subscribe(self) -> asyncio.Event:
+        waiter = asyncio.Event()
+        self._waiters.add(waiter)
+        return waiter
+
+    def unsubscribe(self, waiter: asyncio.Event) -> None:
+        self._waiters.discard(waiter)
+
+
+class TaskEntry:
+    """One submitted task: its supervisor (state, router), its replay buffer and where it came from."""
+
+    def __init__(
+        self, supervisor: TaskSupervisor, buffer: EventBuffer, feed: ChangeFeed, notebook: str | None
+    ) -> None:
+        self.supervisor = supervisor
+        self.buffer = buffer
+        self.notebook = notebook
+        self.submitted_at = now_iso()
+        self.runner: asyncio.Task[None] | None = None
+        self.cancel_requested = False
+        self.version = feed.bump()
+        self._feed = feed
+
+    @property
+    def task_id(self) -> str:
+        return self.supervisor.task_id
+
+    @property
+    def state(self) -> RunState:
+        return self.supervisor.state
+
+    @property
+    def session_id(self) -> str | None:
+        return self.supervisor.config.session_id
+
+    @property
+    def done(self) -> bool:
+        return self.buffer.closed
+
+    def touch(self, event: Event) -> None:
+        """Router sink: mark this task changed for the sessions feed (no work per event beyond that)."""
+        self.version = self._feed.bump()
+
+    def summary(self, queued_position: int | None = None) -> dict[str, Any]:
+        """The listing entry: RunState's summary without the per-node map, plus progress and origin."""
+        summary = self.state.summary()
+        nodes = summary.pop("nodes")
+        work = [s for node_id, s in nodes.items() if node_id not in ("start", "end")]
+        summary.update(
+            message=self.state.message,
+            progress={"done": sum(s in ("completed", "skipped") for s in work), "total": len(work)},
+            notebook=self.notebook,
+            submitted_at=self.submitted_at,
+            queued_position=queued_position,
+            last_seq=self.state.last_seq,
+            input_request=self.state.input_request,
+        )
+        return summary
+
+
+class TaskRegistry:
+    """Submits, queues, runs, cancels and lists the tasks of one Jupyter server."""
+
+    def __init__(
+        self,
+        sessions: SessionManager,
+        *,
+        max_concurrent: int = 4,
+        event_log_limit: int = 10_000,
+        keep_finished: int = 200,
+        defaults: Mapping[str, Any] | None = None,
+        cancel_grace: float = 3.0,
+        log: logging.Logger | None = None,
+    ) -> None:
+        if max_concurrent < 1:
+            raise ValueError(f"max_concurrent_tasks must be at least 1, not {max_concurrent}")
+        if event_log_limit < 1:
+            raise ValueError(f"event_log_limit must be at least 1, not {event_log_limit}")
+        self.sessions = sessions
+        self.executor = IsolatedTaskExecutor(session_manager=sessions, cancel_grace=cancel_grace)
+        self.max_concurrent = max_concurrent
+        self.event_log_limit = event_log_limit
+        self.keep_finished = keep_finished
+        self.defaults = {k: v for k, v in (defaults or {}).items() if v not in (None, "")}
+        self.log = log or logging.getLogger(__name__)
+        self.tasks: dict[str, TaskEntry] = {}
+        self.feed = ChangeFeed()
+        self._queue: deque[TaskEntry] = deque()
+        self._running: set[str] = set()
+        self._finished: deque[str] = deque()
+        self._origin = {"server_pid": os.getpid(), "server_started": time.time()}
+        self._closing = False
+
+    # ------------------------------------------------------------------ lookups
+
+    def get(self, task_id: str) -> TaskEntry:
+        entry = self.tasks.get(task_id)
+        if entry is None:
+            raise TaskNotFound(f"no task {task_id!r} on this server")
+        return entry
+
+    def queued_position(self, entry: TaskEntry) -> int | None:
+        """1 for the next task to start, None when not queued."""
+        try:
+            return self._queue.index(entry) + 1
+        except ValueError:
+            return None
+
+    def list(self) -> list[dict[str, Any]]:
+        """Every known task, newest submission first."""
+        positions = {entry.task_id: n for n, entry in enumerate(self._queue, 1)}
+        entries = sorted(self.tasks.values(), key=lambda e: e.submitted_at, reverse=True)
+        return [entry.summary(positions.get(entry.task_id)) for entry in entries]
+
+    def live_for_session(self, session_id: str) -> TaskEntry | None:
+        """The newest task of this session that is queued or running."""
+        for entry in reversed(list(self.tasks.values())):
+            if entry.session_id == session_id and not entry.done:
+                return entry
+        return None
+
+    def latest_for_session(self) -> dict[str, TaskEntry]:
+        """The newest task of each session (live or finished) this server still remembers."""
+        latest: dict[str, TaskEntry] = {}
+        for entry in self.tasks.values():
+            if entry.session_id:
+                latest[entry.session_id] = entry
+        return latest
+
+    @property
+    def running(self) -> int:
+        return len(self._running)
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+    # ------------------------------------------------------------------ submission
+
+    async def submit(
+        self,
+        task: Any,
+        config: Any = None,
+        *,
+        task_id: str | None = None,
+        notebook: str | None = None,
+    ) -> TaskEntry:
+        """Check and register a task; start it now or queue it. Raises ConfigError / TaskConflict."""
+        if self._closing:
+            raise TaskConflict("the server is shutting down; no new tasks")
+        if config is not None and not isinstance(config, Mapping):
+            raise ConfigError(f"config must be an object, not {type(config).__name__}")
+        if notebook is not None and not isinstance(notebook, str):
+            raise ConfigError(f"notebook must be a path string, not {type(notebook).__name__}")
+        config = {**self.defaults, **(config or {})}
+        config.pop("sessions_dir", None)  # the server's own store holds every session it runs
+        config.setdefault("session_id", new_session_id())
+        config["origin"] = {**self._origin, "notebook": notebook}
+        if task_id is None:
+            task_id = f"srv-{uuid.uuid4().hex[:12]}"
+        else:
+            try:
+                validate_session_id(task_id)
+            except ValueError as exc:
+                raise ConfigError(str(exc).replace("session id", "task id")) from None
+        if task_id in self.tasks:
+            raise TaskConflict(f"task {task_id!r} already exists")
+        session_id = config["session_id"]
+        if isinstance(session_id, str) and self.live_for_session(session_id) is not None:
+            raise TaskConflict(f"session {session_id!r} is already running or queued on this server")
+        supervisor = self.executor.prepare(task_id, task, config)
+        entry = TaskEntry(supervisor, EventBuffer(self.event_log_limit), self.feed, notebook)
+        supervisor.router.add(entry.buffer)
+        supervisor.router.add(entry.touch)
+        self.tasks[task_id] = entry
+        if len(self._running) < self.max_concurrent and not self._queue:
+            self._start(entry)
+        else:
+            self._queue.append(entry)
+            ahead = len(self._queue) - 1
+            await supervisor.publish(
+                "status",
+                {
+                    "status": "queued",
+                    "message": f"waiting for a free slot ({self.running} running, {ahead} queued ahead, "
+                    f"max_concurrent_tasks={self.max_concurrent})",
+                    "position": ahead + 1,
+                },
+            )
+        return entry
+
+    async def resume(
+        self, session_id: str, overrides: Mapping[str, Any] | None = None, *, notebook: str | None = None
+    ) -> TaskEntry:
+        """Run a suspended session again from its saved phase and step (as a new task)."""
+        if self.live_for_session(session_id) is not None:
+            raise TaskConflict(f"session {session_id!r} is already running or queued on this server")
+        config = self.executor.resume_config(session_id, **dict(overrides or {}))
+        task = config.pop("_task")
+        origin = config.pop("origin", None) or {}
+        return await self.submit(task, config, notebook=notebook or origin.get("notebook"))
+
+    # ------------------------------------------------------------------ running
+
+    def _start(self, entry: TaskEntry) -> None:
+        self._running.add(entry.task_id)
+        entry.runner = asyncio.get_running_loop().create_task(
+            self._run(entry), name=f"cmbjupyter-task-{entry.task_id}"
+        )
+
+    def _pump(self) -> None:
+        while self._queue and len(self._running) < self.max_concurrent and not self._closing:
+            self._start(self._queue.popleft())
+
+    async def _run(self, entry: TaskEntry) -> None:
+        supervisor = entry.supervisor
+        try:
+            if entry.cancel_requested:
+                await self._end_unstarted(entry, "the task was cancelled before it started")
+                return
+            await self.executor.run(supervisor)
+        except TaskFailed:
+            pass  # already published as the task's error + complete events
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a host-side failure (e.g. the sidecar cannot be created)
+            self.log.exception("cmbagent task %s failed on the server side", entry.task_id)
+            if entry.state.status not in _TERMINAL:
+                with contextlib.suppress(Exception):
+                    await supervisor.publish(
+                        "error", {"message": f"server error: {exc}", "error_type": type(exc).__name__}
+                    )
+                    await supervisor.publish("complete", {"status": "failed"})
+        finally:
+            self._finish(entry)
+
+    def _finish(self, entry: TaskEntry) -> None:
+        self._running.discard(entry.task_id)
+        entry.buffer.close()
+        entry.version = self.feed.bump()
+        self._finished.append(entry.task_id)
+        while len(self._finished) > self.keep_finished:
+            self.tasks.pop(self._finished.popleft(), None)
+        self._pump()
+
+    async def _end_unstarted(self, entry: TaskEntry, reason: str) -> None:
+        """End a task that never got a worker: cancelled events, and a suspended (resumable) session."""
+        supervisor = entry.supervisor
+        failure = TaskCancelled(reason, task_id=entry.task_id, session_id=entry.session_id)
+        await supervisor.publish("error", failure.to_event_data())
+        await supervisor.publish("complete", {"status": "cancelled"})
+        if entry.session_id:
+            config = supervisor.config
+            try:
+                self.sessions.create_session(
+                    entry.session_id,
+                    mode=config.mode,
+                    task=supervisor.task,
+                    config=config.raw,
+                    task_id=entry.task_id,
+                    engine=config.engine,
+                    redactor=supervisor.redactor,
+                )
+                self.sessions.suspend_session(entry.session_id, reason=reason, run_status="cancelled")
+            except SessionWriteError as exc:
+                self.log.warning("could not save session %s: %s", entry.session_id, exc)
+        if supervisor.recorder is not None:
+            supervisor.recorder.close()
+
+    # ------------------------------------------------------------------ control
+
+    async def cancel(self, task_id: str, reason: str = "the task was cancelled") -> str:
+        """Cancel a queued or running task; returns its status (a finished task is left as it is)."""
+        entry = self.get(task_id)
+        if entry.done:
+            return entry.state.status
+        if entry in self._queue:
+            self._queue.remove(entry)
+            try:
+                await self._end_unstarted(entry, f"{reason} while queued")
+            finally:
+                self._finish(entry)
+            return entry.state.status
+        if not await self.executor.cancel(task_id):
+            entry.cancel_requested = True  # started but not yet running: _run ends it before the spawn
+        return entry.state.status
+
+    async def send_input(self, task_id: str, request_id: Any, text: Any) -> None:
+        """Answer the task's pending ``input_request``."""
+        if not isinstance(request_id, str) or not isinstance(text, str):
+            raise ConfigError("input needs 'request_id' and 'text', both strings")
+        entry = self.get(task_id)
+        pending = entry.state.input_request
+        if entry.done or pending is None:
+            raise TaskConflict(f"task {task_id!r} is not waiting for input")
+        if str(pending.get("request_id")) != request_id:
+            raise TaskConflict(
+                f"task {task_id!r} is waiting for request {pending.get('request_id')!r}, not {request_id!r}"
+            )
+        try:
+            await self.executor.send_input(task_id, request_id, text)
+        except (KeyError, RuntimeError) as exc:
+            raise TaskConflict(f"task {task_id!r} cannot take input now: {exc}") from None
+
+    async def shutdown(self, reason: str = "the Jupyter server shut down") -> None:
+        """Stop everything: queued tasks end cancelled, running ones are stopped and their sessions
+        suspended (resumable), and this waits for their workers to exit."""
+        self._closing = True
+        while self._queue:
+            entry = self._queue.popleft()
+            try:
+                await self._end_unstarted(entry, f"{reason} while the task was queued")
+            finally:
+                self._finish(entry)
+        runners = []
+        for entry in self.tasks.values():
+            if not entry.done and entry.runner is not None:
+                entry.cancel_requested = True
+                entry.supervisor.stop(TaskCancelled, f"{reason} while the task was running")
+                runners.append(entry.runner)
+        if runners:
+            _done, pending = await asyncio.wait(runners, timeout=SHUTDOWN_WAIT)
+            for runner in pending:
+                runner.cancel()
