@@ -1,0 +1,123 @@
+"""Server restart: sessions of a server that died are listed; the ones it was running are suspended.
+
+Phase 1 (a fixture, before the test's server starts): a real ``jupyter server`` process runs one
+quick task to completion and one long task, and is killed with SIGKILL mid-run. Phase 2: a new
+server on the same sessions folder lists both sessions, the interrupted one ``suspended`` with the
+reason, and can resume it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from cmbjupyter.server.client import ServerClient
+from cmbjupyter.session import SessionManager
+
+LONG = """
+import time
+if config.get("resume"):
+    result = {"resumed_at": config["resume"]["phase"], "context": dict(context)}
+else:
+    phase("analysis", context={"done": 3})
+    time.sleep(120)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait(predicate, timeout: float = 60.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _jupyter_server(tmp_path, sessions_dir, port: int, token: str) -> subprocess.Popen:
+    config = tmp_path / "phase1_config.py"
+    config.write_text(
+        "c.ServerApp.jpserver_extensions = {'cmbjupyter.server': True}\n"
+        f"c.CmbJupyter.sessions_dir = {str(sessions_dir)!r}\n"
+    )
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "p1-config"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "p1-runtime"),
+        "JUPYTER_DATA_DIR": str(tmp_path / "p1-data"),
+    }
+    root = tmp_path / "p1-root"
+    root.mkdir()
+    command = [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", "--ip=127.0.0.1"]
+    command += [f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}"]
+    command += [f"--config={config}"]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@pytest.fixture
+def crashed_server(tmp_path, sessions_dir):
+    """Run phase 1 and return what it left: ids of the completed and the interrupted session."""
+    port, token = _free_port(), "phase-one-token"
+    server = _jupyter_server(tmp_path, sessions_dir, port, token)
+    workers: list[psutil.Process] = []
+    try:
+        client = ServerClient(f"http://127.0.0.1:{port}/", token)
+        _wait(client.ping, what="the phase-1 server")
+        quick = client.submit("phase('only')\nresult = 7", {"engine": "python", "session_id": "s-finished"})
+        long = client.submit(LONG, {"engine": "python", "session_id": "s-interrupted"})
+        _wait(lambda: client.task(quick.task_id)["status"] == "completed", what="the quick task")
+        _wait(lambda: client.task(long.task_id)["phase"] == "analysis", what="the long task")
+        workers = psutil.Process(server.pid).children(recursive=True)
+        assert workers, "the long task's worker should be a child of the server"
+        server.send_signal(signal.SIGKILL)
+        server.wait(30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(30)
+        for worker in workers:  # a killed server cannot stop its workers: they are orphans now
+            if worker.is_running():
+                worker.kill()
+    # a kernel-mode run still in progress elsewhere (no server origin): not the server's to judge
+    SessionManager(sessions_dir).create_session("s-kernel-mode", mode="one-shot", task="x", config={})
+    return {"finished": "s-finished", "interrupted": "s-interrupted"}
+
+
+@pytest.fixture
+def jp_server_config(sessions_dir, crashed_server):  # phase 1 runs before this test's server starts
+    return {
+        "ServerApp": {"jpserver_extensions": {"cmbjupyter.server": True}},
+        "CmbJupyter": {"sessions_dir": str(sessions_dir)},
+    }
+
+
+async def test_restart_lists_sessions_and_suspends_interrupted_ones(api, crashed_server):
+    sessions = {s["session_id"]: s for s in (await api.get("sessions"))["sessions"]}
+    assert set(sessions) == {"s-finished", "s-interrupted", "s-kernel-mode"}
+    assert sessions["s-finished"]["status"] == "completed"
+    interrupted = sessions["s-interrupted"]
+    assert interrupted["status"] == "suspended"
+    assert interrupted["run_status"] == "interrupted"
+    assert "interrupted: the Jupyter server that ran it" in interrupted["suspend_reason"]
+    assert interrupted["phase"] == "analysis"
+    assert "live" not in interrupted  # nothing runs it on this server
+    assert sessions["s-kernel-mode"]["status"] == "active"
+
+    code, resumed = await api.call("POST", "sessions", "s-interrupted", "resume")
+    assert code == 201, resumed
+    snapshot = await api.wait(resumed["task_id"])
+    assert snapshot["result"]["result"] == {"resumed_at": "analysis", "context": {"done": 3}}
+    assert (await api.get("sessions", "s-interrupted"))["status"] == "completed"
