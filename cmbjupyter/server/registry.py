@@ -7,8 +7,9 @@ status event. Each task's events go, inline and in order, to its RunState, its s
 and an :class:`~.replay.EventBuffer` (the last ``event_log_limit`` events) from which any number of
 WebSocket subscribers replay and follow at their own pace.
 
-Finished tasks stay listed (state and buffer) until ``keep_finished`` newer ones have finished;
-their sessions stay on disk for good.
+Finished tasks stay listed (with their final RunState) until ``keep_finished`` newer ones have
+finished; only the newest 20 keep their whole replay buffer (older ones answer late subscribers with
+a snapshot), so memory stays bounded however long the server runs. Sessions stay on disk for good.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from .replay import EventBuffer
 __all__ = ["TaskConflict", "TaskEntry", "TaskNotFound", "TaskRegistry"]
 
 _TERMINAL: Final = frozenset({"completed", "failed", "cancelled"})
+#: Finished tasks whose whole replay buffer is kept; older ones keep their final state only.
+FULL_BUFFERS_KEPT: Final = 20
 #: How long shutdown waits for running workers to stop (after SIGTERM, then SIGKILL).
 SHUTDOWN_WAIT: Final = 10.0
 
@@ -303,6 +306,10 @@ class TaskRegistry:
         self._finished.append(entry.task_id)
         while len(self._finished) > self.keep_finished:
             self.tasks.pop(self._finished.popleft(), None)
+        if len(self._finished) > FULL_BUFFERS_KEPT:  # bounded memory however many tasks ran
+            old = self.tasks.get(self._finished[-FULL_BUFFERS_KEPT - 1])
+            if old is not None:
+                old.buffer.release()
         self._pump()
 
     async def _end_unstarted(self, entry: TaskEntry, reason: str) -> None:

@@ -67,6 +67,14 @@ class EventBuffer:
         for waiter in self._waiters:
             waiter.set()
 
+    def release(self, keep: int = 1) -> None:
+        """Free memory of a finished task: keep only its last ``keep`` events (``complete``).
+
+        Later subscribers asking for older events get a snapshot instead, as for any gap.
+        """
+        while len(self.events) > keep:
+            self.events.popleft()
+
     def subscribe(self) -> asyncio.Event:
         waiter = asyncio.Event()
         waiter.set()

@@ -121,3 +121,23 @@ async def test_restart_lists_sessions_and_suspends_interrupted_ones(api, crashed
     snapshot = await api.wait(resumed["task_id"])
     assert snapshot["result"]["result"] == {"resumed_at": "analysis", "context": {"done": 3}}
     assert (await api.get("sessions", "s-interrupted"))["status"] == "completed"
+
+
+def test_sigterm_stops_workers_and_suspends_running_sessions(tmp_path, sessions_dir):
+    port, token = _free_port(), "term-token"
+    server = _jupyter_server(tmp_path, sessions_dir, port, token)
+    try:
+        client = ServerClient(f"http://127.0.0.1:{port}/", token)
+        _wait(client.ping, what="the server")
+        long = client.submit(LONG, {"engine": "python", "session_id": "s-term"})
+        _wait(lambda: client.task(long.task_id)["phase"] == "analysis", what="the long task")
+        workers = psutil.Process(server.pid).children(recursive=True)
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
+    record = SessionManager(sessions_dir).load_session("s-term")
+    assert record["status"] == "suspended"
+    assert "shut down while the task was running" in record["suspend_reason"]

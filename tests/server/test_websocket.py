@@ -156,3 +156,16 @@ async def test_bad_since_or_mode_is_400(api, jp_ws_fetch):
         with pytest.raises(HTTPClientError) as info:
             await jp_ws_fetch("cmbagent", "api", "tasks", created["task_id"], "events", params=params)
         assert info.value.code == 400
+
+
+async def test_old_finished_tasks_release_their_buffers(api, registry, read_stream):
+    from cmbjupyter.server.registry import FULL_BUFFERS_KEPT
+
+    created = [await api.submit("result = 1") for _ in range(FULL_BUFFERS_KEPT + 2)]
+    for c in created:
+        await api.wait(c["task_id"])
+    sizes = [len(registry.get(c["task_id"]).buffer.events) for c in created]
+    assert sizes[:2] == [1, 1] and min(sizes[2:]) > 1
+    messages = await read_stream(created[0]["task_id"])  # a late subscriber: the final snapshot
+    assert [m["type"] for m in messages] == ["snapshot"]
+    assert messages[0]["data"]["status"] == "completed"
