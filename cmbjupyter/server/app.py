@@ -118,6 +118,7 @@ class CmbJupyter(ExtensionApp):
                 "budget_usd": self.default_budget_usd,
                 "backend": self.backend,
             },
+            root_dir=getattr(self.serverapp, "root_dir", None),
             log=self.log,
         )
         self.settings["cmbjupyter_registry"] = self.registry

@@ -22,7 +22,7 @@ from tornado import web
 from .._version import __version__
 from ..errors import ConfigError, InvalidSessionId, SessionError, SessionNotFound
 from .recovery import list_sessions
-from .registry import TaskConflict, TaskEntry, TaskNotFound, TaskRegistry
+from .registry import TaskConflict, TaskEntry, TaskNotFound, TaskRegistry, notebook_summary
 
 __all__ = ["AUTH_RESOURCE", "handlers"]
 
@@ -145,13 +145,23 @@ class TasksHandler(BaseHandler):
 
 
 class TaskHandler(BaseHandler):
-    """``GET tasks/{id}``: the RunState snapshot; ``DELETE tasks/{id}``: cancel it."""
+    """``GET tasks/{id}``: the RunState snapshot (``?view=summary``: the notebook-metadata summary);
+    ``DELETE tasks/{id}``: cancel it."""
 
     @web.authenticated
     @authorized
     @json_errors
     async def get(self, task_id: str) -> None:
         entry = self.registry.get(task_id)
+        view = self.get_argument("view", "snapshot")
+        if view == "summary":
+            sessions = self.registry.sessions
+            self.reply(
+                notebook_summary(entry, str(sessions.path(entry.session_id)) if entry.session_id else None)
+            )
+            return
+        if view != "snapshot":
+            raise ConfigError("'view' must be 'snapshot' or 'summary'")
         snapshot = entry.state.snapshot()
         snapshot["notebook"] = entry.notebook
         snapshot["queued_position"] = self.registry.queued_position(entry)

@@ -32,7 +32,7 @@ from ..state import RunState
 from ..supervisor import TaskSupervisor
 from .replay import EventBuffer
 
-__all__ = ["TaskConflict", "TaskEntry", "TaskNotFound", "TaskRegistry"]
+__all__ = ["TaskConflict", "TaskEntry", "TaskNotFound", "TaskRegistry", "notebook_summary"]
 
 _TERMINAL: Final = frozenset({"completed", "failed", "cancelled"})
 #: Finished tasks whose whole replay buffer is kept; older ones keep their final state only.
@@ -123,6 +123,22 @@ class TaskEntry:
         return summary
 
 
+def notebook_summary(entry: TaskEntry, sidecar: str | None) -> dict[str, Any]:
+    """What the sidebar writes into ``metadata.cmbagent.sessions[<id>]`` of the task's notebook:
+    the same summary a kernel-mode run saves (RunState.summary + prices + sidecar), no secrets."""
+    from ..cost import PRICES_VERSION
+    from ..notebook import clean_summary
+
+    summary = entry.state.summary()
+    summary.update(
+        prices=summary.get("prices") or PRICES_VERSION,
+        where="server",
+        sidecar=sidecar,
+        notebook=entry.notebook,
+    )
+    return clean_summary(summary)
+
+
 class TaskRegistry:
     """Submits, queues, runs, cancels and lists the tasks of one Jupyter server."""
 
@@ -135,6 +151,7 @@ class TaskRegistry:
         keep_finished: int = 200,
         defaults: Mapping[str, Any] | None = None,
         cancel_grace: float = 3.0,
+        root_dir: str | None = None,
         log: logging.Logger | None = None,
     ) -> None:
         if max_concurrent < 1:
@@ -148,6 +165,7 @@ class TaskRegistry:
         self.keep_finished = keep_finished
         self.defaults = {k: v for k, v in (defaults or {}).items() if v not in (None, "")}
         self.log = log or logging.getLogger(__name__)
+        self.root_dir = root_dir
         self.tasks: dict[str, TaskEntry] = {}
         self.feed = ChangeFeed()
         self._queue: deque[TaskEntry] = deque()
@@ -192,6 +210,20 @@ class TaskRegistry:
                 latest[entry.session_id] = entry
         return latest
 
+    def notebook_path(self, notebook: str | None) -> str | None:
+        """The notebook's path as JupyterLab names it (relative to root_dir, ``/``-separated).
+
+        Kernels started for a notebook get ``JPY_SESSION_NAME`` as an absolute OS path; the sidebar
+        opens and matches notebooks by their contents-API path.
+        """
+        if not notebook or not self.root_dir or not os.path.isabs(notebook):
+            return notebook or None
+        root = os.path.realpath(self.root_dir)
+        path = os.path.realpath(notebook)
+        if os.path.commonpath([root, path]) != root:
+            return notebook
+        return os.path.relpath(path, root).replace(os.sep, "/")
+
     @property
     def running(self) -> int:
         return len(self._running)
@@ -217,6 +249,7 @@ class TaskRegistry:
             raise ConfigError(f"config must be an object, not {type(config).__name__}")
         if notebook is not None and not isinstance(notebook, str):
             raise ConfigError(f"notebook must be a path string, not {type(notebook).__name__}")
+        notebook = self.notebook_path(notebook)
         config = {**self.defaults, **(config or {})}
         config.pop("sessions_dir", None)  # the server's own store holds every session it runs
         config.setdefault("session_id", new_session_id())

@@ -68,8 +68,8 @@ class Api:
                 return exc.code, raw
         return response.code, json.loads(response.body) if response.body else None
 
-    async def get(self, *path: str) -> Any:
-        code, body = await self.call("GET", *path)
+    async def get(self, *path: str, **params: str) -> Any:
+        code, body = await self.call("GET", *path, params=params)
         assert code == 200, (code, body)
         return body
 

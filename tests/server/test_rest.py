@@ -32,6 +32,11 @@ async def test_submit_list_snapshot_session_round_trip(api, sessions_dir):
     assert snapshot["cost"]["total_usd"] == pytest.approx(0.25)
     assert snapshot["dag"]["nodes"]["end"]["status"] == "completed"
 
+    summary = await api.get("tasks", task_id, view="summary")
+    assert summary["status"] == "completed" and summary["where"] == "server"
+    assert summary["nodes"]["end"] == "completed" and summary["cost"]["total_usd"] == pytest.approx(0.25)
+    assert summary["sidecar"] == created["sidecar"] and summary["prices"]
+
     listed = (await api.get("tasks"))["tasks"]
     assert [t["task_id"] for t in listed] == [task_id]
     assert listed[0]["status"] == "completed"
