@@ -9,6 +9,7 @@ session, 409 when the request does not fit the task's state.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 from collections.abc import Awaitable, Callable
@@ -21,7 +22,7 @@ from tornado import web
 
 from .._version import __version__
 from ..errors import ConfigError, InvalidSessionId, SessionError, SessionNotFound
-from .recovery import list_sessions
+from .recovery import list_sessions, session_state
 from .registry import TaskConflict, TaskEntry, TaskNotFound, TaskRegistry, notebook_summary
 
 __all__ = ["AUTH_RESOURCE", "handlers"]
@@ -205,12 +206,19 @@ class SessionsHandler(BaseHandler):
 
 
 class SessionHandler(BaseHandler):
-    """``GET sessions/{id}``: the sidecar record (redacted when written)."""
+    """``GET sessions/{id}``: the sidecar record (redacted when written); ``?view=state``: the
+    RunState snapshot rebuilt from the session's event log."""
 
     @web.authenticated
     @authorized
     @json_errors
     async def get(self, session_id: str) -> None:
+        view = self.get_argument("view", "record")
+        if view == "state":
+            self.reply(await asyncio.to_thread(session_state, self.registry.sessions, session_id))
+            return
+        if view != "record":
+            raise ConfigError("'view' must be 'record' or 'state'")
         record = self.registry.sessions.load_session(session_id)
         entry = self.registry.latest_for_session().get(session_id)
         record["live"] = entry.summary(self.registry.queued_position(entry)) if entry else None

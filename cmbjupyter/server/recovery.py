@@ -17,7 +17,7 @@ from typing import Any, Final
 from ..errors import InvalidSessionId, SessionCorrupt, SessionNotFound, SessionWriteError
 from ..session import SessionManager
 
-__all__ = ["list_sessions", "origin_of", "suspend_interrupted"]
+__all__ = ["list_sessions", "origin_of", "session_state", "suspend_interrupted"]
 
 #: A process whose start time differs from the recorded one by more than this is another process.
 PID_REUSE_SLACK: Final = 2.0
@@ -96,3 +96,28 @@ def list_sessions(manager: SessionManager) -> list[dict[str, Any]]:
         )
         sessions.append(summary)
     return sorted(sessions, key=lambda s: s.get("updated_at") or "", reverse=True)
+
+
+def session_state(manager: SessionManager, session_id: str) -> dict[str, Any]:
+    """The RunState snapshot of a session, rebuilt from its event log by the one reducer.
+
+    For sessions no task of this server holds (finished long ago, or run before a restart), so the
+    sidebar draws them with the same view as live ones. SessionNotFound if there is no log.
+    """
+    from ..events import iter_log
+    from ..state import RunState
+
+    record = manager.load_session(session_id)
+    path = manager.event_log_path(session_id)
+    try:
+        with path.open("rb") as lines:
+            state = RunState.from_events(
+                iter_log(lines), session_id=session_id, mode=record.get("mode"), engine=record.get("engine")
+            )
+    except FileNotFoundError:
+        raise SessionNotFound(f"session {session_id!r} has no event log to rebuild its state from") from None
+    snapshot = state.snapshot()
+    if record.get("status") == "suspended" and snapshot["status"] not in ("completed", "failed", "cancelled"):
+        snapshot["status"] = "suspended"  # e.g. interrupted by a dead server: its log just stops
+    snapshot["message"] = record.get("suspend_reason") or snapshot["message"]
+    return snapshot

@@ -49,6 +49,10 @@ async def test_submit_list_snapshot_session_round_trip(api, sessions_dir):
     assert sessions[0]["total_usd"] == pytest.approx(0.25)
     assert sessions[0]["live"]["task_id"] == task_id
 
+    state = await api.get("sessions", "s-round-trip", view="state")  # rebuilt from the event log
+    assert state["dag"] == snapshot["dag"] and state["cost"] == snapshot["cost"]
+    assert state["status"] == "completed" and state["last_seq"] == snapshot["last_seq"]
+
     record = await api.get("sessions", "s-round-trip")
     assert record["status"] == "completed"
     assert record["result"]["result"] == 45

@@ -116,6 +116,10 @@ async def test_restart_lists_sessions_and_suspends_interrupted_ones(api, crashed
     assert "live" not in interrupted  # nothing runs it on this server
     assert sessions["s-kernel-mode"]["status"] == "active"
 
+    state = await api.get("sessions", "s-interrupted", view="state")  # drawn from its event log
+    assert state["status"] == "suspended" and state["phase"] == "analysis"
+    assert "interrupted" in state["message"]
+
     code, resumed = await api.call("POST", "sessions", "s-interrupted", "resume")
     assert code == 201, resumed
     snapshot = await api.wait(resumed["task_id"])
