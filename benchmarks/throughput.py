@@ -27,7 +27,7 @@ import datetime, json, os, sys
 out = sys.stdout.buffer
 for i in range({n}):
     event = {{"v": 1, "type": "output", "ts": datetime.datetime.now(datetime.UTC).isoformat(),
-             "data": {{"message": "line %d" % i, "stream": "agent"}}}}
+             "data": {{"message": f"line {i}", "stream": "agent"}}}}
     out.write((json.dumps(event) + "\\n").encode())
 out.flush()
 """
@@ -48,16 +48,15 @@ def raw_pipe(n: int) -> None:
 def _seed_worker(output_queue, result_queue, n: int, log_path: str) -> None:
     """The seed's ``_run_task_in_subprocess``: send_output puts (type, data) on the queue and appends
     console output to ``logs/console_output.log`` (write + flush per event)."""
+    import contextlib
     import datetime
     import queue
 
     console_log = open(log_path, "a", encoding="utf-8")  # noqa: SIM115 - as the seed does
 
     def send_output(event_type, data):
-        try:
+        with contextlib.suppress(queue.Full):
             output_queue.put((event_type, data), timeout=1.0)
-        except queue.Full:
-            pass
         message = data.get("message") or ""
         if message:
             console_log.write(message + "\n")
@@ -67,7 +66,7 @@ def _seed_worker(output_queue, result_queue, n: int, log_path: str) -> None:
         send_output(
             "output",
             {
-                "message": "line %d" % i,
+                "message": f"line {i}",
                 "source": "print",
                 "timestamp": datetime.datetime.now(datetime.UTC).isoformat(),
             },

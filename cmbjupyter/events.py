@@ -190,9 +190,8 @@ def encode(event: Mapping[str, Any]) -> bytes:
 
 def encode_new(type: str, data: Mapping[str, Any]) -> bytes:
     """A new event (``v``, ``type``, ``ts`` now, ``data``) as one line: the worker's hot path."""
-    return f'{{"v":{PROTOCOL_VERSION},"type":{_encode_str(type)},"ts":"{now_iso()}","data":{dumps(data)}}}\n'.encode(
-        "utf-8", "replace"
-    )
+    line = f'{{"v":{PROTOCOL_VERSION},"type":{_encode_str(type)},"ts":"{now_iso()}","data":{dumps(data)}}}\n'
+    return line.encode("utf-8", "replace")
 
 
 # --------------------------------------------------------------------------- decoding

@@ -13,7 +13,7 @@ import time
 
 def _hello(event_fd: int) -> None:
     now = time.time()
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + ".%06d+00:00" % int((now % 1) * 1e6)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int((now % 1) * 1e6):06d}+00:00"
     pid = os.getpid()
     os.write(
         event_fd,

@@ -11,7 +11,13 @@ import time
 
 import pytest
 
-TASK = "phase('planning', context={'a': 1})\nrecord_usage('gpt-4o-mini', 100, 10, agent='planner')\nprint('done')"
+TASK = "\n".join(
+    [
+        "phase('planning', context={'a': 1})",
+        "record_usage('gpt-4o-mini', 100, 10, agent='planner')",
+        "print('done')",
+    ]
+)
 
 
 def cli(*args, cwd, check=True, **kwargs):

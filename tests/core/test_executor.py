@@ -249,8 +249,8 @@ def test_importing_cmbjupyter_is_cheap():
     import sys
 
     code = (
-        "import sys, cmbjupyter; heavy = [m for m in ('jupyter_server', 'anywidget', 'ipywidgets', 'cmbagent',"
-        " 'autogen', 'genai_prices', 'psutil', 'rich') if m in sys.modules]; print(heavy)"
+        "import sys, cmbjupyter; heavy = [m for m in ('jupyter_server', 'anywidget', 'ipywidgets',"
+        " 'cmbagent', 'autogen', 'genai_prices', 'psutil', 'rich') if m in sys.modules]; print(heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

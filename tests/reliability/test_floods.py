@@ -101,7 +101,7 @@ async def _flood(tmp_path, task: str, session_id: str):
 async def test_a_million_events_keep_memory_bounded_and_end_in_the_exact_state(tmp_path):
     await _flood(tmp_path, "emit.output('warm-up')", "warmup")  # imports, caches: not growth
     with PeakRss() as rss:
-        supervisor, snapshots, outputs, elapsed = await _flood(tmp_path, MILLION, "million")
+        _, snapshots, outputs, elapsed = await _flood(tmp_path, MILLION, "million")
     assert outputs == 1_000_000
     final = snapshots[-1]
     assert final["output_count"] == 1_000_000
@@ -118,7 +118,7 @@ async def test_ten_thousand_events_a_second_for_a_minute(tmp_path):
     seconds = float(os.environ.get("CMBJUPYTER_SOAK_SECONDS", "60"))
     total = int(10_000 * seconds)
     with PeakRss() as rss:
-        supervisor, snapshots, outputs, elapsed = await _flood(
+        _, snapshots, outputs, elapsed = await _flood(
             tmp_path, PACED.format(total=total, rate=10_000), "paced"
         )
     assert outputs == total
@@ -126,9 +126,8 @@ async def test_ten_thousand_events_a_second_for_a_minute(tmp_path):
     assert snapshots[-1]["cost"]["calls"] == 1
     assert len(snapshots) <= 20 * elapsed + 3
     assert rss.growth_mb < 40
-    print(
-        f"{total} events at 10k/s: {elapsed:.1f} s, RSS growth {rss.growth_mb:.1f} MB, {len(snapshots)} snapshots"
-    )
+    growth = rss.growth_mb
+    print(f"{total} events at 10k/s: {elapsed:.1f} s, RSS growth {growth:.1f} MB, {len(snapshots)} snapshots")
 
 
 async def test_the_throttle_sends_the_latest_state_at_most_20_times_a_second_and_always_the_last():

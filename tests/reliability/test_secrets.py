@@ -81,7 +81,10 @@ async def test_no_secret_reaches_sidecars_event_logs_or_the_callback(
 
 
 def test_the_cli_export_is_redacted(secret_env, tmp_path):
-    task = "import os\nprint(os.environ['OPENAI_API_KEY'])\nphase('planning', context={'k': os.environ['OPENAI_API_KEY']})"
+    task = (
+        "import os\nprint(os.environ['OPENAI_API_KEY'])\n"
+        "phase('planning', context={'k': os.environ['OPENAI_API_KEY']})"
+    )
     subprocess.run(
         [
             sys.executable,

@@ -72,7 +72,7 @@ async def test_a_worker_killed_by_sigkill(run_python, collected, sessions):
 async def test_a_worker_that_segfaults_reports_the_signal_and_the_fault_trace(
     run_python, collected, sessions
 ):
-    exc, error = await _fail(
+    _, error = await _fail(
         run_python, collected, sessions, "import ctypes\nctypes.string_at(0)", WorkerCrashed
     )
     assert error["signal"] == "SIGSEGV"
@@ -99,7 +99,15 @@ async def test_a_worker_that_ignores_sigterm_is_killed_after_the_grace_period(
 
 
 async def test_memory_above_the_limit_stops_the_worker(run_python, collected, sessions):
-    source = "import time\nblocks = []\nwhile True:\n    blocks.append(bytearray(20 * 2**20))\n    time.sleep(0.01)"
+    source = "\n".join(
+        [
+            "import time",
+            "blocks = []",
+            "while True:",
+            "    blocks.append(bytearray(20 * 2**20))",
+            "    time.sleep(0.01)",
+        ]
+    )
     exc, _ = await _fail(run_python, collected, sessions, source, MemoryLimitExceeded, memory_limit_mb=200)
     assert isinstance(exc, MemoryError) and isinstance(exc, WorkerCrashed)
     assert "memory_limit_mb of 200" in exc.message
@@ -147,7 +155,15 @@ async def test_cancelling_the_awaiting_coroutine_stops_the_worker_too(executor, 
 
 
 async def test_a_worker_that_closes_its_event_pipe_early(run_python, collected, sessions):
-    source = "import os, time\nfor fd in range(3, 64):\n    try: os.close(fd)\n    except OSError: pass\ntime.sleep(60)"
+    source = "\n".join(
+        [
+            "import os, time",
+            "for fd in range(3, 64):",
+            "    try: os.close(fd)",
+            "    except OSError: pass",
+            "time.sleep(60)",
+        ]
+    )
     exc, _ = await _fail(run_python, collected, sessions, source, WorkerCrashed)
     assert "closed its event channel before reporting a result" in exc.message
 
