@@ -266,7 +266,10 @@ class TaskRegistry:
         session_id = config["session_id"]
         if isinstance(session_id, str) and self.live_for_session(session_id) is not None:
             raise TaskConflict(f"session {session_id!r} is already running or queued on this server")
-        supervisor = self.executor.prepare(task_id, task, config)
+        try:
+            supervisor = self.executor.prepare(task_id, task, config)
+        except ImportError as exc:  # e.g. backend "dask" without distributed installed on the server
+            raise ConfigError(f"this server cannot run the task: {exc}") from None
         entry = TaskEntry(supervisor, EventBuffer(self.event_log_limit), self.feed, notebook)
         supervisor.router.add(entry.buffer)
         supervisor.router.add(entry.touch)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-import psutil
+from tests.processes import alive, processes_of
 
 SLEEPER = """
 import time
@@ -26,7 +26,8 @@ async def test_cancel_a_running_task_suspends_its_session(api, sessions_dir):
     await api.wait(created["task_id"], ("running",))
     while not (await api.get("tasks", created["task_id"]))["phase"]:
         await asyncio.sleep(0.05)
-    worker_pids = {p.pid for p in psutil.Process().children(recursive=True)}
+    worker_pids = processes_of(created["task_id"])
+    assert worker_pids
     code, reply = await api.call("DELETE", "tasks", created["task_id"])
     assert code == 202 and reply["status"] == "cancelling"
     snapshot = await api.wait(created["task_id"], ("cancelled",), timeout=20)
@@ -34,7 +35,7 @@ async def test_cancel_a_running_task_suspends_its_session(api, sessions_dir):
     record = await api.get("sessions", "s-cancel")
     assert record["status"] == "suspended"
     assert record["current_phase"] == "waiting"
-    assert not [p for p in worker_pids if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"]
+    assert not [pid for pid in worker_pids if alive(pid)]
 
 
 async def test_cancel_a_queued_task_never_starts_it(api, registry):
