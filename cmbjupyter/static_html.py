@@ -1,0 +1,142 @@
+"""The static view of a run: inline SVG DAG, cost table and final status, as one HTML fragment.
+
+This is what GitHub, nbviewer and ``jupyter nbconvert --to html`` show, where no widget can run. It
+has no script and no external resource. The layout is deliberately simple (layers by longest path,
+top to bottom) since the live widget uses dagre; node colours and dollar formatting match the widget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from html import escape
+from typing import Any
+
+__all__ = ["render_html", "usd"]
+
+BOX_STYLE = "font-family:sans-serif;font-size:13px;border:1px solid #d0d7de;border-radius:6px;padding:8px"
+NODE_W, NODE_H, GAP_X, GAP_Y, MARGIN = 150, 34, 18, 26, 8
+COLOURS = {
+    "pending": ("#ffffff", "#8c959f"),
+    "running": ("#ffffff", "#0969da"),
+    "completed": ("#dafbe1", "#1a7f37"),
+    "failed": ("#ffebe9", "#cf222e"),
+    "skipped": ("#ffffff", "#bf8700"),
+}
+
+
+def usd(value: float | None) -> str:
+    """Dollars as the widget shows them: 2 decimals from $1, else 4."""
+    v = float(value or 0.0)
+    return f"${v:.{2 if abs(v) >= 1 else 4}f}"
+
+
+def _layers(nodes: list[Mapping[str, Any]], edges: list[Mapping[str, Any]]) -> dict[str, int]:
+    """Each node's layer: the longest path from a source (edges that would close a cycle are ignored)."""
+    order = {str(n["id"]): i for i, n in enumerate(nodes)}
+    layer = dict.fromkeys(order, 0)
+    forward = [(str(e["source"]), str(e["target"])) for e in edges]
+    forward = [(s, t) for s, t in forward if s in order and t in order and order[s] < order[t]]
+    for source, target in sorted(forward, key=lambda e: order[e[0]]):
+        layer[target] = max(layer[target], layer[source] + 1)
+    return layer
+
+
+def _svg(dag: Mapping[str, Any]) -> str:
+    nodes = sorted((dag.get("nodes") or {}).values(), key=lambda n: n.get("order", 0))
+    if not nodes:
+        return "<p><em>No DAG.</em></p>"
+    layer = _layers(nodes, dag.get("edges") or [])
+    rows: dict[int, list[str]] = {}
+    for node in nodes:
+        rows.setdefault(layer[str(node["id"])], []).append(str(node["id"]))
+    width = max(len(r) for r in rows.values()) * (NODE_W + GAP_X) - GAP_X + 2 * MARGIN
+    height = (max(rows) + 1) * (NODE_H + GAP_Y) - GAP_Y + 2 * MARGIN
+    centre: dict[str, tuple[float, float]] = {}
+    for depth, ids in rows.items():
+        offset = (width - (len(ids) * (NODE_W + GAP_X) - GAP_X)) / 2
+        for i, node_id in enumerate(ids):
+            x = offset + i * (NODE_W + GAP_X) + NODE_W / 2
+            centre[node_id] = (x, MARGIN + depth * (NODE_H + GAP_Y) + NODE_H / 2)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+        f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="sans-serif" font-size="12">'
+    ]
+    for edge in dag.get("edges") or []:
+        a, b = centre.get(str(edge["source"])), centre.get(str(edge["target"]))
+        if a and b:
+            parts.append(
+                f'<line x1="{a[0]:.0f}" y1="{a[1] + NODE_H / 2:.0f}" '
+                f'x2="{b[0]:.0f}" y2="{b[1] - NODE_H / 2:.0f}" stroke="#8c959f" stroke-width="1.2"/>'
+            )
+    for node in nodes:
+        status = str(node.get("status") or "pending")
+        fill, stroke = COLOURS.get(status, COLOURS["pending"])
+        x, y = centre[str(node["id"])]
+        label = str(node.get("label") or node["id"])
+        short = label if len(label) <= 22 else label[:21] + "…"
+        parts.append(
+            f'<g data-node-id="{escape(str(node["id"]))}" data-status="{escape(status)}">'
+            f"<title>{escape(label)} ({escape(status)})</title>"
+            f'<rect x="{x - NODE_W / 2:.0f}" y="{y - NODE_H / 2:.0f}" width="{NODE_W}" height="{NODE_H}" '
+            f'rx="6" fill="{fill}" stroke="{stroke}" stroke-width="{3 if status == "running" else 1.5}"/>'
+            f'<text x="{x:.0f}" y="{y + 4:.0f}" text-anchor="middle" fill="#1f2328">{escape(short)}</text>'
+            "</g>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _cost_table(cost: Mapping[str, Any]) -> str:
+    rows = []
+    for group in ("by_model", "by_agent"):
+        for name, bucket in sorted((cost.get(group) or {}).items()):
+            rows.append(
+                f"<tr><td>{group[3:]}</td><td>{escape(str(name))}</td><td>{bucket.get('calls', 0)}</td>"
+                f"<td>{bucket.get('input_tokens', 0):,}</td><td>{bucket.get('output_tokens', 0):,}</td>"
+                f"<td>{usd(bucket.get('usd'))}</td></tr>"
+            )
+    budget = cost.get("budget_usd")
+    budget_text = f" of {usd(budget)} budget" if budget else ""
+    if cost.get("exceeded"):
+        budget_text += " (exceeded)"
+    elif cost.get("warning"):
+        budget_text += " (warning)"
+    head = (
+        f'<p><strong class="cmb-cost-total">{usd(cost.get("total_usd"))}</strong>{budget_text} · '
+        f"{cost.get('input_tokens', 0):,} in / {cost.get('output_tokens', 0):,} out tokens · "
+        f"{cost.get('calls', 0)} calls</p>"
+    )
+    if not rows:
+        return head
+    return (
+        head
+        + "<table><thead><tr><th></th><th>name</th><th>calls</th><th>in</th><th>out</th><th>USD</th></tr>"
+        "</thead><tbody>" + "".join(rows) + "</tbody></table>"
+    )
+
+
+def render_html(snapshot: Mapping[str, Any]) -> str:
+    """The whole static view of a RunState snapshot (see module docstring)."""
+    status = str(snapshot.get("status") or "pending")
+    where = " · ".join(
+        str(bit)
+        for bit in (
+            snapshot.get("mode"),
+            snapshot.get("phase") and f"phase {snapshot['phase']}",
+            snapshot.get("step") is not None and f"step {snapshot['step']}",
+            snapshot.get("session_id") and f"session {snapshot['session_id']}",
+        )
+        if bit
+    )
+    error = snapshot.get("error") or {}
+    message = error.get("message") or snapshot.get("message") or ""
+    colour = COLOURS.get(status, ("", "#57606a"))[1] if status != "cancelled" else "#bf8700"
+    return (
+        f'<div class="cmbjupyter-run-static" data-status="{escape(status)}" '
+        f'style="{BOX_STYLE}">'
+        f'<div><strong style="color:{colour}">{escape(status)}</strong> {escape(where)}</div>'
+        + (f'<div style="white-space:pre-wrap">{escape(str(message))}</div>' if message else "")
+        + f'<div style="max-height:380px;overflow:auto">{_svg(snapshot.get("dag") or {})}</div>'
+        + _cost_table(snapshot.get("cost") or {})
+        + "</div>"
+    )

@@ -1,0 +1,95 @@
+"""RunWidget: the live view of one run (anywidget; front end in ``js/``, bundled into ``static/``).
+
+The kernel never sends one comm message per event: a :class:`~cmbjupyter.router.Throttle` hands
+:meth:`RunWidget.update_from` a RunState snapshot at most ~20 times a second, and only the parts
+that changed (``run``, ``dag``, ``cost``, ``console``) are synced, together in one message.
+The browser sends back ``{"type": "cancel"}`` and ``{"type": "input", "text": ...}``.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import anywidget
+import traitlets
+
+__all__ = ["RunWidget", "widget_parts"]
+
+_ESM = pathlib.Path(__file__).parent / "static" / "widget.js"
+_RUN_KEYS = (
+    "task_id",
+    "session_id",
+    "mode",
+    "engine",
+    "status",
+    "message",
+    "phase",
+    "step",
+    "started_at",
+    "ended_at",
+    "input_request",
+    "error",
+)
+
+
+def widget_parts(snapshot: Mapping[str, Any]) -> dict[str, Any]:
+    """The RunWidget traits for a RunState snapshot (what the browser needs, nothing more)."""
+    return {
+        "run": {key: snapshot.get(key) for key in _RUN_KEYS},
+        "dag": snapshot.get("dag") or {"nodes": {}, "edges": [], "current": None},
+        "cost": snapshot.get("cost") or {},
+        "console": {"lines": snapshot.get("output") or [], "count": snapshot.get("output_count", 0)},
+    }
+
+
+class RunWidget(anywidget.AnyWidget):
+    """DAG (laid out by dagre), cost meter, console and input box of one run, updated live."""
+
+    _esm = (
+        _ESM
+        if _ESM.exists()
+        else "export default { render({ el }) { el.textContent = "
+        "'cmbjupyter: the widget bundle is missing (run `make js`)'; } };"
+    )
+
+    run = traitlets.Dict().tag(sync=True)
+    dag = traitlets.Dict().tag(sync=True)
+    cost = traitlets.Dict().tag(sync=True)
+    console = traitlets.Dict().tag(sync=True)
+
+    def __init__(self, snapshot: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._on_cancel: list[Callable[[], Any]] = []
+        self._on_input: list[Callable[[str], Any]] = []
+        self.on_msg(self._handle_message)
+        if snapshot is not None:
+            self.update_from(snapshot)
+
+    def update_from(self, snapshot: Mapping[str, Any]) -> list[str]:
+        """Sync the parts of ``snapshot`` that changed, in one comm message; returns their names."""
+        changed = {k: v for k, v in widget_parts(snapshot).items() if getattr(self, k) != v}
+        if changed:
+            with self.hold_sync():
+                for name, value in changed.items():
+                    setattr(self, name, value)
+        return list(changed)
+
+    def on_cancel(self, callback: Callable[[], Any]) -> None:
+        """Call ``callback()`` when the user presses Cancel."""
+        self._on_cancel.append(callback)
+
+    def on_input(self, callback: Callable[[str], Any]) -> None:
+        """Call ``callback(text)`` when the user answers an input request."""
+        self._on_input.append(callback)
+
+    def _handle_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        if content.get("type") == "cancel":
+            for cancel in self._on_cancel:
+                cancel()
+        elif content.get("type") == "input" and isinstance(content.get("text"), str):
+            for answer in self._on_input:
+                answer(content["text"])

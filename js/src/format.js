@@ -1,0 +1,28 @@
+// Formatting shared by the panels; the static HTML (cmbjupyter/static_html.py) formats the same way.
+
+/** Dollars: 2 decimals from $1, else 4 (exact value in the element's title). */
+export function usd(value) {
+  const v = Number(value ?? 0);
+  return `$${v.toFixed(Math.abs(v) >= 1 ? 2 : 4)}`;
+}
+
+export function tokens(value) {
+  return Number(value ?? 0).toLocaleString("en-US");
+}
+
+/** Seconds between two ISO timestamps, or "" when either is missing. */
+export function duration(start, end) {
+  if (!start) return "";
+  const t0 = Date.parse(start);
+  const t1 = end ? Date.parse(end) : Date.now();
+  if (Number.isNaN(t0) || Number.isNaN(t1)) return "";
+  return `${((t1 - t0) / 1000).toFixed(1)} s`;
+}
+
+/** `document.createElement` with a class and text. */
+export function el(tag, className = "", text = undefined) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = String(text);
+  return node;
+}

@@ -1,0 +1,117 @@
+// The run view: header (status, phase, step, cancel), DAG, node details, cost meter, console, input.
+//
+// Shared by the anywidget entry (widget.js) and any other host (the sidebar): it knows nothing of
+// comms. `update(parts)` takes any subset of {run, dag, cost, console} (the RunWidget traits) and
+// redraws only those parts.
+
+import { ConsolePanel } from "./console.js";
+import { CostPanel } from "./cost.js";
+import { DagPanel } from "./dag.js";
+import { duration, el, tokens, usd } from "./format.js";
+import css from "./style.css";
+
+const ACTIVE = new Set(["queued", "starting", "running", "waiting_input"]);
+
+function details(node) {
+  const box = el("div", "cmb-details");
+  box.appendChild(el("div", "cmb-details-title", `${node.label ?? node.id} · ${node.status ?? "pending"}`));
+  const facts = [
+    ["node", node.id], ["type", node.type], ["agent", node.agent],
+    ["time", duration(node.started_at, node.ended_at)],
+    ["cost", node.cost_usd ? `${usd(node.cost_usd)} · ${tokens(node.tokens)} tokens` : ""],
+  ];
+  const dl = el("dl");
+  for (const [k, v] of facts) if (v) dl.append(el("dt", "", k), el("dd", "", v));
+  box.appendChild(dl);
+  for (const m of node.messages ?? []) {
+    const p = el("div", "cmb-message");
+    if (m.agent) p.appendChild(el("span", "cmb-agent", `${m.agent}: `));
+    p.appendChild(document.createTextNode(m.text ?? ""));
+    box.appendChild(p);
+  }
+  return box;
+}
+
+/**
+ * @param {HTMLElement} host
+ * @param {{onCancel?: () => void, onInput?: (text: string) => void}} actions
+ */
+export function createRunView(host, actions = {}) {
+  const root = el("div", "cmbjupyter-run");
+  const style = el("style", "", css);
+  const header = el("div", "cmb-header");
+  const status = el("span", "cmb-status");
+  const where = el("span", "cmb-where");
+  const cancel = el("button", "cmb-cancel", "Cancel");
+  cancel.type = "button";
+  cancel.addEventListener("click", () => {
+    cancel.disabled = true;
+    actions.onCancel?.();
+  });
+  header.append(status, where, cancel);
+  const message = el("div", "cmb-message-line");
+  const body = el("div", "cmb-body");
+  const left = el("div", "cmb-left");
+  const right = el("div", "cmb-right");
+  body.append(left, right);
+  const detailBox = el("div", "cmb-details-slot");
+  let dag = null;
+  const dagPanel = new DagPanel(left, (id) => {
+    const node = id ? dag?.nodes?.[id] : null;
+    detailBox.replaceChildren(...(node ? [details(node)] : []));
+  });
+  left.appendChild(detailBox);
+  const cost = new CostPanel(right);
+  const ask = el("form", "cmb-input");
+  const prompt = el("label", "cmb-prompt");
+  const answer = el("input");
+  answer.type = "text";
+  const send = el("button", "", "Send");
+  send.type = "submit";
+  ask.append(prompt, answer, send);
+  ask.hidden = true;
+  ask.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    actions.onInput?.(answer.value);
+    answer.value = "";
+    ask.hidden = true;
+  });
+  const consolePanel = new ConsolePanel(root);
+  root.append(style, header, message, ask, body);
+  root.appendChild(consolePanel.root);
+  host.appendChild(root);
+
+  function updateRun(run) {
+    const s = run?.status ?? "pending";
+    root.dataset.status = s;
+    status.textContent = s;
+    status.className = `cmb-status cmb-${s}`;
+    const bits = [run?.mode, run?.phase && `phase ${run.phase}`, run?.step != null && `step ${run.step}`];
+    where.textContent = bits.filter(Boolean).join(" · ");
+    cancel.hidden = !ACTIVE.has(s);
+    if (!ACTIVE.has(s)) cancel.disabled = false;
+    message.textContent = run?.error?.message ?? run?.message ?? "";
+    message.classList.toggle("cmb-error", Boolean(run?.error));
+    const request = run?.input_request;
+    ask.hidden = !request;
+    if (request) prompt.textContent = request.prompt ?? "Input:";
+  }
+
+  return {
+    root,
+    /** @param {{run?: object, dag?: object, cost?: object, console?: object}} parts */
+    update(parts) {
+      if (parts.run !== undefined) updateRun(parts.run);
+      if (parts.dag !== undefined) {
+        dag = parts.dag;
+        dagPanel.update(dag);
+        if (dagPanel.selected) dagPanel.onSelect(dagPanel.selected);
+      }
+      if (parts.cost !== undefined) cost.update(parts.cost);
+      if (parts.console !== undefined) consolePanel.update(parts.console);
+    },
+    destroy() {
+      root.remove();
+    },
+  };
+}
