@@ -55,6 +55,9 @@ _CHAINS: Final[dict[str, tuple[tuple[str, str, str, str | None], ...]]] = {
     ),
 }
 
+#: Phase names cmbagent uses for a template node of another name (phase -> node id).
+PHASE_NODES: Final = {"control": "execution", "execution": "execute"}
+
 #: Other names cmbagent users know the modes by.
 ALIASES: Final = {"deep-research": "planning-control", "one_shot": "one-shot", "human-in-the-loop": "hitl"}
 

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..dag import PHASE_NODES
 from ..events import encode_new, json_safe, now_iso
 
 __all__ = ["ChannelClosed", "Emitter"]
@@ -178,6 +179,8 @@ class Emitter:
             target = f"step_{step}"
         elif phase in self.node_types:
             target = phase
+        elif PHASE_NODES.get(phase) in self.node_types:
+            target = PHASE_NODES[phase]
         if target is None or target in self.active_nodes:
             return
         is_step = self.node_types[target] == "step"
