@@ -1,0 +1,118 @@
+"""In a real JupyterLab and a real browser: a notebook's %%cmbagent cell draws the live RunWidget,
+whose DAG nodes reach `completed` and whose cost meter shows the run's total; a node click shows
+its details."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import nbformat
+import pytest
+
+from cmbjupyter.static_html import usd
+
+pytestmark = pytest.mark.browser
+
+RUN_ALL = "() => window.jupyterapp.commands.execute('notebook:run-all-cells')"
+
+
+def open_notebook(page, lab, name):
+    """Open ``name`` alone in a fresh workspace and wait until its own kernel is idle."""
+    workspace = name.replace(".", "-")
+    page.goto(
+        f"{lab['url']}/lab/workspaces/{workspace}/tree/{name}?token={lab['token']}&reset",
+        wait_until="domcontentloaded",
+    )
+    page.wait_for_function(
+        "(name) => { const w = window.jupyterapp?.shell?.currentWidget;"
+        " const kernel = w?.context?.path === name && w.sessionContext?.session?.kernel;"
+        " return kernel && kernel.connectionStatus === 'connected' && kernel.status === 'idle'; }",
+        arg=name,
+        timeout=60_000,
+    )
+
+
+def test_the_quickstart_draws_a_live_dag_that_completes_and_the_cost_meter_total(page, lab):
+    open_notebook(page, lab, "01-quickstart.ipynb")
+    page.evaluate(RUN_ALL)
+    view = page.wait_for_selector('.cmbjupyter-run[data-status="completed"]', timeout=120_000)
+    nodes = view.query_selector_all("g.cmb-node")
+    statuses = {n.get_attribute("data-node-id"): n.get_attribute("data-status") for n in nodes}
+    assert len(statuses) == 7, statuses  # start, planning, execution, 3 plan steps, end
+    assert set(statuses.values()) == {"completed"}, statuses
+    # the same total the kernel computed, as the widget formats it
+    page.wait_for_selector("text=2 LLM calls", timeout=60_000)
+    outputs = page.inner_text(".jp-Notebook")
+    assert "$0.000522" in outputs
+    assert view.query_selector(".cmb-cost-total").inner_text() == usd(0.000522)
+    assert {
+        row.get_attribute("data-name") for row in view.query_selector_all(".cmb-cost-table tr[data-name]")
+    } >= {
+        "gpt-4o-mini",
+        "planner",
+        "engineer",
+    }
+    view.query_selector('g.cmb-node[data-node-id="step_2"]').click()
+    details = view.wait_for_selector(".cmb-details")
+    assert "Find the peak" in details.inner_text() and "completed" in details.inner_text()
+    assert "peak at 160.23 GHz" in view.query_selector(".cmb-console").inner_text()
+
+
+def test_a_background_run_is_cancelled_from_the_widget_button(page, lab):
+    task = "\n".join(
+        [
+            "import time",
+            "phase('execution')",
+            "for i in range(600):",
+            "    print(f'working {i}')",
+            "    time.sleep(0.1)",
+        ]
+    )
+    book = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("%load_ext cmbjupyter"),
+            nbformat.v4.new_code_cell(f"%%cmbagent --engine python --background\n{task}"),
+        ]
+    )
+    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(book, lab["root"] / "cancel.ipynb")
+    open_notebook(page, lab, "cancel.ipynb")
+    page.evaluate(RUN_ALL)
+    view = page.wait_for_selector('.cmbjupyter-run[data-status="running"]', timeout=120_000)
+    page.wait_for_function(
+        "() => document.querySelector('.cmbjupyter-run .cmb-console')?.innerText.includes('working')",
+        timeout=60_000,
+    )
+    view.query_selector("button.cmb-cancel").click()
+    page.wait_for_selector('.cmbjupyter-run[data-status="cancelled"]', timeout=60_000)
+    assert "cancel" in view.query_selector(".cmb-message-line").inner_text().lower()
+
+
+def test_a_300_node_plan_is_laid_out_without_overlaps(page, lab):
+    open_notebook(page, lab, "01-quickstart.ipynb")
+    code = json.dumps(
+        "from cmbjupyter.widget import RunWidget\n"
+        "nodes = {f'step_{i}': {'id': f'step_{i}', 'label': f'Step {i}', 'status': 'completed' if i < 150 "
+        "else 'pending', 'order': i} for i in range(300)}\n"
+        "edges = [{'source': f'step_{i}', 'target': f'step_{i + 1}'} for i in range(299)]\n"
+        "RunWidget({'status': 'running', 'dag': {'nodes': nodes, 'edges': edges}})"
+    )
+    page.evaluate(
+        "async (code) => { const app = window.jupyterapp; const nb = app.shell.currentWidget.content;"
+        " await app.commands.execute('notebook:insert-cell-below');"
+        " nb.activeCell.model.sharedModel.setSource(code);"
+        " await app.commands.execute('notebook:run-cell'); }",
+        json.loads(code),
+    )
+    page.wait_for_function(
+        "() => document.querySelectorAll('.cmbjupyter-run g.cmb-node').length === 300", timeout=60_000
+    )
+    boxes = page.evaluate(
+        "() => [...document.querySelectorAll('.cmbjupyter-run g.cmb-node')].map(g => {"
+        " const m = g.getAttribute('transform').match(/translate\\(([-\\d.]+),([-\\d.]+)\\)/);"
+        " return [+m[1], +m[2]]; })"
+    )
+    assert len({tuple(b) for b in boxes}) == 300
+    ys = sorted(y for _, y in boxes)
+    assert all(b - a >= 34 for a, b in itertools.pairwise(ys)), "a chain is laid out one node per rank"
