@@ -78,6 +78,10 @@ def _parser() -> argparse.ArgumentParser:
     resume = commands.add_parser("resume", help="resume a suspended session")
     resume.add_argument("session_id")
     resume.add_argument("--plain", action="store_true")
+
+    from .demo import add_arguments
+
+    add_arguments(commands.add_parser("demo", help="run the quickstart task, then the example notebooks"))
     return parser
 
 
@@ -229,6 +233,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(f"{s['session_id']:<28} {s['status']:<10} {mode:<17} {phase:<12} {cost:>10}  {when}")
         return 0
     task_id = f"cli-{uuid.uuid4().hex[:8]}"
+    if args.command == "demo":
+        from .demo import main as demo
+
+        return demo(args, lambda task, config: asyncio.run(_run(args, task_id, task, config)))
     if args.command == "replay":
         config = {"engine": "replay", "mode": _logged_mode(args.log), "log": args.log, "speed": args.speed}
         return asyncio.run(_run(args, task_id, args.log, config))

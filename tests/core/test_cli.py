@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -166,3 +167,14 @@ def test_the_live_view_draws_the_run_on_a_terminal(tmp_path, task_file):
     text = screen.decode("utf-8", "replace")
     assert process.returncode == 0
     assert "Planning" in text and "completed" in text and "$0.0000" in text
+
+
+def test_the_demo_runs_the_quickstart_task_then_every_example_notebook(tmp_path):
+    notebooks = Path(__file__).resolve().parents[2] / "notebooks"
+    done = cli(
+        "demo", "--notebooks", str(notebooks), "--out", str(tmp_path / "demo"), "--plain", cwd=tmp_path
+    )
+    assert "completed" in done.stdout and "peak at 160.23 GHz" in done.stdout
+    executed = sorted(p.name for p in (tmp_path / "demo").glob("*.html"))
+    assert executed == sorted(p.with_suffix(".html").name for p in notebooks.glob("0*.ipynb"))
+    assert "FAILED" not in done.stdout
