@@ -1,35 +1,69 @@
-# Two commands on a fresh Debian machine (see README.md):
+# Two commands on a fresh Debian machine (README.md):
 #   make demo   set everything up, then run the demo
-#   make test   set everything up, then run every test (what CI runs)
+#   make test   set everything up, then run every test (what CI runs: .ci/run)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMPS := .make
+JS_SOURCES := $(shell find js/src -type f 2>/dev/null) js/package.json js/package-lock.json js/build.mjs
+PYTEST_ARGS ?=
 
-.PHONY: setup demo test lint format clean
+.PHONY: setup python-env js browser cmbagent demo test test-fast lint format lab clean
 
-setup: $(STAMPS)/venv
+# cmbagent's own environment is part of setup once its install script is in the tree.
+setup: python-env browser $(if $(wildcard .ci/install-cmbagent.sh),cmbagent)
 
-$(STAMPS)/venv: pyproject.toml
+# The widget bundle: js/ -> cmbjupyter/static/widget.js (wheels ship it prebuilt; users need no node).
+js: $(STAMPS)/js
+$(STAMPS)/js: $(JS_SOURCES)
+	@mkdir -p $(STAMPS)
+	cd js && npm ci --no-audit --no-fund && npm run build
+	@touch $@
+
+# The main environment: cmbjupyter (editable) with its test and dask extras.
+python-env: $(STAMPS)/venv
+$(STAMPS)/venv: pyproject.toml $(STAMPS)/js
 	@mkdir -p $(STAMPS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[test,dask]"
 	@touch $@
 
-lint: setup
-	$(BIN)/ruff check cmbjupyter tests benchmarks
+# Debian's Chromium for the real-browser tests.
+browser: $(STAMPS)/browser
+$(STAMPS)/browser: .ci/install-browser.sh
+	@mkdir -p $(STAMPS)
+	bash .ci/install-browser.sh
+	@touch $@
 
-format: setup
-	$(BIN)/ruff format cmbjupyter tests benchmarks
-	$(BIN)/ruff check --fix cmbjupyter tests benchmarks
+# cmbagent lives in its own environment (.venv-cmbagent); its worker runs there (CMBJUPYTER_PYTHON).
+cmbagent: $(STAMPS)/cmbagent
+$(STAMPS)/cmbagent: .ci/install-cmbagent.sh
+	@mkdir -p $(STAMPS)
+	bash .ci/install-cmbagent.sh
+	@touch $@
+
+lint: python-env
+	$(BIN)/ruff check cmbjupyter tests benchmarks notebooks
+	$(BIN)/ruff format --check cmbjupyter tests benchmarks notebooks
+
+format: python-env
+	$(BIN)/ruff format cmbjupyter tests benchmarks notebooks
+	$(BIN)/ruff check --fix cmbjupyter tests benchmarks notebooks
 
 test: setup lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest tests notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg \
+		-p no:cacheprovider $(PYTEST_ARGS)
+
+test-fast: python-env
+	$(BIN)/python -m pytest tests -m "not soak and not browser" -x -q -p no:cacheprovider
 
 demo: setup
-	$(BIN)/cmbjupyter run notebooks/demo_task.py --engine python --mode planning-control
+	$(BIN)/cmbjupyter demo
+
+lab: setup
+	cd notebooks && ../$(BIN)/jupyter lab
 
 clean:
-	rm -rf $(VENV) $(STAMPS) .pytest_cache
+	rm -rf $(VENV) .venv-cmbagent $(STAMPS) .pytest_cache js/node_modules cmbjupyter/static

@@ -90,7 +90,7 @@ export function createRunView(host, actions = {}) {
     where.textContent = bits.filter(Boolean).join(" · ");
     cancel.hidden = !ACTIVE.has(s);
     if (!ACTIVE.has(s)) cancel.disabled = false;
-    message.textContent = run?.error?.message ?? run?.message ?? "";
+    message.textContent = run?.error?.message ?? (ACTIVE.has(s) ? run?.message ?? "" : "");
     message.classList.toggle("cmb-error", Boolean(run?.error));
     const request = run?.input_request;
     ask.hidden = !request;

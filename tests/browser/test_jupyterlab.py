@@ -11,6 +11,7 @@ import nbformat
 import pytest
 
 from cmbjupyter.static_html import usd
+from tests.browser.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
@@ -57,6 +58,8 @@ def test_the_quickstart_draws_a_live_dag_that_completes_and_the_cost_meter_total
     details = view.wait_for_selector(".cmb-details")
     assert "Find the peak" in details.inner_text() and "completed" in details.inner_text()
     assert "peak at 160.23 GHz" in view.query_selector(".cmb-console").inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    view.screenshot(path=str(ARTIFACTS / "quickstart-widget.png"))
 
 
 def test_a_background_run_is_cancelled_from_the_widget_button(page, lab):
@@ -79,13 +82,14 @@ def test_a_background_run_is_cancelled_from_the_widget_button(page, lab):
     nbformat.write(book, lab["root"] / "cancel.ipynb")
     open_notebook(page, lab, "cancel.ipynb")
     page.evaluate(RUN_ALL)
-    view = page.wait_for_selector('.cmbjupyter-run[data-status="running"]', timeout=120_000)
+    page.wait_for_selector('.cmbjupyter-run[data-status="running"]', timeout=120_000)
     page.wait_for_function(
         "() => document.querySelector('.cmbjupyter-run .cmb-console')?.innerText.includes('working')",
         timeout=60_000,
     )
-    view.query_selector("button.cmb-cancel").click()
-    page.wait_for_selector('.cmbjupyter-run[data-status="cancelled"]', timeout=60_000)
+    # (the output is re-published on phase changes, so find the button anew rather than keep a handle)
+    page.locator(".cmbjupyter-run button.cmb-cancel").click()
+    view = page.wait_for_selector('.cmbjupyter-run[data-status="cancelled"]', timeout=60_000)
     assert "cancel" in view.query_selector(".cmb-message-line").inner_text().lower()
 
 
