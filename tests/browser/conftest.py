@@ -37,8 +37,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Module-scoped: playwright's sync API runs an event loop on this thread while it is open,
+    which the asyncio tests of later modules must not find running."""
     if not os.path.exists(CHROMIUM):
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing: `make browser` installs Debian's chromium")
