@@ -128,6 +128,7 @@ class DaskBackend:
                 Queue(f"{run_id}-events", client=client, maxsize=QUEUE_ITEMS),
                 Queue(f"{run_id}-control", client=client),
             )
+            shared.queues.update((events.name, control.name))
             await control.put(
                 {
                     "op": "start",
@@ -406,8 +407,10 @@ class DaskWorker:
             with contextlib.suppress(Exception):
                 await future.cancel(reason="cmbjupyter: the run is over")
         future.release()
+        names = [self._events.name, self._control.name]
+        shared.queues.difference_update(names)
         try:
-            await shared.client.run_on_scheduler(drop_queues, [self._events.name, self._control.name])
+            await shared.client.run_on_scheduler(drop_queues, names)
         except Exception:  # cmbjupyter not importable on the scheduler: release our references
             for queue in (self._events, self._control):
                 with contextlib.suppress(Exception):

@@ -88,6 +88,8 @@ class SharedClient:
         self.users = 0
         #: Task key -> callback(worker address) of the run waiting on that key.
         self.on_lost: dict[str, Callable[[str], None]] = {}
+        #: Queues of this client's runs not yet dropped on the scheduler (dropped at the latest on close).
+        self.queues: set[str] = set()
         self._linger: asyncio.TimerHandle | None = None
         client.subscribe_topic("all", self._on_cluster_event)
 
@@ -119,6 +121,12 @@ class SharedClient:
         if self._linger is not None:
             self._linger.cancel()
             self._linger = None
+        if self.queues:  # runs whose own cleanup never ran (e.g. their coroutine was cancelled)
+            from .dask_remote import drop_queues
+
+            with contextlib.suppress(Exception):
+                await self.client.run_on_scheduler(drop_queues, sorted(self.queues))
+            self.queues.clear()
         with contextlib.suppress(Exception):
             # Unsubscribed first: else the scheduler tells us, on a closed comm, that we left.
             self.client.unsubscribe_topic("all")
