@@ -1,16 +1,157 @@
-"""The ``cmbagent`` engine (placeholder until the Engines issue lands): says clearly what is missing."""
+"""The ``cmbagent`` engine: cmbagent's own entry point for each mode, run in the worker.
+
+Only the worker imports cmbagent (the kernel never does). cmbagent releases that import on Python
+3.11 stop at ``cmbagent==0.0.1.post30`` (``make cmbagent`` installs it into ``.venv-cmbagent``;
+point ``config["python"]`` or ``$CMBJUPYTER_PYTHON`` at that interpreter). Newer ones
+(``cmbagent-update``) need Python 3.12+ and add the ocr, arxiv and enhance-input entry points.
+
+cmbagent clears its work_dir, so runs never get the user's folder: each run works in
+``<work_dir>/cmbagent_output/<session or task id>``.
+"""
 
 from __future__ import annotations
 
+import inspect
+import os
+import sys
+from pathlib import Path
 from typing import Any
 
 from ...errors import EngineError
+from ...events import json_safe
 
-__all__ = ["run"]
+__all__ = ["ENTRY_POINTS", "run"]
+
+#: mode -> cmbagent function
+ENTRY_POINTS = {
+    "one-shot": "one_shot",
+    "planning-control": "planning_and_control_context_carryover",
+    "idea-generation": "planning_and_control_context_carryover",
+    "control": "control",
+    "hitl": "human_in_the_loop",
+    "ocr": "process_single_pdf",
+    "arxiv": "arxiv_filter",
+    "enhance-input": "preprocess_task",
+}
+NEWER = "cmbagent-update>=0.0.1.post68 (Python >= 3.12: point config['python'] at such an environment)"
+#: Which API key each model family needs.
+KEYS = (("claude", "ANTHROPIC_API_KEY"), ("gemini", "GEMINI_API_KEY"), ("", "OPENAI_API_KEY"))
+DEFAULT_MODEL = "gpt-4o-mini"
+
+
+def _key_for(model: str) -> str:
+    return next(key for prefix, key in KEYS if prefix in model)
+
+
+def _import_cmbagent() -> Any:
+    try:
+        import cmbagent
+    except ImportError as exc:
+        raise EngineError(
+            f"cmbagent is not installed for the worker's Python ({sys.executable}): {exc}. "
+            "Run `make cmbagent` and set config['python'] (or $CMBJUPYTER_PYTHON) to "
+            ".venv-cmbagent/bin/python"
+        ) from None
+    return cmbagent
+
+
+def _models(config: dict[str, Any]) -> dict[str, str]:
+    """``<agent>_model`` keyword arguments: config["model"] for every agent, unless set one by one."""
+    model = config.get("model")
+    agents = ("engineer", "researcher", "planner", "plan_reviewer", "idea_maker", "idea_hater")
+    chosen = {f"{a}_model": str(config.get(f"{a}_model") or model or "") for a in agents}
+    return {k: v for k, v in chosen.items() if v}
+
+
+def _fallback_models(cmbagent: Any, emit: Any, fallback: str) -> None:
+    """Agents whose default model needs a key that is not set use ``fallback`` instead (with a note)."""
+    from cmbagent import utils
+
+    for agent, model in list(utils.default_agents_llm_model.items()):
+        key = _key_for(str(model))
+        if key != "OPENAI_API_KEY" and not os.environ.get(key):
+            utils.default_agents_llm_model[agent] = fallback
+            utils.default_agent_llm_configs[agent] = utils.get_model_config(fallback)  # built at import
+            emit.output(f"{agent}: no {key}, using {fallback} instead of {model}", agent="cmbjupyter")
+
+
+def _arguments(function: Any, task: str, config: dict[str, Any], work_dir: Path) -> dict[str, Any]:
+    """The function's keyword arguments from the config: what it accepts, nothing else."""
+    accepted = inspect.signature(function).parameters
+    wanted = {**config, **_models(config), "work_dir": str(work_dir)}
+    if "max_rounds" in config and "max_rounds_control" in accepted:
+        wanted.setdefault("max_rounds_control", config["max_rounds"])
+    return {k: v for k, v in wanted.items() if k in accepted and k != "task"}
 
 
 def run(task: str, config: dict[str, Any], emit: Any) -> dict[str, Any]:
-    raise EngineError(
-        "the cmbagent engine is not available in this build of cmbjupyter: "
-        "use engine='python' or engine='replay', or a 'package.module:callable' engine"
-    )
+    mode = str(config.get("mode") or "one-shot")
+    name = ENTRY_POINTS.get(mode)
+    if name is None:
+        raise EngineError(f"the cmbagent engine has no entry point for mode {mode!r}")
+    model = str(config.get("model") or DEFAULT_MODEL)
+    key = _key_for(model)
+    if not os.environ.get(key):
+        raise EngineError(
+            f"no {key} in the worker's environment (needed for model {model!r}): set it where the "
+            "kernel or server runs, or pass it in config['env']; offline, point OPENAI_BASE_URL at "
+            "cmbjupyter.testing.llm_server"
+        )
+    emit.output("loading cmbagent…", agent="cmbjupyter")
+    cmbagent = _import_cmbagent()
+    function = getattr(cmbagent, name, None)
+    if function is None:
+        version = getattr(cmbagent, "__version__", None) or _distribution_version()
+        raise EngineError(
+            f"mode {mode!r} needs cmbagent.{name}, which cmbagent {version} lacks; it is in {NEWER}"
+        )
+    _fallback_models(cmbagent, emit, model)
+    context: dict[str, Any] = dict(config.get("context") or {})
+    from .cmbagent_hooks import install
+
+    install(emit, context)
+    base = Path(config.get("work_dir") or os.getcwd())
+    work_dir = base / "cmbagent_output" / str(config.get("session_id") or config.get("task_id") or "run")
+    work_dir.mkdir(parents=True, exist_ok=True)
+    outcome = function(task, **_arguments(function, task, config, work_dir))
+    final = outcome.get("final_context") if isinstance(outcome, dict) else None
+    if final is not None:
+        context.update(dict(final))
+    history = outcome.get("chat_history", []) if isinstance(outcome, dict) else []
+    return {
+        "context": json_safe(context),
+        "chat_history": json_safe(history[-20:]),
+        "work_dir": str(work_dir),
+        "cmbagent_version": _distribution_version(),
+        "cmbagent_cost_report": _cost_report(work_dir),
+    }
+
+
+def _cost_report(work_dir: Path) -> dict[str, Any] | None:
+    """cmbagent's own cost total (AG2's price tables, no cache discount), kept beside ours to compare."""
+    import json
+
+    reports = sorted(work_dir.rglob("cost_report_*.json"))
+    total: dict[str, Any] = {"usd": 0.0, "prompt_tokens": 0, "completion_tokens": 0, "files": len(reports)}
+    for report in reports:
+        try:
+            rows = json.loads(report.read_text())
+        except (OSError, ValueError):
+            continue
+        for row in rows if isinstance(rows, list) else []:
+            if isinstance(row, dict) and row.get("Agent") == "Total":
+                total["usd"] += float(row.get("Cost ($)") or 0)
+                total["prompt_tokens"] += int(row.get("Prompt Tokens") or 0)
+                total["completion_tokens"] += int(row.get("Completion Tokens") or 0)
+    return total if reports else None
+
+
+def _distribution_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    for dist in ("cmbagent", "cmbagent-update"):
+        try:
+            return version(dist)
+        except PackageNotFoundError:
+            continue
+    return "unknown"

@@ -1,0 +1,143 @@
+"""How a cmbagent run becomes cmbjupyter events: hooks into AG2 (cmbagent's ``autogen`` fork).
+
+Installed in the worker process only, before cmbagent builds its agents:
+
+* an AG2 ``IOStream`` so every agent message becomes an ``output`` event with its ``agent`` (not a
+  stdout line), and every ``input()`` an input request answered from the notebook or the sidebar;
+* a wrapper of ``OpenAIWrapper.create`` that reports each LLM response's raw usage (prompt,
+  completion and cached tokens) as a ``cost_update``, priced by the host, never by AG2's tables;
+* a wrapper of ``ConversableAgent._generate_oai_reply_from_client`` that knows which agent is calling;
+* a wrapper of ``CMBAgent.solve`` that turns planning and each control step into phase changes, and
+  the final plan into DAG nodes once the planner has written it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+__all__ = ["install"]
+
+_agent: contextvars.ContextVar[str | None] = contextvars.ContextVar("cmbagent_agent", default=None)
+
+
+class EmitIOStream:
+    """AG2's IOStream protocol (print, send, input) over the Emitter."""
+
+    def __init__(self, emit: Any) -> None:
+        self.emit = emit
+
+    def print(self, *objects: Any, sep: str = " ", end: str = "\n", flush: bool = False) -> None:
+        text = sep.join(str(o) for o in objects)
+        if text.strip():
+            self.emit.output(text, agent=_agent.get())
+
+    def send(self, message: Any) -> None:
+        inner = getattr(message, "content", message)
+        sender = getattr(inner, "sender_name", None) or getattr(inner, "sender", None)
+        text = getattr(inner, "content", None)
+        if isinstance(sender, str) and isinstance(text, str):
+            if text.strip():
+                self.emit.output(text, agent=sender)
+        elif hasattr(message, "print"):
+            message.print(self.print)
+
+    def input(self, prompt: str = "", *, password: bool = False) -> str:
+        return self.emit.ask(prompt or "Your answer:")
+
+
+def _usage(response: Any) -> tuple[int, int, int] | None:
+    usage = getattr(response, "usage", None)
+    if usage is None:
+        return None
+    prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
+    completion = int(getattr(usage, "completion_tokens", 0) or 0)
+    details = getattr(usage, "prompt_tokens_details", None)
+    cached = int(getattr(details, "cached_tokens", 0) or 0) if details is not None else 0
+    return prompt, completion, cached
+
+
+def _hook_llm_calls(emit: Any) -> None:
+    from autogen import ConversableAgent
+    from autogen.oai.client import OpenAIWrapper
+
+    create = OpenAIWrapper.create
+    reply = ConversableAgent._generate_oai_reply_from_client
+
+    def counted_create(self: Any, **config: Any) -> Any:
+        response = create(self, **config)
+        usage = _usage(response)
+        if usage is not None and not getattr(response, "cmbjupyter_counted", False):
+            prompt, completion, cached = usage
+            model = getattr(response, "model", None) or config.get("model") or "unknown"
+            emit.cost(model, prompt, completion, agent=_agent.get(), cache_read_tokens=cached)
+            with contextlib.suppress(AttributeError, TypeError, ValueError):  # counted once if cached
+                response.cmbjupyter_counted = True
+        return response
+
+    def attributed_reply(self: Any, llm_client: Any, messages: Any, cache: Any) -> Any:
+        token = _agent.set(getattr(self, "name", None))
+        try:
+            return reply(self, llm_client, messages, cache)
+        finally:
+            _agent.reset(token)
+
+    OpenAIWrapper.create = counted_create
+    ConversableAgent._generate_oai_reply_from_client = attributed_reply
+
+
+def _plan_steps(work_dir: Path) -> list[str]:
+    try:
+        plan = json.loads((work_dir / "planning" / "final_plan.json").read_text())
+    except (OSError, ValueError):
+        return []
+    steps = plan.get("sub_tasks") if isinstance(plan, dict) else None
+    return [str(s.get("sub_task") or s) if isinstance(s, dict) else str(s) for s in steps or []]
+
+
+def _hook_phases(emit: Any, context: dict[str, Any]) -> None:
+    from cmbagent.cmbagent import CMBAgent
+
+    solve, clear = CMBAgent.solve, CMBAgent.clear_work_dir
+
+    def phased_solve(self: Any, task: str, *args: Any, **kwargs: Any) -> Any:
+        mode = str(kwargs.get("mode") or "")
+        shared = kwargs.get("shared_context") or {}
+        step = kwargs.get("step") or shared.get("current_plan_step_number")
+        if mode.startswith("planning") and "control" not in mode:
+            emit.phase("planning", context=context)
+        elif step and mode != "one_shot":
+            emit.phase("control", step=int(step), context=context)
+        else:
+            emit.phase("execution", context=context)
+        result = solve(self, task, *args, **kwargs)
+        final = getattr(self, "final_context", None)
+        if final is not None:
+            with contextlib.suppress(TypeError, ValueError):
+                context.update({k: v for k, v in dict(final).items() if not k.startswith("_")})
+        if mode.startswith("planning") and "control" not in mode:
+            plan_dir = Path(getattr(self, "work_dir", ".")).parent
+            for n, label in enumerate(_plan_steps(plan_dir), start=1):
+                emit.add_node(f"step_{n}", label[:80])
+        return result
+
+    def clear_and_prepare(self: Any) -> None:
+        clear(self)
+        # cmbagent 0.0.1.post30 writes chats/ without creating it: give it the folder it expects
+        os.makedirs(os.path.join(self.work_dir, "chats"), exist_ok=True)
+
+    CMBAgent.solve = phased_solve
+    CMBAgent.clear_work_dir = clear_and_prepare
+
+
+def install(emit: Any, context: dict[str, Any]) -> None:
+    """Install every hook (call once, after importing cmbagent, before running it)."""
+    from autogen.io.base import IOStream
+
+    IOStream.set_global_default(EmitIOStream(emit))
+    _hook_llm_calls(emit)
+    _hook_phases(emit, context)

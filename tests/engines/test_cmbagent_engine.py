@@ -1,0 +1,93 @@
+"""engine="cmbagent": cmbagent's real one-shot, run offline through AG2 and the openai client against
+the scripted server: agent messages, the executed code's output, DAG, exact cost, session, errors."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from cmbjupyter import IsolatedTaskExecutor, SessionManager, TaskFailed
+from cmbjupyter.cost import CostLedger
+from cmbjupyter.testing.llm_server import Rule
+
+
+@pytest.fixture
+def executor(tmp_path):
+    return IsolatedTaskExecutor(session_manager=SessionManager(tmp_path / "sessions"))
+
+
+async def run_cmbagent(executor, collected, task="Compute 2 + 2 in Python.", **config):
+    return await executor.execute(
+        "t1", task, {"engine": "cmbagent", "mode": "one-shot", **config}, output_callback=collected
+    )
+
+
+class Collected(list):
+    async def __call__(self, event_type, data):
+        self.append((event_type, data))
+
+    def of(self, event_type):
+        return [data for kind, data in self if kind == event_type]
+
+
+async def test_a_one_shot_runs_cmbagent_end_to_end_offline(seed_engine_env, executor):
+    seed_engine_env.script.append(
+        Rule(match="engineer", content="I will compute it in Python.", times=1, usage=(1200, 80, 1000))
+    )
+    collected = Collected()
+    result = await run_cmbagent(executor, collected, session_id="oneshot")
+    outputs = collected.of("output")
+    agents = {o.get("agent") for o in outputs}
+    assert {"engineer", "engineer_response_formatter", "executor"} <= agents
+    assert any("scripted answer: 4" in o["message"] for o in outputs), "the engineer's code really ran"
+    nodes = collected.of("dag_node_update")
+    assert {"node_id": "execute", "status": "completed"} in nodes
+    assert collected.of("complete")[-1]["status"] == "success"
+    # cost: each LLM response's raw usage, priced by the ledger (cache discount included)
+    costs = collected.of("cost_update")
+    assert len(costs) == len(seed_engine_env.requests) == 3
+    ledger = CostLedger()
+    for cost in costs:
+        tokens = {
+            k: cost[k] for k in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+        }
+        assert cost["cost"] == pytest.approx(ledger.price(cost["model"], tokens))
+    assert costs[0] == pytest.approx(
+        costs[0] | {"agent": "engineer", "input_tokens": 1200, "cache_read_tokens": 1000}
+    )
+    ours = sum(c["cost"] for c in costs)
+    report = result["cmbagent_cost_report"]
+    assert report["prompt_tokens"] == 1400 and report["usd"] > ours, "AG2's tables ignore the cache discount"
+    assert result["context"]["main_task"] == "Compute 2 + 2 in Python."
+    record = executor.session_manager.load_session("oneshot")
+    assert record["status"] == "completed" and record["current_phase"] == "execution"
+
+
+async def test_without_an_api_key_the_error_names_the_key(seed_engine_env, executor, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY")
+    collected = Collected()
+    with pytest.raises(TaskFailed, match="OPENAI_API_KEY") as caught:
+        await run_cmbagent(executor, collected, session_id="nokey")
+    assert caught.value.error_type == "EngineError" and "Traceback" not in caught.value.message
+    assert executor.session_manager.load_session("nokey")["status"] == "suspended"
+
+
+async def test_a_mode_this_cmbagent_lacks_names_the_function_and_the_release_that_has_it(
+    seed_engine_env, executor
+):
+    with pytest.raises(TaskFailed, match=r"cmbagent\.arxiv_filter.*cmbagent-update"):
+        await run_cmbagent(executor, Collected(), task="https://arxiv.org/abs/1807.06209", mode="arxiv")
+
+
+async def test_a_worker_python_without_cmbagent_says_how_to_install_it(seed_engine_env, executor):
+    with pytest.raises(TaskFailed, match="make cmbagent"):
+        await run_cmbagent(executor, Collected(), python=sys.executable)
+
+
+async def test_an_unreachable_endpoint_is_a_clear_error(seed_engine_env, executor, monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    with pytest.raises(TaskFailed, match=r"(?i)connection") as caught:
+        await run_cmbagent(executor, Collected(), session_id="offline")
+    assert executor.session_manager.load_session("offline")["status"] == "suspended"
+    assert caught.value.error_type
