@@ -105,7 +105,7 @@ class ScriptedLLMServer:
             if rule is not None:
                 rule.used += 1
         if rule is None:
-            rule = Rule(content=self._default_content(request))
+            rule = self._default_rule(request)
         message: dict[str, Any] = {"role": "assistant", "content": rule.content}
         if rule.tool_calls:
             message["tool_calls"] = [
@@ -135,6 +135,18 @@ class ScriptedLLMServer:
                 continue
             return rule
         return None
+
+    def _default_rule(self, request: dict[str, Any]) -> Rule:
+        """No rule matched: call the function ``tool_choice`` forces (arguments valid against its
+        schema), else answer ``response_format`` with a schema instance, else say TERMINATE."""
+        choice = request.get("tool_choice")
+        if isinstance(choice, dict) and choice.get("type") == "function":
+            name = choice.get("function", {}).get("name")
+            for tool in request.get("tools") or []:
+                function = tool.get("function") or {}
+                if function.get("name") == name:
+                    return Rule(tool_calls=[(name, schema_instance(function.get("parameters") or {}))])
+        return Rule(content=self._default_content(request))
 
     @staticmethod
     def _default_content(request: dict[str, Any]) -> str:

@@ -46,7 +46,7 @@ async def test_a_one_shot_runs_cmbagent_end_to_end_offline(seed_engine_env, exec
     assert collected.of("complete")[-1]["status"] == "success"
     # cost: each LLM response's raw usage, priced by the ledger (cache discount included)
     costs = collected.of("cost_update")
-    assert len(costs) == len(seed_engine_env.requests) == 3
+    assert len(costs) == len(seed_engine_env.requests) >= 3, "every LLM response counted once"
     ledger = CostLedger()
     for cost in costs:
         tokens = {
@@ -58,7 +58,11 @@ async def test_a_one_shot_runs_cmbagent_end_to_end_offline(seed_engine_env, exec
     )
     ours = sum(c["cost"] for c in costs)
     report = result["cmbagent_cost_report"]
-    assert report["prompt_tokens"] == 1400 and report["usd"] > ours, "AG2's tables ignore the cache discount"
+    scripted = 1200 + 100 * (len(seed_engine_env.requests) - 1)  # the rule's usage, then the defaults'
+    assert sum(c["input_tokens"] for c in costs) == scripted
+    # cmbagent's own report is kept beside ours; it differs (AG2's tables: no cache discount, and
+    # cmbagent 0.0.1.post30 counts the nested engineer's tokens twice)
+    assert report["files"] >= 1 and report["usd"] > ours
     assert result["context"]["main_task"] == "Compute 2 + 2 in Python."
     record = executor.session_manager.load_session("oneshot")
     assert record["status"] == "completed" and record["current_phase"] == "execution"

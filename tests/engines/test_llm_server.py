@@ -74,3 +74,27 @@ def test_structured_output_gets_a_valid_instance_of_the_schema(client):
     value = json.loads(reply.choices[0].message.content)
     assert value["filename"].endswith(".py") and value["steps"] == [1]
     compile(value["python_code"], "answer.py", "exec")
+
+
+def test_a_forced_tool_call_without_a_rule_gets_arguments_valid_for_its_schema(client):
+    client, _ = client
+    tool = {
+        "type": "function",
+        "function": {
+            "name": "record_status",
+            "parameters": {
+                "type": "object",
+                "properties": {"status": {"enum": ["in progress", "completed"]}},
+            },
+        },
+    }
+    reply = client.chat.completions.create(
+        model="m",
+        messages=[{"role": "user", "content": "status?"}],
+        tools=[tool],
+        tool_choice={"type": "function", "function": {"name": "record_status"}},
+    )
+    call = reply.choices[0].message.tool_calls[0]
+    assert call.function.name == "record_status" and json.loads(call.function.arguments) == {
+        "status": "in progress"
+    }

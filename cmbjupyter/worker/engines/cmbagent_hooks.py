@@ -108,7 +108,8 @@ def _hook_phases(emit: Any, context: dict[str, Any]) -> None:
         mode = str(kwargs.get("mode") or "")
         shared = kwargs.get("shared_context") or {}
         step = kwargs.get("step") or shared.get("current_plan_step_number")
-        if mode.startswith("planning") and "control" not in mode:
+        planning = kwargs.get("initial_agent") == "plan_setter"  # how cmbagent starts its planning chat
+        if planning:
             emit.phase("planning", context=context)
         elif step and mode != "one_shot":
             emit.phase("control", step=int(step), context=context)
@@ -119,7 +120,7 @@ def _hook_phases(emit: Any, context: dict[str, Any]) -> None:
         if final is not None:
             with contextlib.suppress(TypeError, ValueError):
                 context.update({k: v for k, v in dict(final).items() if not k.startswith("_")})
-        if mode.startswith("planning") and "control" not in mode:
+        if planning:
             plan_dir = Path(getattr(self, "work_dir", ".")).parent
             for n, label in enumerate(_plan_steps(plan_dir), start=1):
                 emit.add_node(f"step_{n}", label[:80])
