@@ -46,6 +46,11 @@ def load_ipython_extension(ipython: object) -> None:
     ipython.register_magics(CmbAgentMagics)  # type: ignore[attr-defined]
 
 
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """The prebuilt JupyterLab sidebar (``js/`` -> ``cmbjupyter/labextension``)."""
+    return [{"src": "labextension", "dest": "cmbjupyter"}]
+
+
 def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:

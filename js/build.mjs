@@ -7,7 +7,6 @@ const options = {
   format: "esm",
   minify: true,
   target: ["es2020"],
-  loader: { ".css": "text" },
   outfile: "../cmbjupyter/static/widget.js",
   logLevel: "info",
 };

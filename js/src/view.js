@@ -8,7 +8,7 @@ import { ConsolePanel } from "./console.js";
 import { CostPanel } from "./cost.js";
 import { DagPanel } from "./dag.js";
 import { duration, el, tokens, usd } from "./format.js";
-import css from "./style.css";
+import css from "./style.js";
 
 const ACTIVE = new Set(["queued", "starting", "running", "waiting_input"]);
 

@@ -1,3 +1,5 @@
+// The view's styles (a JS string: both bundlers take it as is; scoped under .cmbjupyter-run).
+export default `
 .cmbjupyter-run {
   --cmb-fg: var(--jp-ui-font-color1, var(--vscode-editor-foreground, #1f2328));
   --cmb-muted: var(--jp-ui-font-color2, #57606a);
@@ -72,3 +74,19 @@
 .cmbjupyter-run .cmb-input { display: flex; gap: 6px; margin: 6px 0; align-items: center; }
 .cmbjupyter-run .cmb-input[hidden] { display: none; }
 .cmbjupyter-run .cmb-input input { flex: 1; }
+.cmbjupyter-sidebar { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px;
+  color: var(--jp-ui-font-color1); background: var(--jp-layout-color1); }
+.cmbjupyter-sidebar .cmb-sidebar-header { font-weight: 600; margin-bottom: 6px; }
+.cmbjupyter-sidebar .cmb-sidebar-row { padding: 3px 4px; cursor: pointer; border-radius: 4px; white-space: nowrap;
+  overflow: hidden; text-overflow: ellipsis; }
+.cmbjupyter-sidebar .cmb-sidebar-row:hover, .cmbjupyter-sidebar .cmb-sidebar-row.cmb-selected
+  { background: var(--jp-layout-color2); }
+.cmbjupyter-sidebar .cmb-sidebar-row .cmb-status { font-size: 11px; padding: 0 6px; border-radius: 8px; color: #fff;
+  background: #8c959f; }
+.cmbjupyter-sidebar .cmb-status.cmb-running, .cmbjupyter-sidebar .cmb-status.cmb-queued { background: #0969da; }
+.cmbjupyter-sidebar .cmb-status.cmb-completed { background: #1a7f37; }
+.cmbjupyter-sidebar .cmb-status.cmb-failed, .cmbjupyter-sidebar .cmb-status.cmb-damaged { background: #cf222e; }
+.cmbjupyter-sidebar .cmb-status.cmb-suspended, .cmbjupyter-sidebar .cmb-status.cmb-cancelled { background: #bf8700; }
+.cmbjupyter-sidebar .cmb-sidebar-actions { display: flex; gap: 6px; margin: 6px 0; }
+.cmbjupyter-sidebar .cmb-where { color: var(--jp-ui-font-color2); }
+`;

@@ -1,0 +1,183 @@
+// The JupyterLab extension: a left "cmbagent" panel listing the sessions of this server (live over
+// the `updates` WebSocket), showing the selected one with the RunWidget's own view (DAG, cost,
+// console), with Cancel / Resume / Open notebook, and keeping `metadata.cmbagent.sessions` of the
+// open notebook a task came from up to date on every phase change.
+
+import { Widget } from "@lumino/widgets";
+import { CmbAgentApi } from "./api.js";
+import { el, usd } from "./format.js";
+import { partsOf } from "./parts.js";
+import { createRunView } from "./view.js";
+
+const ACTIVE = new Set(["queued", "starting", "running", "waiting_input", "cancelling"]);
+const RESUMABLE = new Set(["suspended", "cancelled", "failed"]); // their session is suspended
+const ICON = `<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24"><g fill="none"
+ stroke="currentColor" stroke-width="2"><circle cx="5" cy="12" r="3"/><circle cx="19" cy="5" r="3"/>
+ <circle cx="19" cy="19" r="3"/><path d="M8 11l8-5M8 13l8 5"/></g></svg>`;
+
+/** Session rows: the sidecars (GET sessions) with the live tasks (updates socket) folded in. */
+function rowsOf(sessions, tasks) {
+  const rows = new Map();
+  for (const s of sessions) rows.set(s.session_id, { ...s, ...(s.live ?? {}), session_id: s.session_id });
+  for (const t of tasks.values()) {
+    if (!t.session_id) continue;
+    rows.set(t.session_id, { ...(rows.get(t.session_id) ?? {}), ...t });
+  }
+  return [...rows.values()].sort((a, b) => String(b.started_at ?? "").localeCompare(String(a.started_at ?? "")));
+}
+
+class SessionsPanel extends Widget {
+  constructor(app) {
+    super();
+    this.app = app;
+    this.api = new CmbAgentApi(app.serviceManager.serverSettings);
+    this.id = "cmbagent-sidebar";
+    this.addClass("cmbjupyter-sidebar");
+    this.title.caption = "cmbagent sessions";
+    this.title.iconLabel = "";
+    this.title.icon = { render: (host) => { host.innerHTML = ICON; } };
+    this.tasks = new Map();
+    this.sessions = [];
+    this.selected = null;
+    this.stream = null;
+    this.phases = new Map(); // task id -> last phase/status written to its notebook
+    const header = el("div", "cmb-sidebar-header", "cmbagent sessions");
+    this.list = el("div", "cmb-sidebar-list");
+    this.actions = el("div", "cmb-sidebar-actions");
+    this.detail = el("div", "cmb-sidebar-detail");
+    this.node.append(header, this.list, this.actions, this.detail);
+    this.node.style.overflow = "auto";
+    this.node.style.padding = "6px";
+    this.view = createRunView(this.detail, {
+      onCancel: () => this.cancel(),
+      onInput: (text) => this.answer(text),
+    });
+  }
+
+  async start() {
+    await this.refresh();
+    this.updates = this.api.socket("updates", (messages) => {
+      for (const m of messages) {
+        if (m.type !== "tasks") continue;
+        if (m.full) this.tasks.clear();
+        for (const t of m.tasks) this.tasks.set(t.task_id, t);
+      }
+      this.refresh();
+    });
+  }
+
+  async refresh() {
+    try {
+      this.sessions = (await this.api.call("sessions")).sessions ?? [];
+    } catch (err) {
+      this.list.replaceChildren(el("div", "cmb-error", `cmbagent server extension: ${err.message}`));
+      return;
+    }
+    this.renderList();
+  }
+
+  renderList() {
+    const rows = rowsOf(this.sessions, this.tasks);
+    if (rows.length === 0) {
+      this.list.replaceChildren(el("div", "cmb-sidebar-empty", "No sessions yet: run a %%cmbagent cell."));
+      return;
+    }
+    this.list.replaceChildren(...rows.map((r) => {
+      const row = el("div", `cmb-sidebar-row${r.session_id === this.selected?.session_id ? " cmb-selected" : ""}`);
+      row.dataset.sessionId = r.session_id;
+      row.dataset.status = r.status ?? "";
+      const cost = r.cost?.total_usd ?? r.total_usd;
+      row.append(
+        el("span", `cmb-status cmb-${r.status}`, r.status ?? "?"),
+        el("span", "cmb-sidebar-name", ` ${r.session_id} `),
+        el("span", "cmb-where", [r.mode, r.phase, cost != null ? usd(cost) : ""].filter(Boolean).join(" · ")),
+      );
+      row.addEventListener("click", () => this.select(r));
+      return row;
+    }));
+    const current = rows.find((r) => r.session_id === this.selected?.session_id);
+    if (current) this.renderActions(current);
+  }
+
+  renderActions(row) {
+    const buttons = [];
+    const button = (label, action) => {
+      const b = el("button", `cmb-sidebar-${label.toLowerCase().replace(/ /g, "-")}`, label);
+      b.type = "button";
+      b.addEventListener("click", action);
+      buttons.push(b);
+    };
+    if (ACTIVE.has(row.status) && row.task_id) button("Cancel", () => this.cancel());
+    if (RESUMABLE.has(row.status)) button("Resume", () => this.resume(row.session_id));
+    if (row.notebook) button("Open notebook", () => this.app.commands.execute("docmanager:open", { path: row.notebook }));
+    this.actions.replaceChildren(...buttons);
+  }
+
+  select(row) {
+    this.selected = row;
+    this.stream?.close();
+    this.stream = null;
+    this.renderList();
+    this.renderActions(row);
+    const live = row.task_id && this.tasks.has(row.task_id);
+    if (live) {
+      this.stream = this.api.socket(`tasks/${encodeURIComponent(row.task_id)}/events?mode=state`, (messages) => {
+        for (const m of messages) if (m.type === "snapshot") this.draw(m.data);
+      });
+    } else {
+      this.api.call(`sessions/${encodeURIComponent(row.session_id)}?view=state`)
+        .then((snapshot) => this.draw(snapshot.state ?? snapshot))
+        .catch((err) => this.view.update({ run: { status: row.status, message: err.message } }));
+    }
+  }
+
+  draw(snapshot) {
+    this.snapshot = snapshot;
+    this.view.update(partsOf(snapshot));
+    this.saveToNotebook(snapshot);
+  }
+
+  /** On a phase or status change, the task's summary goes into its open notebook's metadata. */
+  async saveToNotebook(snapshot) {
+    const taskId = snapshot.task_id;
+    const row = this.tasks.get(taskId);
+    const mark = `${snapshot.phase}|${snapshot.step}|${snapshot.status}`;
+    if (!row?.notebook || this.phases.get(taskId) === mark) return;
+    this.phases.set(taskId, mark);
+    const panel = [...this.app.shell.widgets("main")].find((w) => w.context?.path === row.notebook);
+    const model = panel?.content?.model;
+    if (!model?.setMetadata) return;
+    const summary = await this.api.call(`tasks/${encodeURIComponent(taskId)}?view=summary`);
+    const saved = model.getMetadata("cmbagent") ?? {};
+    const sessions = { ...(saved.sessions ?? {}), [snapshot.session_id]: summary.summary ?? summary };
+    model.setMetadata("cmbagent", { ...saved, sessions });
+  }
+
+  async cancel() {
+    if (this.selected?.task_id) await this.api.call(`tasks/${encodeURIComponent(this.selected.task_id)}`, "DELETE");
+  }
+
+  async resume(sessionId) {
+    const created = await this.api.call(`sessions/${encodeURIComponent(sessionId)}/resume`, "POST", {});
+    this.tasks.set(created.task_id, { ...created, session_id: sessionId, status: created.status ?? "queued" });
+    this.select({ ...created, session_id: sessionId });
+  }
+
+  async answer(text) {
+    const request = this.snapshot?.input_request?.request_id;
+    const id = this.selected?.task_id;
+    if (id) await this.api.call(`tasks/${encodeURIComponent(id)}/input`, "POST", { text, request_id: request });
+  }
+}
+
+export default {
+  id: "cmbjupyter:sidebar",
+  description: "The cmbagent sessions panel: live sessions, their DAG, cost and console.",
+  autoStart: true,
+  activate(app) {
+    const panel = new SessionsPanel(app);
+    app.shell.add(panel, "left", { rank: 650 });
+    panel.start();
+    return panel;
+  },
+};
