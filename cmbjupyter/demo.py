@@ -52,7 +52,7 @@ def execute_notebooks(source: Path, out: Path) -> list[tuple[Path, float, str | 
         started, error = time.monotonic(), None
         try:
             NotebookClient(
-                book, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(out)}}
+                book, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(source)}}
             ).execute()
         except Exception as exc:  # reported per notebook; the others still run
             error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
