@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
 # cmbagent's own environment (.venv-cmbagent): the cmbagent engine's worker runs there
 # (config["python"] / $CMBJUPYTER_PYTHON). cmbagent==0.0.1.post30 is the newest release that imports
-# on Python 3.11 (newer ones, cmbagent-update, need 3.12+). Takes about 2 minutes; idempotent.
+# on Python 3.11 (newer ones, cmbagent-update, need 3.12+). Takes about 2 minutes; idempotent and
+# non-interactive (CI=true is fine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 VENV=.venv-cmbagent
-if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "import cmbagent" 2>/dev/null; then
+CMBAGENT_SPEC="${CMBAGENT_SPEC:-cmbagent==0.0.1.post30}"
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+
+test -x "$VENV/bin/python" || "$PYTHON" -m venv "$VENV"
+# The worker itself: cmbjupyter from this checkout, by a .pth file (the local backend also puts it on
+# PYTHONPATH); an editable install would rebuild the widget bundle, which the worker does not need.
+SITE="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+pwd > "$SITE/cmbjupyter-checkout.pth"
+
+if "$VENV/bin/python" -c "import cmbagent" 2>/dev/null; then
+  echo "cmbagent already installed in $VENV"
   exit 0
 fi
-test -x "$VENV/bin/python" || "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip
-"$VENV/bin/python" -m pip install -q "cmbagent==0.0.1.post30"
-# The worker itself: cmbjupyter comes from the checkout (PYTHONPATH, set by the local backend).
-"$VENV/bin/python" -c "import cmbagent, autogen; print('cmbagent ready in $VENV')"
+"$VENV/bin/python" -m pip install -q "$CMBAGENT_SPEC"
+"$VENV/bin/python" -c "import cmbagent, autogen, cmbjupyter.worker; print('cmbagent ready in $VENV')"

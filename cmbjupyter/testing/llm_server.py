@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from .cmbagent_script import cmbagent_answer
+
 __all__ = ["Rule", "ScriptedLLMServer", "schema_instance"]
 
 
@@ -79,7 +81,9 @@ class ScriptedLLMServer:
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer((host, port), _handler(self))
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="scripted-llm", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(0.05,), name="scripted-llm", daemon=True
+        )
 
     @property
     def base_url(self) -> str:
@@ -96,6 +100,12 @@ class ScriptedLLMServer:
     def close(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
+
+    def reset(self, script: list[Rule] | None = None) -> None:
+        """Forget the recorded requests and start a new script (a server shared by several tests)."""
+        with self._lock:
+            self.script = list(script or [])
+            self.requests.clear()
 
     def answer(self, request: dict[str, Any]) -> dict[str, Any]:
         """The ``message`` and ``usage`` for one chat-completions request."""
@@ -137,8 +147,12 @@ class ScriptedLLMServer:
         return None
 
     def _default_rule(self, request: dict[str, Any]) -> Rule:
-        """No rule matched: call the function ``tool_choice`` forces (arguments valid against its
-        schema), else answer ``response_format`` with a schema instance, else say TERMINATE."""
+        """No rule matched: cmbagent's agents get their scripted default (``cmbagent_script``); else
+        call the function ``tool_choice`` forces (arguments valid against its schema), else answer
+        ``response_format`` with a schema instance, else say TERMINATE."""
+        scripted = cmbagent_answer(request)
+        if scripted is not None:
+            return Rule(content=scripted[0], tool_calls=scripted[1])
         choice = request.get("tool_choice")
         if isinstance(choice, dict) and choice.get("type") == "function":
             name = choice.get("function", {}).get("name")

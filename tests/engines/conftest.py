@@ -1,5 +1,7 @@
 """The cmbagent engine's tests: the real cmbagent (in .venv-cmbagent, `make cmbagent`) against the
-scripted OpenAI-compatible server on 127.0.0.1, the one test double; everything else is real."""
+scripted OpenAI-compatible server on 127.0.0.1, the one test double; everything else is real.
+
+Without .venv-cmbagent these tests skip locally; in CI (``$CI`` set) they fail instead."""
 
 from __future__ import annotations
 
@@ -22,8 +24,9 @@ def cmbagent_python() -> str:
     return str(CMBAGENT_PYTHON)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def llm_server():
+    """One scripted server for the session; ``seed_engine_env`` gives each test a fresh script."""
     with ScriptedLLMServer() as server:
         yield server
 
@@ -31,9 +34,11 @@ def llm_server():
 @pytest.fixture
 def seed_engine_env(monkeypatch, tmp_path, cmbagent_python, llm_server):
     """The default engine (cmbagent) pointed at the scripted server, working in a temporary folder."""
+    llm_server.reset()
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-offline")
     monkeypatch.setenv("OPENAI_BASE_URL", llm_server.base_url)
     monkeypatch.setenv("CMBJUPYTER_PYTHON", cmbagent_python)
     monkeypatch.delenv("CMBJUPYTER_ENGINE", raising=False)
     monkeypatch.chdir(tmp_path)
-    return llm_server
+    yield llm_server
+    llm_server.reset()

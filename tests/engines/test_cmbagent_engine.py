@@ -95,3 +95,45 @@ async def test_an_unreachable_endpoint_is_a_clear_error(seed_engine_env, executo
         await run_cmbagent(executor, Collected(), session_id="offline")
     assert executor.session_manager.load_session("offline")["status"] == "suspended"
     assert caught.value.error_type
+
+
+async def test_a_two_step_planning_control_adds_its_plan_to_the_dag_and_saves_each_phase(
+    seed_engine_env, executor
+):
+    collected = Collected()
+    result = await run_cmbagent(
+        executor,
+        collected,
+        task="Compute 2 + 2 in two steps.",
+        mode="planning-control",
+        session_id="plan",
+        max_plan_steps=2,
+    )
+    added = collected.of("dag_node_add")
+    assert [(a["node_id"], a["agent"]) for a in added] == [("step_1", "engineer"), ("step_2", "engineer")]
+    assert added[1]["label"] == "Step 2: compute part 2 of the answer in Python"
+    phases = collected.of("phase_change")
+    assert [(p["phase"], p["step"]) for p in phases] == [
+        ("planning", None),
+        ("control", None),
+        ("control", 1),
+        ("control", 2),
+    ]
+    assert phases[2]["context"]["number_of_steps_in_plan"] == 2, "each phase carries cmbagent's context"
+    statuses = {}
+    for update in collected.of("dag_node_update"):
+        statuses.setdefault(update["node_id"], []).append(update["status"])
+    assert statuses["step_1"] == statuses["step_2"] == ["running", "completed"]
+    assert statuses["planning"][-1] == statuses["execution"][-1] == statuses["end"][-1] == "completed"
+    outputs = collected.of("output")
+    speakers = {o.get("agent") for o in outputs}
+    assert {"planner", "plan_reviewer", "control", "engineer", "executor", "terminator"} <= speakers
+    ran = [o for o in outputs if o.get("agent") == "executor" and "scripted answer: 4" in o["message"]]
+    assert len(ran) == 2, "each step's code ran"
+    costs = collected.of("cost_update")
+    assert len(costs) == len(seed_engine_env.requests) and {c.get("step") for c in costs} == {None, 1, 2}
+    assert "Step 2" in result["context"]["final_plan"]
+    record = executor.session_manager.load_session("plan")
+    assert (record["status"], record["current_phase"], record["current_step"]) == ("completed", "control", 2)
+    nodes = {n["id"]: n["status"] for n in record["dag"]["nodes"]}
+    assert nodes["step_1"] == nodes["step_2"] == "completed"

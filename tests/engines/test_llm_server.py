@@ -81,7 +81,7 @@ def test_a_forced_tool_call_without_a_rule_gets_arguments_valid_for_its_schema(c
     tool = {
         "type": "function",
         "function": {
-            "name": "record_status",
+            "name": "record_choice",
             "parameters": {
                 "type": "object",
                 "properties": {"status": {"enum": ["in progress", "completed"]}},
@@ -92,9 +92,9 @@ def test_a_forced_tool_call_without_a_rule_gets_arguments_valid_for_its_schema(c
         model="m",
         messages=[{"role": "user", "content": "status?"}],
         tools=[tool],
-        tool_choice={"type": "function", "function": {"name": "record_status"}},
+        tool_choice={"type": "function", "function": {"name": "record_choice"}},
     )
     call = reply.choices[0].message.tool_calls[0]
-    assert call.function.name == "record_status" and json.loads(call.function.arguments) == {
+    assert call.function.name == "record_choice" and json.loads(call.function.arguments) == {
         "status": "in progress"
     }

@@ -75,10 +75,21 @@ def _fallback_models(cmbagent: Any, emit: Any, fallback: str) -> None:
             emit.output(f"{agent}: no {key}, using {fallback} instead of {model}", agent="cmbjupyter")
 
 
-def _arguments(function: Any, task: str, config: dict[str, Any], work_dir: Path) -> dict[str, Any]:
-    """The function's keyword arguments from the config: what it accepts, nothing else."""
+def _arguments(
+    function: Any, config: dict[str, Any], work_dir: Path, fallback: str, emit: Any
+) -> dict[str, Any]:
+    """The function's keyword arguments from the config: what it accepts, nothing else. A model
+    argument left at a default that needs a key which is not set gets ``fallback`` (with a note):
+    cmbagent binds its default models when it is imported, so patching its tables is not enough."""
     accepted = inspect.signature(function).parameters
     wanted = {**config, **_models(config), "work_dir": str(work_dir)}
+    for name, parameter in accepted.items():
+        default = parameter.default
+        if name.endswith("_model") and name not in wanted and isinstance(default, str):
+            key = _key_for(default)
+            if key != "OPENAI_API_KEY" and not os.environ.get(key):
+                wanted[name] = fallback
+                emit.output(f"{name}: no {key}, using {fallback} instead of {default}", agent="cmbjupyter")
     if "max_rounds" in config and "max_rounds_control" in accepted:
         wanted.setdefault("max_rounds_control", config["max_rounds"])
     return {k: v for k, v in wanted.items() if k in accepted and k != "task"}
@@ -113,7 +124,7 @@ def run(task: str, config: dict[str, Any], emit: Any) -> dict[str, Any]:
     base = Path(config.get("work_dir") or os.getcwd())
     work_dir = base / "cmbagent_output" / str(config.get("session_id") or config.get("task_id") or "run")
     work_dir.mkdir(parents=True, exist_ok=True)
-    outcome = function(task, **_arguments(function, task, config, work_dir))
+    outcome = function(task, **_arguments(function, config, work_dir, model, emit))
     final = outcome.get("final_context") if isinstance(outcome, dict) else None
     if final is not None:
         context.update(dict(final))

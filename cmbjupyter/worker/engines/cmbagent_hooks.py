@@ -17,6 +17,7 @@ import contextlib
 import contextvars
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,9 @@ class EmitIOStream:
         inner = getattr(message, "content", message)
         sender = getattr(inner, "sender_name", None) or getattr(inner, "sender", None)
         text = getattr(inner, "content", None)
+        calls = getattr(inner, "tool_calls", None)
+        if isinstance(sender, str) and calls:  # an agent calling its tools (control's record_status...)
+            text = "\n".join(_call_text(call) for call in calls)
         if isinstance(sender, str) and isinstance(text, str):
             if text.strip():
                 self.emit.output(text, agent=sender)
@@ -48,6 +52,12 @@ class EmitIOStream:
 
     def input(self, prompt: str = "", *, password: bool = False) -> str:
         return self.emit.ask(prompt or "Your answer:")
+
+
+def _call_text(call: Any) -> str:
+    function = getattr(call, "function", None)
+    name = getattr(function, "name", None) or "tool"
+    return f"{name}({getattr(function, 'arguments', None) or ''})"
 
 
 def _usage(response: Any) -> tuple[int, int, int] | None:
@@ -90,19 +100,38 @@ def _hook_llm_calls(emit: Any) -> None:
     ConversableAgent._generate_oai_reply_from_client = attributed_reply
 
 
-def _plan_steps(work_dir: Path) -> list[str]:
-    try:
-        plan = json.loads((work_dir / "planning" / "final_plan.json").read_text())
-    except (OSError, ValueError):
-        return []
-    steps = plan.get("sub_tasks") if isinstance(plan, dict) else None
+def _plan_steps(final_context: Any, work_dir: Path) -> list[str]:
+    """The plan's sub-tasks: from the planner's final plan in the context (cmbagent writes
+    ``planning/final_plan.json`` only after the planning chat returns), else from that file."""
+    plan = None
+    with contextlib.suppress(TypeError, ValueError, KeyError):
+        plan = dict(final_context)["final_plan"]
+    if isinstance(plan, str):
+        found = re.findall(r"-\s*Step\s+\d+:\s*\n\s*\*\s*sub-task:\s*(.+)", plan)
+        if found:
+            return [s.strip() for s in found]
+    if not isinstance(plan, dict | list):
+        try:
+            plan = json.loads((work_dir / "final_plan.json").read_text())
+        except (OSError, ValueError):
+            return []
+    steps = plan.get("sub_tasks") if isinstance(plan, dict) else plan
     return [str(s.get("sub_task") or s) if isinstance(s, dict) else str(s) for s in steps or []]
+
+
+def _step_agent(final_context: Any, n: int) -> str | None:
+    plan = None
+    with contextlib.suppress(TypeError, ValueError, KeyError):
+        plan = dict(final_context)["final_plan"]
+    found = re.findall(r"agent in charge:\s*(\w+)", plan) if isinstance(plan, str) else []
+    return found[n - 1] if len(found) >= n else None
 
 
 def _hook_phases(emit: Any, context: dict[str, Any]) -> None:
     from cmbagent.cmbagent import CMBAgent
 
     solve, clear = CMBAgent.solve, CMBAgent.clear_work_dir
+    state = {"control": False, "steps": 0}
 
     def phased_solve(self: Any, task: str, *args: Any, **kwargs: Any) -> Any:
         mode = str(kwargs.get("mode") or "")
@@ -112,6 +141,9 @@ def _hook_phases(emit: Any, context: dict[str, Any]) -> None:
         if planning:
             emit.phase("planning", context=context)
         elif step and mode != "one_shot":
+            if not state["control"]:  # the execution node runs; each step's node runs inside it
+                state["control"] = True
+                emit.phase("control", context=context)
             emit.phase("control", step=int(step), context=context)
         else:
             emit.phase("execution", context=context)
@@ -120,10 +152,11 @@ def _hook_phases(emit: Any, context: dict[str, Any]) -> None:
         if final is not None:
             with contextlib.suppress(TypeError, ValueError):
                 context.update({k: v for k, v in dict(final).items() if not k.startswith("_")})
-        if planning:
-            plan_dir = Path(getattr(self, "work_dir", ".")).parent
-            for n, label in enumerate(_plan_steps(plan_dir), start=1):
-                emit.add_node(f"step_{n}", label[:80])
+        if planning and not state["steps"]:
+            steps = _plan_steps(final, Path(getattr(self, "work_dir", ".")))
+            state["steps"] = len(steps)
+            for n, label in enumerate(steps, start=1):
+                emit.add_node(f"step_{n}", f"Step {n}: {label}"[:80], agent=_step_agent(final, n))
         return result
 
     def clear_and_prepare(self: Any) -> None:
