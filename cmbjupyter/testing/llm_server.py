@@ -39,6 +39,7 @@ class Rule:
     tool_calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     usage: tuple[int, int, int] = (100, 20, 0)  # prompt, completion, cached prompt tokens
     times: int | None = None  # answer at most this many times (None: always)
+    status: int = 200  # another HTTP status answers with an OpenAI-style error instead (a failing call)
     used: int = 0
 
 
@@ -116,6 +117,11 @@ class ScriptedLLMServer:
                 rule.used += 1
         if rule is None:
             rule = self._default_rule(request)
+        if rule.status != 200:
+            return {
+                "status": rule.status,
+                "error": {"message": rule.content or "scripted error", "type": "scripted"},
+            }
         message: dict[str, Any] = {"role": "assistant", "content": rule.content}
         if rule.tool_calls:
             message["tool_calls"] = [
@@ -222,6 +228,9 @@ def _handler(server: ScriptedLLMServer) -> type[BaseHTTPRequestHandler]:
                 self._json(404, {"error": {"message": f"no route {self.path}"}})
                 return
             reply = server.answer(request)
+            if "error" in reply:
+                self._json(reply["status"], {"error": reply["error"]})
+                return
             model = request.get("model") or "gpt-4o-mini"
             base = {"id": f"chatcmpl-{uuid.uuid4().hex[:16]}", "created": int(time.time()), "model": model}
             if request.get("stream"):

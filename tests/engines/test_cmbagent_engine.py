@@ -94,7 +94,7 @@ async def test_an_unreachable_endpoint_is_a_clear_error(seed_engine_env, executo
     with pytest.raises(TaskFailed, match=r"(?i)connection") as caught:
         await run_cmbagent(executor, Collected(), session_id="offline")
     assert executor.session_manager.load_session("offline")["status"] == "suspended"
-    assert caught.value.error_type
+    assert caught.value.error_type == "EngineError" and "127.0.0.1:9" in caught.value.message
 
 
 async def test_a_two_step_planning_control_adds_its_plan_to_the_dag_and_saves_each_phase(
@@ -137,3 +137,34 @@ async def test_a_two_step_planning_control_adds_its_plan_to_the_dag_and_saves_ea
     assert (record["status"], record["current_phase"], record["current_step"]) == ("completed", "control", 2)
     nodes = {n["id"]: n["status"] for n in record["dag"]["nodes"]}
     assert nodes["step_1"] == nodes["step_2"] == "completed"
+
+
+async def test_a_session_suspended_in_step_2_resumes_at_step_2_without_planning_again(
+    seed_engine_env, executor
+):
+    # cmbagent's AG2 fork retries a failed call once: fail both
+    outage = Rule(match="You are the control_starter agent", status=400, content="scripted outage", times=2)
+    seed_engine_env.script.append(outage)
+    first = Collected()
+    with pytest.raises(TaskFailed, match="scripted outage"):
+        await run_cmbagent(
+            executor, first, task="Compute 2 + 2 in two steps.", mode="planning-control", session_id="resumed"
+        )
+    record = executor.session_manager.load_session("resumed")
+    assert (record["status"], record["current_phase"], record["current_step"]) == ("suspended", "control", 2)
+    seed_engine_env.requests.clear()
+    again = Collected()
+    result = await executor.resume("resumed", output_callback=again)
+    assert [(p["phase"], p["step"]) for p in again.of("phase_change")] == [("control", None), ("control", 2)]
+    systems = [str(r["messages"][0].get("content")) for r in seed_engine_env.requests]
+    assert not any("planner" in s[:40] for s in systems), "the saved plan is used, not a new one"
+    assert any(s.lstrip().startswith("You are the control_starter agent") for s in systems)
+    added = {a["node_id"]: a["status"] for a in again.of("dag_node_add")}
+    assert added == {"step_1": "completed", "step_2": "pending"}
+    ran = [
+        o for o in again.of("output") if o.get("agent") == "executor" and "scripted answer" in o["message"]
+    ]
+    assert len(ran) == 1, "only step 2 ran"
+    assert result["context"]["current_plan_step_number"] == 2
+    record = executor.session_manager.load_session("resumed")
+    assert (record["status"], record["current_step"]) == ("completed", 2)

@@ -118,13 +118,31 @@ def run(task: str, config: dict[str, Any], emit: Any) -> dict[str, Any]:
         )
     _fallback_models(cmbagent, emit, model)
     context: dict[str, Any] = dict(config.get("context") or {})
-    from .cmbagent_hooks import install
+    from .cmbagent_hooks import install, llm_errors
 
     install(emit, context)
     base = Path(config.get("work_dir") or os.getcwd())
     work_dir = base / "cmbagent_output" / str(config.get("session_id") or config.get("task_id") or "run")
     work_dir.mkdir(parents=True, exist_ok=True)
-    outcome = function(task, **_arguments(function, config, work_dir, model, emit))
+    arguments = _arguments(function, config, work_dir, model, emit)
+    restart = int(config.get("restart_at_step") or 0)
+    try:
+        if restart and name == ENTRY_POINTS["planning-control"] and "restart_at_step" not in arguments:
+            from .cmbagent_resume import restart_carryover  # this cmbagent cannot restart by itself
+
+            emit.output(f"resuming at step {restart} in {work_dir}", agent="cmbjupyter")
+            outcome = restart_carryover(task, restart, context, work_dir, arguments, emit)
+        else:
+            outcome = function(task, **arguments)
+    except Exception as exc:
+        if not llm_errors or isinstance(exc, EngineError):
+            raise
+        error = llm_errors[-1]
+        endpoint = os.environ.get("OPENAI_BASE_URL") or "the provider's default endpoint"
+        raise EngineError(
+            f"an LLM call failed ({type(error).__name__} from {endpoint}): {error}; cmbagent then "
+            f"stopped with {type(exc).__name__}: {exc}"
+        ) from exc
     final = outcome.get("final_context") if isinstance(outcome, dict) else None
     if final is not None:
         context.update(dict(final))

@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["install"]
+__all__ = ["install", "llm_errors"]
 
 _agent: contextvars.ContextVar[str | None] = contextvars.ContextVar("cmbagent_agent", default=None)
 
@@ -71,9 +71,25 @@ def _usage(response: Any) -> tuple[int, int, int] | None:
     return prompt, completion, cached
 
 
+#: The last error an LLM call raised: cmbagent's AG2 fork retries once, then often fails with an
+#: unrelated error (an unbound local), so the engine reports this one instead.
+llm_errors: list[BaseException] = []
+
+
 def _hook_llm_calls(emit: Any) -> None:
     from autogen import ConversableAgent
-    from autogen.oai.client import OpenAIWrapper
+    from autogen.oai.client import OpenAIClient, OpenAIWrapper
+
+    client_create = OpenAIClient.create
+
+    def recorded_create(self: Any, params: Any) -> Any:
+        try:
+            return client_create(self, params)
+        except Exception as exc:
+            llm_errors[:] = [exc]
+            raise
+
+    OpenAIClient.create = recorded_create
 
     create = OpenAIWrapper.create
     reply = ConversableAgent._generate_oai_reply_from_client

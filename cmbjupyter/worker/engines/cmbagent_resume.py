@@ -1,0 +1,87 @@
+"""Resuming a cmbagent planning-control session at a step (``restart_at_step``).
+
+Newer cmbagent releases take ``restart_at_step`` themselves. ``cmbagent==0.0.1.post30`` does not, so
+for it this module runs the control loop of ``planning_and_control_context_carryover`` from the saved
+step on, with cmbagent's own ``CMBAgent`` and agents, in the same work_dir: the plan the first run
+wrote (``planning/final_plan.json``) and the context variables saved with the session.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from ...errors import EngineError
+
+__all__ = ["restart_carryover"]
+
+AGENTS = ("engineer", "researcher", "idea_maker", "idea_hater")
+
+
+def restart_carryover(
+    task: str,
+    restart_at_step: int,
+    context: dict[str, Any],
+    work_dir: Path,
+    arguments: dict[str, Any],
+    emit: Any,
+) -> dict[str, Any]:
+    """Run steps ``restart_at_step``.. of the plan saved in ``work_dir``; cmbagent's result shape."""
+    from cmbagent.cmbagent import CMBAgent
+    from cmbagent.utils import default_agents_llm_model, default_llm_model, get_model_config
+
+    plan_file = work_dir / "planning" / "final_plan.json"
+    try:
+        plan = json.loads(plan_file.read_text())
+    except (OSError, ValueError) as exc:
+        raise EngineError(f"cannot resume at step {restart_at_step}: no saved plan ({exc})") from None
+    sub_tasks = plan.get("sub_tasks") or []
+    steps = int(context.get("number_of_steps_in_plan") or len(sub_tasks))
+    if not 1 <= restart_at_step <= steps:
+        raise EngineError(f"cannot resume at step {restart_at_step}: the plan has {steps} steps")
+    for n, sub_task in enumerate(sub_tasks, start=1):
+        label = f"Step {n}: {sub_task.get('sub_task', '')}"[:80]
+        status = "completed" if n < restart_at_step else "pending"
+        emit.add_node(f"step_{n}", label, status=status, agent=sub_task.get("sub_task_agent"))
+    configs = {
+        agent: get_model_config(arguments.get(f"{agent}_model") or default_agents_llm_model[agent])
+        for agent in AGENTS
+    }
+    current = _restored(context, restart_at_step, sub_tasks)
+    results: dict[str, Any] = {"chat_history": [], "final_context": current}
+    for step in range(restart_at_step, steps + 1):
+        agent = CMBAgent(
+            work_dir=work_dir / "control",
+            clear_work_dir=False,
+            default_llm_model=arguments.get("default_llm_model") or default_llm_model,
+            agent_llm_configs=configs,
+            mode="planning_and_control_context_carryover",
+        )
+        agent.solve(
+            task,
+            max_rounds=int(arguments.get("max_rounds_control") or 100),
+            initial_agent="control" if step == 1 else "control_starter",
+            shared_context=copy.deepcopy(current),
+            step=step,
+        )
+        results = {"chat_history": agent.chat_result.chat_history, "final_context": agent.final_context}
+        if agent.final_context["n_attempts"] >= agent.final_context["max_n_attempts"]:
+            break
+        current = copy.deepcopy(dict(agent.final_context))
+    return results
+
+
+def _restored(context: dict[str, Any], step: int, sub_tasks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The saved context, set to start ``step`` (as cmbagent's loop leaves it after the step before)."""
+    restored = dict(context)
+    restored.setdefault("n_attempts", 0)
+    restored.setdefault("max_n_attempts", 3)
+    restored["current_plan_step_number"] = step
+    restored["current_status"] = "in progress"
+    if len(sub_tasks) >= step:
+        restored["current_sub_task"] = sub_tasks[step - 1].get("sub_task")
+        restored["agent_for_sub_task"] = sub_tasks[step - 1].get("sub_task_agent")
+        restored["current_instructions"] = "\n".join(sub_tasks[step - 1].get("bullet_points") or [])
+    return restored
