@@ -9,10 +9,10 @@ STAMPS := .make
 JS_SOURCES := $(shell find js/src -type f 2>/dev/null) js/package.json js/package-lock.json js/build.mjs
 PYTEST_ARGS ?=
 
-.PHONY: setup python-env js browser cmbagent demo test test-fast lint format lab clean
+.PHONY: setup python-env js labext browser cmbagent demo test test-fast lint format lab clean
 
 # cmbagent's own environment is part of setup once its install script is in the tree.
-setup: python-env browser $(if $(wildcard .ci/install-cmbagent.sh),cmbagent)
+setup: python-env labext browser $(if $(wildcard .ci/install-cmbagent.sh),cmbagent)
 
 # The widget bundle: js/ -> cmbjupyter/static/widget.js (wheels ship it prebuilt; users need no node).
 js: $(STAMPS)/js
@@ -28,6 +28,16 @@ $(STAMPS)/venv: pyproject.toml $(STAMPS)/js
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[test,dask]"
+	@touch $@
+
+# The JupyterLab sidebar: js/ -> cmbjupyter/labextension (built against this JupyterLab's core
+# packages), linked into the venv's labextensions (wheels ship it as shared-data instead).
+LAB_CORE = $$("$(CURDIR)/$(BIN)/python" -c 'import jupyterlab, os; print(os.path.join(os.path.dirname(jupyterlab.__file__), "staging"))')
+labext: $(STAMPS)/labext
+$(STAMPS)/labext: $(STAMPS)/venv $(JS_SOURCES)
+	cd js && node node_modules/@jupyterlab/builder/lib/build-labextension.js --core-path "$(LAB_CORE)" .
+	@mkdir -p $(VENV)/share/jupyter/labextensions
+	ln -sfn "$(CURDIR)/cmbjupyter/labextension" $(VENV)/share/jupyter/labextensions/cmbjupyter
 	@touch $@
 
 # Debian's Chromium for the real-browser tests.

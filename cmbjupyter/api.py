@@ -8,6 +8,7 @@ the run is drawn live below the cell and its summary is saved in the notebook.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .runs import Run, runs, start_in_kernel
@@ -25,12 +26,15 @@ def _in_kernel() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def _start(task: str, config: dict[str, Any], *, display: bool, force_kernel: bool) -> Run:
-    from .runs import new_task_id
+def _server() -> Any:
+    """The Jupyter server this kernel belongs to (server mode), or None (kernel mode)."""
+    from .server.client import connect
 
-    config = dict(config)
-    if display:
-        config.setdefault("session_id", f"s-{new_task_id()[3:]}")  # every notebook run is a session
+    return connect()
+
+
+def _drawn(start: Callable[[Any], Run], display: bool) -> Run:
+    """``start(prepare)`` with a live RunView drawn below the cell when ``display``."""
     views: list[Any] = []
 
     def draw(run: Run) -> list[Any]:
@@ -39,10 +43,24 @@ def _start(task: str, config: dict[str, Any], *, display: bool, force_kernel: bo
         views.append(RunView(run))
         return views[0].sinks(run.state)
 
-    started = start_in_kernel(task, config, prepare=draw if display else None)
+    started = start(draw if display else None)
     for view in views:
         view.show()
     return started
+
+
+def _start(task: str, config: dict[str, Any], *, display: bool, force_kernel: bool) -> Run:
+    from .runs import new_task_id
+
+    config = dict(config)
+    if display:
+        config.setdefault("session_id", f"s-{new_task_id()[3:]}")  # every notebook run is a session
+    client = None if force_kernel else _server()
+    if client is None:
+        return _drawn(lambda prepare: start_in_kernel(task, config, prepare=prepare), display)
+    from .server.runs import start_on_server
+
+    return _drawn(lambda prepare: start_on_server(client, task, config, prepare=prepare), display)
 
 
 def run(
@@ -65,13 +83,31 @@ def run(
 
 
 def resume(session_id: str, **overrides: Any) -> Run:
-    """Resume a suspended session from its saved phase and step."""
+    """Resume a suspended session from its saved phase and step (on the server if it holds it)."""
+    force_kernel = bool(overrides.pop("force_kernel", False))
+    client = None if force_kernel else _server()
+    if client is not None and _server_has(client, session_id):
+        from .server.runs import resume_on_server
+
+        return _drawn(
+            lambda prepare: resume_on_server(client, session_id, overrides, prepare=prepare), _in_kernel()
+        )
     from .executor import IsolatedTaskExecutor
     from .session import SessionManager
 
     config = IsolatedTaskExecutor(session_manager=SessionManager()).resume_config(session_id, **overrides)
     task = config.pop("_task")
-    return run(task, **config)
+    return run(task, force_kernel=True, **config)
+
+
+def _server_has(client: Any, session_id: str) -> bool:
+    from .server.client import NotFound
+
+    try:
+        client.session(session_id)
+    except NotFound:
+        return False
+    return True
 
 
 def _find(run_or_session_id: str) -> Run | None:
@@ -83,10 +119,17 @@ def _find(run_or_session_id: str) -> Run | None:
 
 def cancel(run_or_session_id: str) -> str:
     found = _find(run_or_session_id)
-    if found is None:
-        raise KeyError(f"no run {run_or_session_id!r} in this kernel")
-    found.cancel()
-    return found.status
+    if found is not None:
+        found.cancel()
+        return found.status
+    from .state import TERMINAL
+
+    client = _server()
+    for task in client.tasks() if client is not None else ():
+        ids = (task.get("task_id"), task.get("session_id"))
+        if run_or_session_id in ids and task.get("status") not in TERMINAL:
+            return client.cancel(str(task["task_id"]))  # started by another (perhaps dead) kernel
+    raise KeyError(f"no running task {run_or_session_id!r} in this kernel or on the server")
 
 
 def show(session_id: str) -> Any:

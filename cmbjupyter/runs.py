@@ -91,6 +91,7 @@ class Run:
         self._answer: Callable[[str, str], None] | None = None
         self._done_callbacks: list[Callable[[Run], None]] = []
         self.view: Any = None  # the RunView that draws this run (set by cmbjupyter.view)
+        self.sidecar: str | None = None  # where its session is saved, when not the kernel's store
         _RUNS[task_id] = self
 
     # ------------------------------------------------------------------ what users call
@@ -153,7 +154,9 @@ class Run:
         summary = self.state.summary()
         summary["prices"] = summary.get("prices") or PRICES_VERSION
         summary["where"] = self.where
-        if self.session_id:
+        if self.sidecar:
+            summary["sidecar"] = self.sidecar
+        elif self.session_id:
             root = os.environ.get(SESSIONS_DIR_ENV) or ".cmbagent/sessions"
             summary["sidecar"] = os.path.join(root, f"{self.session_id}.json")
         return summary

@@ -41,7 +41,7 @@ NODE_MESSAGES: Final = 3
 NODE_MESSAGE_CHARS: Final = 300
 OTHER_EVENTS: Final = 20
 
-_TERMINAL: Final = {"completed", "failed", "cancelled"}
+TERMINAL: Final = {"completed", "failed", "cancelled"}
 _NODE_CORE: Final = ("id", "label", "type", "status")
 _BUCKETS: Final = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 
@@ -145,7 +145,7 @@ class RunState:
             del messages[:-NODE_MESSAGES]
 
     def _on_status(self, data: Mapping[str, Any], event: Event) -> None:
-        if isinstance(data.get("status"), str) and self.status not in _TERMINAL:
+        if isinstance(data.get("status"), str) and self.status not in TERMINAL:
             self.status = data["status"]
         self.message = str(data.get("message") or "")
 
@@ -271,14 +271,14 @@ class RunState:
 
     def _on_error(self, data: Mapping[str, Any], event: Event) -> None:
         self.error = dict(data)
-        if self.status not in _TERMINAL:
+        if self.status not in TERMINAL:
             self.status = "failed"
 
     # ------------------------------------------------------------------ views
 
     @property
     def finished(self) -> bool:
-        return self.status in _TERMINAL
+        return self.status in TERMINAL
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-safe deep copy of the whole state (what renderers and sidecars take)."""

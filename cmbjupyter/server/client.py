@@ -34,7 +34,7 @@ Errors: :class:`ServerUnreachable` (a ``ConnectionError``) when the server stops
 
 Discovery (:mod:`.discovery`): ``CMBJUPYTER_SERVER=off`` forces kernel mode;
 ``CMBJUPYTER_SERVER_URL``/``CMBJUPYTER_SERVER_TOKEN`` name a server; otherwise the runtime files of
-running servers, preferring the one whose root_dir holds the kernel's folder. ``JPY_SESSION_NAME``
+running servers whose root_dir holds the kernel's folder. ``JPY_SESSION_NAME``
 (set by jupyter_server for kernels of a notebook) is sent as the task's ``notebook``, so the sidebar
 can open the notebook a session came from.
 """

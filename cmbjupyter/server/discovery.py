@@ -102,8 +102,10 @@ def _contains(root: str | None, path: str) -> bool:
 
 
 def candidates(environ: Mapping[str, str] | None = None, cwd: str | None = None) -> list[ServerInfo]:
-    """The servers to try, best first: the env override alone, else running servers whose root_dir
-    holds ``cwd`` (the kernel's folder: its own server), then the others. Empty when disabled."""
+    """The servers to try, newest first: the env override alone, else the running servers whose
+    root_dir holds ``cwd`` (the kernel's folder). Another server on the machine (someone else's lab,
+    a test server) is never used: it could not open the notebook's relative paths, and its sidebar
+    would not be the one the user is looking at. Empty when disabled."""
     environ = os.environ if environ is None else environ
     if environ.get(SERVER_ENV, "").strip().lower() in _OFF:
         return []
@@ -113,4 +115,4 @@ def candidates(environ: Mapping[str, str] | None = None, cwd: str | None = None)
         return [ServerInfo(url=url if url.endswith("/") else url + "/", token=token, source="env")]
     cwd = cwd or os.getcwd()
     servers = running_servers(_runtime_dir(environ))
-    return sorted(servers, key=lambda s: not _contains(s.root_dir, cwd))
+    return [server for server in servers if _contains(server.root_dir, cwd)]

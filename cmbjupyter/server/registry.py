@@ -28,13 +28,12 @@ from ..errors import CmbJupyterError, ConfigError, SessionWriteError, TaskCancel
 from ..events import Event, now_iso
 from ..executor import IsolatedTaskExecutor
 from ..session import SessionManager, new_session_id, validate_session_id
-from ..state import RunState
+from ..state import TERMINAL, RunState
 from ..supervisor import TaskSupervisor
 from .replay import EventBuffer
 
 __all__ = ["TaskConflict", "TaskEntry", "TaskNotFound", "TaskRegistry", "notebook_summary"]
 
-_TERMINAL: Final = frozenset({"completed", "failed", "cancelled"})
 #: Finished tasks whose whole replay buffer is kept; older ones keep their final state only.
 FULL_BUFFERS_KEPT: Final = 20
 #: How long shutdown waits for running workers to stop (after SIGTERM, then SIGKILL).
@@ -326,7 +325,7 @@ class TaskRegistry:
             raise
         except Exception as exc:  # a host-side failure (e.g. the sidecar cannot be created)
             self.log.exception("cmbagent task %s failed on the server side", entry.task_id)
-            if entry.state.status not in _TERMINAL:
+            if entry.state.status not in TERMINAL:
                 with contextlib.suppress(Exception):
                     await supervisor.publish(
                         "error", {"message": f"server error: {exc}", "error_type": type(exc).__name__}

@@ -60,7 +60,10 @@ class SessionsPanel extends Widget {
       for (const m of messages) {
         if (m.type !== "tasks") continue;
         if (m.full) this.tasks.clear();
-        for (const t of m.tasks) this.tasks.set(t.task_id, t);
+        for (const t of m.tasks) {
+          this.tasks.set(t.task_id, t);
+          this.saveToNotebook(t).catch((err) => console.warn("cmbagent: notebook metadata not written", err));
+        }
       }
       this.refresh();
     });
@@ -134,10 +137,11 @@ class SessionsPanel extends Widget {
   draw(snapshot) {
     this.snapshot = snapshot;
     this.view.update(partsOf(snapshot));
-    this.saveToNotebook(snapshot);
+    this.saveToNotebook(snapshot).catch((err) => console.warn("cmbagent: notebook metadata not written", err));
   }
 
-  /** On a phase or status change, the task's summary goes into its open notebook's metadata. */
+  /** On a phase or status change of any task (listed or drawn), its summary goes into the metadata
+   * of the notebook it came from, when that notebook is open (saved with it by the user). */
   async saveToNotebook(snapshot) {
     const taskId = snapshot.task_id;
     const row = this.tasks.get(taskId);

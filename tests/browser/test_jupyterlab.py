@@ -16,6 +16,8 @@ from tests.browser.conftest import ARTIFACTS
 pytestmark = pytest.mark.browser
 
 RUN_ALL = "() => window.jupyterapp.commands.execute('notebook:run-all-cells')"
+#: A RunWidget in a notebook's output (the sidebar draws one too, with the same classes).
+VIEW = ".jp-OutputArea-output .cmbjupyter-run"
 
 
 def open_notebook(page, lab, name):
@@ -37,7 +39,7 @@ def open_notebook(page, lab, name):
 def test_the_quickstart_draws_a_live_dag_that_completes_and_the_cost_meter_total(page, lab):
     open_notebook(page, lab, "01-quickstart.ipynb")
     page.evaluate(RUN_ALL)
-    view = page.wait_for_selector('.cmbjupyter-run[data-status="completed"]', timeout=120_000)
+    view = page.wait_for_selector(f'{VIEW}[data-status="completed"]', timeout=120_000)
     nodes = view.query_selector_all("g.cmb-node")
     statuses = {n.get_attribute("data-node-id"): n.get_attribute("data-status") for n in nodes}
     assert len(statuses) == 7, statuses  # start, planning, execution, 3 plan steps, end
@@ -82,14 +84,14 @@ def test_a_background_run_is_cancelled_from_the_widget_button(page, lab):
     nbformat.write(book, lab["root"] / "cancel.ipynb")
     open_notebook(page, lab, "cancel.ipynb")
     page.evaluate(RUN_ALL)
-    page.wait_for_selector('.cmbjupyter-run[data-status="running"]', timeout=120_000)
+    page.wait_for_selector(f'{VIEW}[data-status="running"]', timeout=120_000)
     page.wait_for_function(
-        "() => document.querySelector('.cmbjupyter-run .cmb-console')?.innerText.includes('working')",
+        f"() => document.querySelector('{VIEW} .cmb-console')?.innerText.includes('working')",
         timeout=60_000,
     )
     # (the output is re-published on phase changes, so find the button anew rather than keep a handle)
-    page.locator(".cmbjupyter-run button.cmb-cancel").click()
-    view = page.wait_for_selector('.cmbjupyter-run[data-status="cancelled"]', timeout=60_000)
+    page.locator(f"{VIEW} button.cmb-cancel").click()
+    view = page.wait_for_selector(f'{VIEW}[data-status="cancelled"]', timeout=60_000)
     assert "cancel" in view.query_selector(".cmb-message-line").inner_text().lower()
 
 
@@ -110,10 +112,10 @@ def test_a_300_node_plan_is_laid_out_without_overlaps(page, lab):
         json.loads(code),
     )
     page.wait_for_function(
-        "() => document.querySelectorAll('.cmbjupyter-run g.cmb-node').length === 300", timeout=60_000
+        f"() => document.querySelectorAll('{VIEW} g.cmb-node').length === 300", timeout=60_000
     )
     boxes = page.evaluate(
-        "() => [...document.querySelectorAll('.cmbjupyter-run g.cmb-node')].map(g => {"
+        f"() => [...document.querySelectorAll('{VIEW} g.cmb-node')].map(g => {{"
         " const m = g.getAttribute('transform').match(/translate\\(([-\\d.]+),([-\\d.]+)\\)/);"
         " return [+m[1], +m[2]]; })"
     )

@@ -128,3 +128,58 @@ def read_stream(jp_ws_fetch):
         return messages
 
     return read
+
+
+class NotebookKernel:
+    """A real kernel the server started for a notebook (as JupyterLab does), driven by a client."""
+
+    def __init__(self, fetch: Callable[..., Awaitable[Any]], serverapp: Any, session: dict) -> None:
+        self.fetch = fetch
+        self.session = session
+        self.kernel = serverapp.kernel_manager.get_kernel(session["kernel"]["id"])
+        self.pid = self.kernel.provisioner.pid
+        self.client = self.kernel.client()
+
+    async def execute(self, code: str, timeout: float = 120) -> str:  # noqa: ASYNC109
+        """Run ``code`` in the kernel and return what it printed (stdout, stderr and tracebacks)."""
+        printed: list[str] = []
+
+        def on_output(message: dict) -> None:
+            if message["msg_type"] == "stream":
+                printed.append(message["content"]["text"])
+            elif message["msg_type"] == "error":
+                printed.append("\n".join(message["content"]["traceback"]))
+
+        reply = await self.client.execute_interactive(code, output_hook=on_output, timeout=timeout)
+        assert reply["content"]["status"] == "ok", "".join(printed)
+        return "".join(printed)
+
+    async def shutdown(self) -> None:
+        """Shut the kernel down through the sessions API (closing the notebook) and wait for it."""
+        import psutil
+
+        self.client.stop_channels()
+        await self.fetch("api", "sessions", self.session["id"], method="DELETE")
+        while psutil.pid_exists(self.pid) and psutil.Process(self.pid).status() != psutil.STATUS_ZOMBIE:
+            await asyncio.sleep(0.05)
+
+
+@pytest_asyncio.fixture
+async def notebook_kernel(jp_fetch, jp_serverapp, jp_root_dir):
+    """``notebook_kernel(name)``: a kernel of the server for ``<root_dir>/<name>`` (an empty notebook)."""
+    kernels: list[NotebookKernel] = []
+
+    async def start(name: str) -> NotebookKernel:
+        empty = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+        (jp_root_dir / name).write_text(json.dumps(empty))
+        body = {"path": name, "type": "notebook", "kernel": {"name": "python3"}}
+        response = await jp_fetch("api", "sessions", method="POST", body=json.dumps(body))
+        kernel = NotebookKernel(jp_fetch, jp_serverapp, json.loads(response.body))
+        kernel.client.start_channels()
+        await kernel.client.wait_for_ready(timeout=60)
+        kernels.append(kernel)
+        return kernel
+
+    yield start
+    for kernel in kernels:
+        kernel.client.stop_channels()

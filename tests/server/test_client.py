@@ -46,13 +46,14 @@ def test_discovery_reads_runtime_files_of_live_servers(tmp_path):
     assert [(s.url, s.token) for s in servers] == [("http://localhost:1111/base/", "t1111")]
 
 
-def test_discovery_prefers_the_server_holding_the_kernel_folder(tmp_path):
+def test_discovery_keeps_only_servers_holding_the_kernel_folder(tmp_path):
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     _server_file(tmp_path, os.getpid(), 1111, root_dir="/elsewhere")
     _server_file(tmp_path, os.getpid(), 2222, root_dir=str(tmp_path))
     environ = {"JUPYTER_RUNTIME_DIR": str(tmp_path)}
-    assert [s.token for s in candidates(environ, cwd=str(notebooks))] == ["t2222", "t1111"]
+    assert [s.token for s in candidates(environ, cwd=str(notebooks))] == ["t2222"]
+    assert candidates(environ, cwd="/elsewhere-too") == []
 
 
 def test_environment_overrides(tmp_path):
@@ -85,6 +86,7 @@ def server_client(jp_serverapp, http_server, jp_base_url):
 
 async def test_connect_finds_the_test_server_through_its_runtime_file(jp_serverapp, http_server, monkeypatch):
     monkeypatch.setattr(client_module, "_cached", None)
+    monkeypatch.chdir(jp_serverapp.root_dir)  # a kernel of this server runs in its root_dir
     monkeypatch.delenv("CMBJUPYTER_SERVER_URL", raising=False)
     monkeypatch.delenv("CMBJUPYTER_SERVER", raising=False)
     found = await asyncio.to_thread(connect)

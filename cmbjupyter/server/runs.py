@@ -1,0 +1,120 @@
+"""Server mode of :class:`~cmbjupyter.runs.Run`: the Jupyter server runs the task, the kernel watches.
+
+``cmbjupyter.run`` and ``%%cmbagent`` come here when :func:`~cmbjupyter.server.client.connect`
+finds the server the kernel belongs to. The task is submitted over REST; its events come back over
+the WebSocket, on the kernel's loop thread, into the same RunState and the same sinks (throttled
+RunWidget, save points) as in kernel mode. So the notebook looks the same, but the worker is a child
+of the server: restarting or killing the kernel leaves the task running (the sidebar still shows
+it), and ``%cmbagent show`` finds it on the server afterwards.
+
+Paths in the config (``work_dir``, ``python``) are made absolute first: the server's working
+folder is its root_dir, not the notebook's folder.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import TaskFailed, error_class_for
+from ..runs import LoopThread, Run
+from ..state import RunState
+from .client import ServerClient, Submission, update_state
+
+__all__ = ["follow", "portable_config", "resume_on_server", "start_on_server"]
+
+#: Config values that name files or folders, resolved against the kernel's folder before submitting.
+PATH_KEYS = ("work_dir", "python", "log")
+
+
+def portable_config(config: dict[str, Any], cwd: str | None = None) -> dict[str, Any]:
+    """``config`` with relative paths made absolute against ``cwd`` (the kernel's folder)."""
+    cwd = cwd or os.getcwd()
+    portable = dict(config)
+    for key in PATH_KEYS:
+        value = portable.get(key)
+        if isinstance(value, str) and value and not os.path.isabs(os.path.expanduser(value)):
+            portable[key] = os.path.join(cwd, value)
+    return portable
+
+
+def start_on_server(
+    client: ServerClient,
+    task: str,
+    config: dict[str, Any],
+    *,
+    prepare: Callable[[Run], list[Callable[[Any], Any]]] | None = None,
+) -> Run:
+    """Submit ``task`` to the server and return a Run that follows it (server mode)."""
+    config = portable_config(config)
+    config.pop("sessions_dir", None)  # the server keeps its own store (c.CmbJupyter.sessions_dir)
+    if config.get("engine") == "replay" and os.path.isfile(task.strip()):
+        task = os.path.abspath(task.strip())  # the replay engine's task is its event log's path
+    return follow(client, client.submit(task, config), prepare=prepare)
+
+
+def resume_on_server(
+    client: ServerClient,
+    session_id: str,
+    overrides: dict[str, Any],
+    *,
+    prepare: Callable[[Run], list[Callable[[Any], Any]]] | None = None,
+) -> Run:
+    """Resume a session the server holds (from its saved phase and step); a Run that follows it."""
+    return follow(client, client.resume(session_id, portable_config(overrides)), prepare=prepare)
+
+
+def follow(
+    client: ServerClient,
+    submission: Submission,
+    *,
+    prepare: Callable[[Run], list[Callable[[Any], Any]]] | None = None,
+) -> Run:
+    """A Run for a task the server runs: its events stream into ``run.state`` on the loop thread."""
+    snapshot = client.task(submission.task_id)
+    state = update_state(RunState(submission.task_id), {"type": "snapshot", "data": snapshot})
+    run = Run(
+        submission.task_id,
+        session_id=submission.session_id,
+        mode=str(state.mode or "one-shot"),
+        engine=str(state.engine or ""),
+        state=state,
+        where="server",
+    )
+    run.sidecar = submission.sidecar
+    sinks = prepare(run) if prepare else []
+    run._cancel = lambda: client.cancel(run.task_id)
+    run._answer = lambda request_id, text: client.send_input(run.task_id, request_id, text)
+    future = LoopThread.get().submit(_follow(client, run, sinks))
+    future.add_done_callback(lambda f: _finished(run, f))
+    return run
+
+
+async def _follow(client: ServerClient, run: Run, sinks: list[Callable[[Any], Any]]) -> None:
+    """Fold the task's events into ``run.state`` and pass each to the view's sinks, until its end."""
+    async for message in client.events(run.task_id, since=run.state.last_seq):
+        update_state(run.state, message)
+        for sink in sinks:
+            sink(message)
+
+
+def _finished(run: Run, future: Any) -> None:
+    try:
+        future.result()
+    except BaseException as exc:  # the stream broke (server gone): the Run says so
+        run._finish(None, exc)
+        return
+    state = run.state
+    if state.status == "completed":
+        run._finish(state.result, None)
+        return
+    error = dict(state.error or {})
+    message = str(error.pop("message", None) or f"the task ended {state.status}")
+    cls: type[TaskFailed] = error_class_for(error.get("error_type") or _status_error(state.status))
+    known = {k: error.get(k) for k in ("error_type", "traceback", "exit_code", "signal")}
+    run._finish(None, cls(message, task_id=run.task_id, session_id=run.session_id, **known))
+
+
+def _status_error(status: str) -> str | None:
+    return {"cancelled": "TaskCancelled"}.get(status)
