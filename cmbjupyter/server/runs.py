@@ -100,12 +100,19 @@ async def _follow(client: ServerClient, run: Run, sinks: list[Callable[[Any], An
 
 
 def _finished(run: Run, future: Any) -> None:
+    state = run.state
     try:
         future.result()
-    except BaseException as exc:  # the stream broke (server gone): the Run says so
-        run._finish(None, exc)
+    except BaseException as exc:  # the stream broke (the server is gone): the Run says so
+        message = (
+            f"lost the Jupyter server while following the task ({type(exc).__name__}: {exc}); its "
+            "session stays in the server's store: list it with %cmbagent sessions once the server is "
+            "back, and resume it from there"
+        )
+        state.error = {"error_type": type(exc).__name__, "message": message}
+        state.status, state.message = "failed", message
+        run._finish(None, TaskFailed(message, error_type=type(exc).__name__, task_id=run.task_id))
         return
-    state = run.state
     if state.status == "completed":
         run._finish(state.result, None)
         return

@@ -18,6 +18,8 @@ import time
 import psutil
 import pytest
 
+import cmbjupyter
+from cmbjupyter import TaskFailed
 from cmbjupyter.server.client import ServerClient
 from cmbjupyter.session import SessionManager
 
@@ -68,22 +70,30 @@ def _jupyter_server(tmp_path, sessions_dir, port: int, token: str) -> subprocess
 
 
 @pytest.fixture
-def crashed_server(tmp_path, sessions_dir):
-    """Run phase 1 and return what it left: ids of the completed and the interrupted session."""
+def crashed_server(tmp_path, sessions_dir, monkeypatch):
+    """Run phase 1 and return what it left: ids of the completed and the interrupted session, and
+    the server-mode Run (``cmbjupyter.run``) that was following the interrupted one."""
     port, token = _free_port(), "phase-one-token"
     server = _jupyter_server(tmp_path, sessions_dir, port, token)
     workers: list[psutil.Process] = []
+    monkeypatch.setenv("CMBJUPYTER_SERVER_URL", f"http://127.0.0.1:{port}/")
+    monkeypatch.setenv("CMBJUPYTER_SERVER_TOKEN", token)
+    monkeypatch.setattr("cmbjupyter.server.client._cached", None)
     try:
         client = ServerClient(f"http://127.0.0.1:{port}/", token)
         _wait(client.ping, what="the phase-1 server")
         quick = client.submit("phase('only')\nresult = 7", {"engine": "python", "session_id": "s-finished"})
-        long = client.submit(LONG, {"engine": "python", "session_id": "s-interrupted"})
+        followed = cmbjupyter.run(LONG, display=False, engine="python", session_id="s-interrupted")
+        assert followed.where == "server"
         _wait(lambda: client.task(quick.task_id)["status"] == "completed", what="the quick task")
-        _wait(lambda: client.task(long.task_id)["phase"] == "analysis", what="the long task")
+        _wait(lambda: followed.state.phase == "analysis", what="the long task, seen by the Run")
         workers = psutil.Process(server.pid).children(recursive=True)
         assert workers, "the long task's worker should be a child of the server"
         server.send_signal(signal.SIGKILL)
         server.wait(30)
+        with pytest.raises(TaskFailed, match="lost the Jupyter server") as lost:
+            followed.wait(60)  # the stream's reconnects give up after ~9 s
+        assert lost.value.error_type == "ServerUnreachable" and followed.status == "failed"
     finally:
         if server.poll() is None:
             server.kill()
