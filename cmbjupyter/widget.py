@@ -58,6 +58,9 @@ class RunWidget(anywidget.AnyWidget):
     dag = traitlets.Dict().tag(sync=True)
     cost = traitlets.Dict().tag(sync=True)
     console = traitlets.Dict().tag(sync=True)
+    #: The node whose details are open, set by the browser. Kept in the model, not the view, so the
+    #: new view rendered when the output is re-published (on phase changes) reopens it.
+    selected = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, snapshot: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)

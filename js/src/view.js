@@ -59,6 +59,7 @@ export function createRunView(host, actions = {}) {
   const dagPanel = new DagPanel(left, (id) => {
     const node = id ? dag?.nodes?.[id] : null;
     detailBox.replaceChildren(...(node ? [details(node)] : []));
+    actions.onSelect?.(id);
   });
   left.appendChild(detailBox);
   const cost = new CostPanel(right);
@@ -109,6 +110,10 @@ export function createRunView(host, actions = {}) {
       }
       if (parts.cost !== undefined) cost.update(parts.cost);
       if (parts.console !== undefined) consolePanel.update(parts.console);
+    },
+    /** Opens (or, with null, closes) a node's details, e.g. the selection a new view restores. */
+    select(nodeId) {
+      if (dagPanel.selected !== (nodeId || null)) dagPanel.select(nodeId || null);
     },
     destroy() {
       root.remove();

@@ -95,6 +95,39 @@ def test_a_background_run_is_cancelled_from_the_widget_button(page, lab):
     assert "cancel" in view.query_selector(".cmb-message-line").inner_text().lower()
 
 
+def test_the_open_node_is_shared_by_every_view_of_a_run(page, lab):
+    """The selection lives in the widget's model: a second display of the run (or the new view that
+    a front end renders when the output is re-published) opens the same node."""
+    task = "\n".join(
+        ["phase('planning')", "emit.add_node('step_1', 'Simulate')", "phase('control')", "step(1)"]
+    )
+    book = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("%load_ext cmbjupyter"),
+            nbformat.v4.new_code_cell(f"%%cmbagent --engine python --mode planning-control\n{task}"),
+            nbformat.v4.new_code_cell("run = _"),
+        ]
+    )
+    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(book, lab["root"] / "select.ipynb")
+    open_notebook(page, lab, "select.ipynb")
+    page.evaluate(RUN_ALL)
+    page.wait_for_selector(f'{VIEW}[data-status="completed"]', timeout=120_000)
+    page.locator(f'{VIEW} g.cmb-node[data-node-id="step_1"]').click()
+    page.evaluate(
+        "async () => { const nb = window.jupyterapp.shell.currentWidget.content;"
+        " nb.model.sharedModel.insertCell(nb.model.cells.length,"
+        " {cell_type: 'code', source: 'display(run.view.widget)'});"
+        " nb.activeCellIndex = nb.model.cells.length - 1;"
+        " await window.jupyterapp.commands.execute('notebook:run-cell'); }"
+    )
+    page.wait_for_function(f"() => document.querySelectorAll('{VIEW}').length === 2", timeout=60_000)
+    second = page.query_selector_all(VIEW)[1]
+    details = second.wait_for_selector(".cmb-details", timeout=10_000)
+    assert "Simulate" in details.inner_text()
+    assert second.query_selector("g.cmb-node.cmb-selected").get_attribute("data-node-id") == "step_1"
+
+
 def test_a_300_node_plan_is_laid_out_without_overlaps(page, lab):
     open_notebook(page, lab, "01-quickstart.ipynb")
     code = json.dumps(
