@@ -111,7 +111,7 @@ async def test_a_two_step_planning_control_adds_its_plan_to_the_dag_and_saves_ea
     )
     added = collected.of("dag_node_add")
     assert [(a["node_id"], a["agent"]) for a in added] == [("step_1", "engineer"), ("step_2", "engineer")]
-    assert added[1]["label"] == "Step 2: compute part 2 of the answer in Python"
+    assert added[1]["label"] == "Step 2: carry out part 2 of the task"
     phases = collected.of("phase_change")
     assert [(p["phase"], p["step"]) for p in phases] == [
         ("planning", None),
@@ -168,3 +168,28 @@ async def test_a_session_suspended_in_step_2_resumes_at_step_2_without_planning_
     assert result["context"]["current_plan_step_number"] == 2
     record = executor.session_manager.load_session("resumed")
     assert (record["status"], record["current_step"]) == ("completed", 2)
+
+
+async def test_idea_generation_plans_with_the_idea_maker_and_hater_and_records_the_ideas(
+    seed_engine_env, executor
+):
+    collected = Collected()
+    result = await run_cmbagent(
+        executor,
+        collected,
+        task="Find a research idea about CMB lensing.",
+        mode="idea-generation",
+        session_id="ideas",
+    )
+    added = {a["node_id"]: a.get("agent") for a in collected.of("dag_node_add")}
+    assert added == {"step_1": "idea_maker", "step_2": "idea_hater"}, "the plan's agents, from cmbagent"
+    said = {o.get("agent") for o in collected.of("output")}
+    assert {"idea_maker", "idea_saver", "idea_hater", "idea_hater_response_formatter"} <= said
+    assert any("delensing the B-mode map" in o["message"] for o in collected.of("output"))
+    setter = next(r for r in seed_engine_env.requests if "plan setter" in str(r["messages"][0]["content"]))
+    assert "idea_maker" in str(setter["messages"][0]["content"]), "the idea instructions reached cmbagent"
+    assert result["context"]["current_plan_step_number"] == 2
+    record = executor.session_manager.load_session("ideas")
+    assert (record["status"], record["current_phase"], record["current_step"]) == ("completed", "control", 2)
+    nodes = {n["id"]: n["status"] for n in record["dag"]["nodes"]}
+    assert nodes["step_1"] == nodes["step_2"] == "completed"

@@ -37,6 +37,13 @@ NEWER = "cmbagent-update>=0.0.1.post68 (Python >= 3.12: point config['python'] a
 #: Which API key each model family needs.
 KEYS = (("claude", "ANTHROPIC_API_KEY"), ("gemini", "GEMINI_API_KEY"), ("", "OPENAI_API_KEY"))
 DEFAULT_MODEL = "gpt-4o-mini"
+#: idea-generation is cmbagent's planning-control with its idea makers, as cmbagent's own idea
+#: workflows set it up (planner instructions naming the agents), unless config["plan_instructions"].
+IDEA_INSTRUCTIONS = (
+    "Plan an idea-generation project with only the idea_maker and idea_hater agents: idea_maker "
+    "proposes research ideas, idea_hater critiques them, and idea_maker revises them and selects the "
+    "best one in the last step."
+)
 
 
 def _key_for(model: str) -> str:
@@ -83,6 +90,8 @@ def _arguments(
     cmbagent binds its default models when it is imported, so patching its tables is not enough."""
     accepted = inspect.signature(function).parameters
     wanted = {**config, **_models(config), "work_dir": str(work_dir)}
+    if config.get("mode") == "idea-generation":
+        wanted.setdefault("plan_instructions", IDEA_INSTRUCTIONS)
     for name, parameter in accepted.items():
         default = parameter.default
         if name.endswith("_model") and name not in wanted and isinstance(default, str):
