@@ -133,7 +133,10 @@ def _sub_tasks(plan: str) -> list[dict[str, Any]]:
 def _step_agent(system: str, step: int) -> str:
     """The agent in charge of ``step`` in the final plan quoted in the control agent's instructions."""
     found = re.search(rf"Step {step}:.*?agent in charge:\s*(\w+)", system, re.DOTALL)
-    return found.group(1) if found else "engineer"
+    if found:
+        return found.group(1)
+    given = re.findall(r"'sub_task_agent': '(\w+)'", system)  # a control run's plan, as a list
+    return given[step - 1] if 0 < step <= len(given) else "engineer"
 
 
 def _field(system: str, title: str) -> str:

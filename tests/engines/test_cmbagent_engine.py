@@ -3,6 +3,7 @@ the scripted server: agent messages, the executed code's output, DAG, exact cost
 
 from __future__ import annotations
 
+import json
 import sys
 
 import pytest
@@ -193,3 +194,32 @@ async def test_idea_generation_plans_with_the_idea_maker_and_hater_and_records_t
     assert (record["status"], record["current_phase"], record["current_step"]) == ("completed", "control", 2)
     nodes = {n["id"]: n["status"] for n in record["dag"]["nodes"]}
     assert nodes["step_1"] == nodes["step_2"] == "completed"
+
+
+async def test_control_runs_a_given_plan_step_by_step_in_one_chat(seed_engine_env, executor, tmp_path):
+    plan = tmp_path / "plan.json"
+    steps = [("Compute 2 + 2", "engineer"), ("Critique the method", "idea_hater")]
+    plan.write_text(
+        json.dumps(
+            {"sub_tasks": [{"sub_task": t, "sub_task_agent": a, "bullet_points": [t]} for t, a in steps]}
+        )
+    )
+    collected = Collected()
+    await run_cmbagent(executor, collected, mode="control", plan=str(plan), session_id="given")
+    added = {a["node_id"]: (a["label"], a.get("agent")) for a in collected.of("dag_node_add")}
+    assert added == {
+        "step_1": ("Step 1: Compute 2 + 2", "engineer"),
+        "step_2": ("Step 2: Critique the method", "idea_hater"),
+    }
+    # one chat: the control agent's record_status calls move the run from step to step
+    assert [(p["phase"], p["step"]) for p in collected.of("phase_change")] == [
+        ("control", None),
+        ("control", 1),
+        ("control", 2),
+    ]
+    said = {o.get("agent") for o in collected.of("output")}
+    assert {"engineer", "executor", "idea_hater"} <= said
+    record = executor.session_manager.load_session("given")
+    nodes = {n["id"]: n["status"] for n in record["dag"]["nodes"]}
+    assert nodes["step_1"] == nodes["step_2"] == "completed"
+    assert (record["status"], record["current_step"]) == ("completed", 2)

@@ -26,11 +26,42 @@ __all__ = ["install", "llm_errors"]
 _agent: contextvars.ContextVar[str | None] = contextvars.ContextVar("cmbagent_agent", default=None)
 
 
+class StepTracker:
+    """The plan step a run is in. planning-control runs one chat per step (the solve hook enters
+    it); a control run goes through its given plan in one chat, where the control agent's
+    ``record_status`` calls say when the next step starts."""
+
+    def __init__(self, emit: Any, context: dict[str, Any]) -> None:
+        self.emit, self.context = emit, context
+        self.control = False  # the control phase started
+        self.step: int | None = None
+        self.steps = 0  # how many steps the plan has (0: not known yet)
+        self.follow_calls = False  # a control run: steps come from record_status
+
+    def enter(self, step: int) -> None:
+        if not self.control:  # the execution node runs; each step's node runs inside it
+            self.control = True
+            self.emit.phase("control", context=self.context)
+        if step != self.step:
+            self.step = step
+            self.emit.phase("control", step=step, context=self.context)
+
+    def on_call(self, name: str, arguments: str) -> None:
+        if not (self.follow_calls and name == "record_status"):
+            return
+        with contextlib.suppress(TypeError, ValueError):
+            status = json.loads(arguments)
+            step = int(status.get("current_plan_step_number") or 0)
+            if status.get("current_status") == "in progress" and 0 < step <= self.steps:
+                self.enter(step)
+
+
 class EmitIOStream:
     """AG2's IOStream protocol (print, send, input) over the Emitter."""
 
-    def __init__(self, emit: Any) -> None:
+    def __init__(self, emit: Any, tracker: StepTracker | None = None) -> None:
         self.emit = emit
+        self.tracker = tracker
 
     def print(self, *objects: Any, sep: str = " ", end: str = "\n", flush: bool = False) -> None:
         text = sep.join(str(o) for o in objects)
@@ -44,6 +75,11 @@ class EmitIOStream:
         calls = getattr(inner, "tool_calls", None)
         if isinstance(sender, str) and calls:  # an agent calling its tools (control's record_status...)
             text = "\n".join(_call_text(call) for call in calls)
+            for call in calls if self.tracker is not None else ():
+                function = getattr(call, "function", None)
+                self.tracker.on_call(
+                    str(getattr(function, "name", "")), str(getattr(function, "arguments", ""))
+                )
         if isinstance(sender, str) and isinstance(text, str):
             if text.strip():
                 self.emit.output(text, agent=sender)
@@ -116,9 +152,10 @@ def _hook_llm_calls(emit: Any) -> None:
     ConversableAgent._generate_oai_reply_from_client = attributed_reply
 
 
-def _plan_steps(final_context: Any, work_dir: Path) -> list[str]:
-    """The plan's sub-tasks: from the planner's final plan in the context (cmbagent writes
-    ``planning/final_plan.json`` only after the planning chat returns), else from that file."""
+def _plan_steps(final_context: Any, work_dir: Path | None) -> list[str]:
+    """The plan's sub-tasks: from the final plan in the context (the planner's text, or the list a
+    control run is given; cmbagent writes ``planning/final_plan.json`` only after the planning chat
+    returns), else from that file."""
     plan = None
     with contextlib.suppress(TypeError, ValueError, KeyError):
         plan = dict(final_context)["final_plan"]
@@ -127,6 +164,8 @@ def _plan_steps(final_context: Any, work_dir: Path) -> list[str]:
         if found:
             return [s.strip() for s in found]
     if not isinstance(plan, dict | list):
+        if work_dir is None:
+            return []
         try:
             plan = json.loads((work_dir / "final_plan.json").read_text())
         except (OSError, ValueError):
@@ -139,40 +178,48 @@ def _step_agent(final_context: Any, n: int) -> str | None:
     plan = None
     with contextlib.suppress(TypeError, ValueError, KeyError):
         plan = dict(final_context)["final_plan"]
-    found = re.findall(r"agent in charge:\s*(\w+)", plan) if isinstance(plan, str) else []
+    if isinstance(plan, list):  # a control run's given plan: cmbagent's sub-task dicts
+        found = [str(s.get("sub_task_agent")) if isinstance(s, dict) else None for s in plan]
+    else:
+        found = re.findall(r"agent in charge:\s*(\w+)", plan) if isinstance(plan, str) else []
     return found[n - 1] if len(found) >= n else None
 
 
-def _hook_phases(emit: Any, context: dict[str, Any]) -> None:
+def _add_steps(emit: Any, tracker: StepTracker, final_context: Any, work_dir: Path | None) -> None:
+    """The plan's steps as DAG nodes (once per run)."""
+    steps = _plan_steps(final_context, work_dir)
+    tracker.steps = len(steps)
+    for n, label in enumerate(steps, start=1):
+        emit.add_node(f"step_{n}", f"Step {n}: {label}"[:80], agent=_step_agent(final_context, n))
+
+
+def _hook_phases(emit: Any, context: dict[str, Any], tracker: StepTracker) -> None:
     from cmbagent.cmbagent import CMBAgent
 
     solve, clear = CMBAgent.solve, CMBAgent.clear_work_dir
-    state = {"control": False, "steps": 0}
 
     def phased_solve(self: Any, task: str, *args: Any, **kwargs: Any) -> Any:
         mode = str(kwargs.get("mode") or "")
         shared = kwargs.get("shared_context") or {}
         step = kwargs.get("step") or shared.get("current_plan_step_number")
         planning = kwargs.get("initial_agent") == "plan_setter"  # how cmbagent starts its planning chat
+        if not planning and kwargs.get("step") is None and not tracker.steps:
+            # a control run (one chat, no step argument): its given plan is in the context
+            _add_steps(emit, tracker, shared, None)
+            tracker.follow_calls = bool(tracker.steps)
         if planning:
             emit.phase("planning", context=context)
         elif step and mode != "one_shot":
-            if not state["control"]:  # the execution node runs; each step's node runs inside it
-                state["control"] = True
-                emit.phase("control", context=context)
-            emit.phase("control", step=int(step), context=context)
-        else:
+            tracker.enter(int(step))
+        elif not tracker.follow_calls:
             emit.phase("execution", context=context)
         result = solve(self, task, *args, **kwargs)
         final = getattr(self, "final_context", None)
         if final is not None:
             with contextlib.suppress(TypeError, ValueError):
                 context.update({k: v for k, v in dict(final).items() if not k.startswith("_")})
-        if planning and not state["steps"]:
-            steps = _plan_steps(final, Path(getattr(self, "work_dir", ".")))
-            state["steps"] = len(steps)
-            for n, label in enumerate(steps, start=1):
-                emit.add_node(f"step_{n}", f"Step {n}: {label}"[:80], agent=_step_agent(final, n))
+        if planning and not tracker.steps:
+            _add_steps(emit, tracker, final, Path(getattr(self, "work_dir", ".")))
         return result
 
     def clear_and_prepare(self: Any) -> None:
@@ -188,6 +235,7 @@ def install(emit: Any, context: dict[str, Any]) -> None:
     """Install every hook (call once, after importing cmbagent, before running it)."""
     from autogen.io.base import IOStream
 
-    IOStream.set_global_default(EmitIOStream(emit))
+    tracker = StepTracker(emit, context)
+    IOStream.set_global_default(EmitIOStream(emit, tracker))
     _hook_llm_calls(emit)
-    _hook_phases(emit, context)
+    _hook_phases(emit, context, tracker)
