@@ -62,8 +62,9 @@ format: python-env
 	$(BIN)/ruff format cmbjupyter tests benchmarks notebooks
 	$(BIN)/ruff check --fix cmbjupyter tests benchmarks notebooks
 
+# Tests never call a paid LLM: the cmbagent notebook and tests use the scripted server.
 test: setup lint
-	$(BIN)/python -m pytest tests notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg \
+	CMBJUPYTER_OFFLINE=1 $(BIN)/python -m pytest tests notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg \
 		-p no:cacheprovider $(PYTEST_ARGS)
 
 test-fast: python-env
