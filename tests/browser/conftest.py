@@ -62,10 +62,9 @@ def page(browser, request):
     page.close()
 
 
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory):
-    """A JupyterLab server on 127.0.0.1 with the example notebooks (outputs cleared) as its root."""
-    root = tmp_path_factory.mktemp("lab")
+def _example_root(tmp_path_factory, name: str) -> Path:
+    """A fresh folder holding the example notebooks with their outputs cleared."""
+    root = tmp_path_factory.mktemp(name)
     notebooks = Path(__file__).resolve().parents[2] / "notebooks"
     for notebook in notebooks.glob("0*.ipynb"):
         book = nbformat.read(notebook, as_version=4)
@@ -73,25 +72,17 @@ def lab(tmp_path_factory):
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None
         nbformat.write(book, root / notebook.name)
+    return root
+
+
+def _serve(app: str, root: Path, *options: str):
+    """Run ``jupyter <app>`` on 127.0.0.1 in ``root`` until the generator is closed."""
     port, token = _free_port(), "cmbjupyter-browser-test"
     env = {**os.environ, "JUPYTER_PLATFORM_DIRS": "1", "CMBJUPYTER_SESSIONS_DIR": str(root / "sessions")}
-    command = [
-        sys.executable,
-        "-m",
-        "jupyter",
-        "lab",
-        "--no-browser",
-        f"--port={port}",
-        "--ip=127.0.0.1",
-        f"--IdentityProvider.token={token}",
-        "--allow-root",
-        f"--ServerApp.root_dir={root}",
-        "--LabApp.expose_app_in_browser=True",
-        "--ServerApp.disable_check_xsrf=False",
-        "--LabApp.news_url=",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    ]
-    log = open(root / "lab.log", "w")  # noqa: SIM115 - closed below
+    command = [sys.executable, "-m", "jupyter", app, "--no-browser", f"--port={port}", "--ip=127.0.0.1"]
+    command += [f"--IdentityProvider.token={token}", "--allow-root", f"--ServerApp.root_dir={root}"]
+    command += ["--ServerApp.disable_check_xsrf=False", *options]
+    log = open(root / f"{app}.log", "w")  # noqa: SIM115 - closed below
     server = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -103,7 +94,7 @@ def lab(tmp_path_factory):
             if server.poll() is not None or time.monotonic() > deadline:
                 log.close()
                 raise RuntimeError(
-                    f"JupyterLab did not start:\n{(root / 'lab.log').read_text()[-3000:]}"
+                    f"jupyter {app} did not start:\n{(root / f'{app}.log').read_text()[-3000:]}"
                 ) from None
             time.sleep(0.2)
     yield {"url": base, "token": token, "root": root}
@@ -113,3 +104,23 @@ def lab(tmp_path_factory):
     except subprocess.TimeoutExpired:
         server.kill()
     log.close()
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory):
+    """A JupyterLab server on 127.0.0.1 with the example notebooks (outputs cleared) as its root."""
+    yield from _serve(
+        "lab",
+        _example_root(tmp_path_factory, "lab"),
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.news_url=",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    )
+
+
+@pytest.fixture(scope="session")
+def notebook7(tmp_path_factory):
+    """A Jupyter Notebook 7 server on 127.0.0.1 with the example notebooks as its root."""
+    yield from _serve(
+        "notebook", _example_root(tmp_path_factory, "nb7"), "--JupyterNotebookApp.expose_app_in_browser=True"
+    )
