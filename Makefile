@@ -32,10 +32,9 @@ $(STAMPS)/venv: pyproject.toml $(STAMPS)/js
 
 # The JupyterLab sidebar: js/ -> cmbjupyter/labextension (built against this JupyterLab's core
 # packages), linked into the venv's labextensions (wheels ship it as shared-data instead).
-LAB_CORE = $$("$(CURDIR)/$(BIN)/python" -c 'import jupyterlab, os; print(os.path.join(os.path.dirname(jupyterlab.__file__), "staging"))')
 labext: $(STAMPS)/labext
-$(STAMPS)/labext: $(STAMPS)/venv $(JS_SOURCES)
-	cd js && node node_modules/@jupyterlab/builder/lib/build-labextension.js --core-path "$(LAB_CORE)" .
+$(STAMPS)/labext: $(STAMPS)/venv $(JS_SOURCES) js/build-lab.mjs
+	cd js && PYTHON="$(CURDIR)/$(BIN)/python" npm run build:lab
 	@mkdir -p $(VENV)/share/jupyter/labextensions
 	ln -sfn "$(CURDIR)/cmbjupyter/labextension" $(VENV)/share/jupyter/labextensions/cmbjupyter
 	@touch $@
