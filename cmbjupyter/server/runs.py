@@ -7,8 +7,12 @@ RunWidget, save points) as in kernel mode. So the notebook looks the same, but t
 of the server: restarting or killing the kernel leaves the task running (the sidebar still shows
 it), and ``%cmbagent show`` finds it on the server afterwards.
 
-Paths in the config (``work_dir``, ``python``) are made absolute first: the server's working
-folder is its root_dir, not the notebook's folder.
+What the kernel was told travels with the task, since the worker is not the kernel's child: paths
+in the config (``work_dir``, ``python``, ``log``) are made absolute (the server's working folder is
+its root_dir, not the notebook's folder), and the kernel's LLM endpoint settings (``OPENAI_API_KEY``,
+``OPENAI_BASE_URL``...: e.g. a notebook that starts the scripted LLM server) go into the task's
+``env``, which is redacted everywhere it could be written. ``$CMBJUPYTER_ENGINE`` and
+``$CMBJUPYTER_PYTHON`` of the kernel become the task's ``engine`` and ``python`` unless given.
 """
 
 from __future__ import annotations
@@ -26,12 +30,32 @@ __all__ = ["follow", "portable_config", "resume_on_server", "start_on_server"]
 
 #: Config values that name files or folders, resolved against the kernel's folder before submitting.
 PATH_KEYS = ("work_dir", "python", "log")
+#: The kernel's environment variables a task takes along (the LLM providers' keys and endpoints).
+KERNEL_ENV = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_BASE_URL",
+    "GEMINI_API_KEY",
+    "MISTRAL_API_KEY",
+    "PERPLEXITY_API_KEY",
+)
 
 
-def portable_config(config: dict[str, Any], cwd: str | None = None) -> dict[str, Any]:
-    """``config`` with relative paths made absolute against ``cwd`` (the kernel's folder)."""
+def portable_config(
+    config: dict[str, Any], cwd: str | None = None, *, defaults: bool = True
+) -> dict[str, Any]:
+    """``config`` as the server must see it: the kernel's engine, interpreter and LLM settings
+    included, relative paths made absolute against ``cwd`` (the kernel's folder). ``defaults=False``
+    (a resume: the session keeps its engine and interpreter) carries the LLM settings only."""
     cwd = cwd or os.getcwd()
     portable = dict(config)
+    for key, variable in (("engine", "CMBJUPYTER_ENGINE"), ("python", "CMBJUPYTER_PYTHON")):
+        if defaults and not portable.get(key) and os.environ.get(variable):
+            portable[key] = os.environ[variable]
+    carried = {name: os.environ[name] for name in KERNEL_ENV if os.environ.get(name)}
+    if carried:
+        portable["env"] = {**carried, **(portable.get("env") or {})}
     for key in PATH_KEYS:
         value = portable.get(key)
         if isinstance(value, str) and value and not os.path.isabs(os.path.expanduser(value)):
@@ -62,7 +86,9 @@ def resume_on_server(
     prepare: Callable[[Run], list[Callable[[Any], Any]]] | None = None,
 ) -> Run:
     """Resume a session the server holds (from its saved phase and step); a Run that follows it."""
-    return follow(client, client.resume(session_id, portable_config(overrides)), prepare=prepare)
+    return follow(
+        client, client.resume(session_id, portable_config(overrides, defaults=False)), prepare=prepare
+    )
 
 
 def follow(

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import urllib.request
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -155,3 +158,41 @@ def test_a_300_node_plan_is_laid_out_without_overlaps(page, lab):
     assert len({tuple(b) for b in boxes}) == 300
     ys = sorted(y for _, y in boxes)
     assert all(b - a >= 34 for a, b in itertools.pairwise(ys)), "a chain is laid out one node per rank"
+
+
+def test_cmbagent_runs_on_the_server_from_a_notebook_with_its_scripted_llm(page, lab):
+    """Notebook 07's recipe in JupyterLab: the kernel starts the scripted LLM, the magic sends the task
+    (with the kernel's LLM settings) to the server, whose worker runs the real cmbagent."""
+    python = Path(__file__).resolve().parents[2] / ".venv-cmbagent" / "bin" / "python"
+    if not python.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{python} is missing: `make cmbagent` installs it")
+        pytest.skip("no .venv-cmbagent (run `make cmbagent`)")
+    setup = (
+        "import os\nfrom cmbjupyter.testing.llm_server import ScriptedLLMServer\n"
+        "server = ScriptedLLMServer().__enter__()\n"
+        "os.environ.update(OPENAI_API_KEY='sk-offline', OPENAI_BASE_URL=server.base_url)"
+    )
+    book = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("%load_ext cmbjupyter"),
+            nbformat.v4.new_code_cell(setup),
+            nbformat.v4.new_code_cell(
+                f"%%cmbagent --mode one-shot --python {python}\nCompute 2 + 2 in Python."
+            ),
+        ]
+    )
+    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(book, lab["root"] / "cmbagent.ipynb")
+    open_notebook(page, lab, "cmbagent.ipynb")
+    page.evaluate(RUN_ALL)
+    view = page.wait_for_selector(f'{VIEW}[data-status="completed"]', timeout=180_000)
+    assert "scripted answer: 4" in view.query_selector(".cmb-console").inner_text()
+    agents = {r.get_attribute("data-name") for r in view.query_selector_all(".cmb-cost-table tr[data-name]")}
+    assert {"engineer", "engineer_response_formatter"} <= agents
+    tasks = json.loads(
+        urllib.request.urlopen(f"{lab['url']}/cmbagent/api/tasks?token={lab['token']}", timeout=10).read()
+    )["tasks"]
+    assert any(t["notebook"] == "cmbagent.ipynb" and t["engine"] == "cmbagent" for t in tasks), (
+        "run by the server"
+    )

@@ -103,3 +103,29 @@ async def test_kernel_flag_keeps_the_task_in_the_kernel(api, notebook_kernel):
     assert not await tasks_of(api, "s-local")
     children = psutil.Process(kernel.pid).children(recursive=True)
     assert children == [] or all(c.status() == psutil.STATUS_ZOMBIE for c in children)
+
+
+ENDPOINT = """
+import os
+os.environ.update(OPENAI_BASE_URL="http://127.0.0.1:9/v1", OPENAI_API_KEY="sk-kernel-only-0123456789")
+"""
+SEES = """%%cmbagent --engine python --session s-env
+import os
+url, key = os.environ.get("OPENAI_BASE_URL", ""), os.environ.get("OPENAI_API_KEY")
+print("WORKER SEES", url.endswith(":9/v1"), key == "sk-kernel-only-0123456789")
+"""
+
+
+async def test_the_kernels_llm_settings_reach_the_servers_worker_and_are_never_saved(
+    api, notebook_kernel, sessions_dir
+):
+    kernel = await notebook_kernel("env.ipynb")
+    await kernel.execute(LOAD)
+    await kernel.execute(ENDPOINT)
+    await kernel.execute(SEES)
+    printed = await kernel.execute("print([l['text'] for l in _.state.output if 'WORKER' in l['text']])")
+    assert "WORKER SEES True True" in printed, "a notebook's scripted LLM works in server mode"
+    saved = "".join(p.read_text() for p in sessions_dir.glob("s-env*"))
+    assert "sk-kernel-only-0123456789" not in saved and "s-env" in saved
+    record = await api.get("sessions", "s-env")
+    assert "sk-kernel-only-0123456789" not in str(record)
