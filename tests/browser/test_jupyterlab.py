@@ -196,3 +196,23 @@ def test_cmbagent_runs_on_the_server_from_a_notebook_with_its_scripted_llm(page,
     assert any(t["notebook"] == "cmbagent.ipynb" and t["engine"] == "cmbagent" for t in tasks), (
         "run by the server"
     )
+
+
+def test_a_question_is_answered_in_the_widget(page, lab):
+    task = "answer = ask('Which dataset?')\nprint(f'using {answer}')\nresult = answer"
+    book = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("%load_ext cmbjupyter"),
+            nbformat.v4.new_code_cell(f"%%cmbagent --engine python --mode hitl --background\n{task}"),
+        ]
+    )
+    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(book, lab["root"] / "ask.ipynb")
+    open_notebook(page, lab, "ask.ipynb")
+    page.evaluate(RUN_ALL)
+    form = page.wait_for_selector(f"{VIEW} form.cmb-input:not([hidden])", timeout=120_000)
+    assert "Which dataset?" in form.inner_text()
+    form.query_selector("input").fill("Planck PR4")
+    form.query_selector("button").click()
+    view = page.wait_for_selector(f'{VIEW}[data-status="completed"]', timeout=60_000)
+    assert "using Planck PR4" in view.query_selector(".cmb-console").inner_text()
