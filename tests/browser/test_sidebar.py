@@ -126,3 +126,21 @@ def test_jupyter_lists_both_extensions_enabled_and_ok(kind):
     text = re.sub(r"\x1b\[[0-9;]*m", "", listed.stdout + listed.stderr)  # no colours
     line = next(line for line in text.splitlines() if "cmbjupyter" in line)
     assert "enabled" in line and "OK" in text[text.index(line) :].split("\n\n")[0], text
+
+
+def test_a_question_is_answered_from_the_sidebar(page, lab):
+    open_sidebar(page, lab)
+    submit(lab, "answer = ask('Which mask?')\nprint(f'masking with {answer}')", "sidebar-ask")
+    page.wait_for_selector('.cmb-sidebar-row[data-session-id="sidebar-ask"]', timeout=30_000).click()
+    form = page.wait_for_selector("#cmbagent-sidebar form.cmb-input:not([hidden])", timeout=60_000)
+    assert "Which mask?" in form.inner_text()
+    form.query_selector("input").fill("galactic 70%")
+    form.query_selector("button").click()
+    page.wait_for_selector(
+        '.cmb-sidebar-row[data-session-id="sidebar-ask"][data-status="completed"]', timeout=60_000
+    )
+    page.wait_for_function(
+        "() => document.querySelector('#cmbagent-sidebar .cmb-console')?.innerText"
+        ".includes('masking with galactic')",
+        timeout=30_000,
+    )
