@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .runs import Run, runs, start_in_kernel
+from .runs import Run, local_sessions, runs, start_in_kernel
 
 __all__ = ["cancel", "resume", "run", "sessions_table", "show"]
 
@@ -93,9 +93,8 @@ def resume(session_id: str, **overrides: Any) -> Run:
             lambda prepare: resume_on_server(client, session_id, overrides, prepare=prepare), _in_kernel()
         )
     from .executor import IsolatedTaskExecutor
-    from .session import SessionManager
 
-    config = IsolatedTaskExecutor(session_manager=SessionManager()).resume_config(session_id, **overrides)
+    config = IsolatedTaskExecutor(session_manager=local_sessions()).resume_config(session_id, **overrides)
     task = config.pop("_task")
     return run(task, force_kernel=True, **config)
 
@@ -133,26 +132,41 @@ def cancel(run_or_session_id: str) -> str:
 
 
 def show(session_id: str) -> Any:
-    """A saved session drawn statically (DAG, cost, conversation tail) from its sidecar."""
+    """A saved session drawn statically (DAG, cost, conversation tail) from its sidecar: this
+    kernel's store first, then the server's."""
     found = _find(session_id)
     if found is not None:
         return found
-    from .session import SessionManager
+    from .errors import SessionNotFound
 
-    return SessionManager().load_session(session_id)
+    try:
+        return local_sessions().load_session(session_id)
+    except SessionNotFound:
+        client = _server()
+        if client is None or not _server_has(client, session_id):
+            raise
+        return client.session(session_id)
 
 
 def sessions_table() -> Any:
-    """The sessions saved beside this notebook, as a table."""
-    from .session import SessionManager
-
-    return SessionsTable(SessionManager().list_sessions())
+    """The sessions saved beside this notebook and, in server mode, those of the server's store."""
+    rows = {s["session_id"]: {**s, "where": "kernel"} for s in local_sessions().list_sessions()}
+    client = _server()
+    for session in client.sessions() if client is not None else ():
+        live = session.pop("live", None) or {}
+        rows[session["session_id"]] = {
+            **session,
+            "status": live.get("status") or session.get("status"),
+            "where": "server",
+        }
+    ordered = sorted(rows.values(), key=lambda s: str(s.get("updated_at") or ""), reverse=True)
+    return SessionsTable(ordered)
 
 
 class SessionsTable(list):
     """A list of session summaries that draws itself as an HTML table in notebooks."""
 
-    COLUMNS = ("session_id", "status", "mode", "phase", "step", "total_usd", "updated_at")
+    COLUMNS = ("session_id", "status", "mode", "phase", "step", "total_usd", "updated_at", "where")
 
     def _repr_html_(self) -> str:
         from html import escape

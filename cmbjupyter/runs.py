@@ -197,6 +197,14 @@ class Run:
             fn(self)
 
 
+def local_sessions(root: str | None = None) -> Any:
+    """The kernel's session store: ``root``, else ``$CMBJUPYTER_SESSIONS_DIR``, else
+    ``.cmbagent/sessions`` beside the notebook."""
+    from .session import SessionManager
+
+    return SessionManager(root or os.environ.get(SESSIONS_DIR_ENV) or None)
+
+
 def new_task_id() -> str:
     return f"nb-{uuid.uuid4().hex[:10]}"
 
@@ -213,11 +221,9 @@ def start_in_kernel(
     ``prepare(run)`` is called before the task starts and returns Router sinks to add (the view).
     """
     from .executor import IsolatedTaskExecutor
-    from .session import SessionManager
 
     task_id = task_id or new_task_id()
-    root = config.pop("sessions_dir", None) or os.environ.get(SESSIONS_DIR_ENV)
-    executor = IsolatedTaskExecutor(session_manager=SessionManager(root))
+    executor = IsolatedTaskExecutor(session_manager=local_sessions(config.pop("sessions_dir", None)))
     supervisor = executor.prepare(task_id, task, config)
     checked = supervisor.config
     run = Run(

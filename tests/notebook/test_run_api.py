@@ -89,3 +89,21 @@ def test_the_summary_holds_what_the_notebook_keeps():
     assert summary["nodes"]["planning"] == "completed"
     assert summary["cost"]["calls"] == 1 and summary["prices"] == "genai-prices 0.2.3"
     assert summary["sidecar"].endswith("sessions/summarized.json")
+
+
+def test_sessions_show_and_resume_use_the_kernels_store(tmp_path):
+    """``$CMBJUPYTER_SESSIONS_DIR`` (set above) is where runs save, and where the helpers look."""
+    from cmbjupyter import api
+
+    run = cmbjupyter.run("phase('fit')\n1 / 0", engine="python", display=False, session_id="listed")
+    with pytest.raises(TaskFailed):
+        run.wait(timeout=30)
+    table = api.sessions_table()
+    assert [(s["session_id"], s["status"], s["where"]) for s in table] == [("listed", "suspended", "kernel")]
+    assert "<td>listed</td>" in table._repr_html_() and "<th>where</th>" in table._repr_html_()
+    cmbjupyter.runs._RUNS.clear()  # as after a kernel restart: show reads the sidecar
+    assert api.show("listed")["status"] == "suspended"
+    resumed = api.resume("listed", display=False, force_kernel=True)
+    assert resumed.session_id == "listed" and resumed.where == "kernel"
+    with pytest.raises(TaskFailed):
+        resumed.wait(timeout=30)
