@@ -19,6 +19,15 @@ export function duration(start, end) {
   return `${((t1 - t0) / 1000).toFixed(1)} s`;
 }
 
+/** When something started: "14:05" today, "Nov 24 14:05" before (local time); "" if unknown. */
+export function started(iso, now = new Date()) {
+  const t = iso ? new Date(iso) : null;
+  if (!t || Number.isNaN(t.getTime())) return "";
+  const time = t.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" });
+  if (t.toDateString() === now.toDateString()) return time;
+  return `${t.toLocaleDateString("en-US", { month: "short", day: "numeric" })} ${time}`;
+}
+
 /** `document.createElement` with a class and text. */
 export function el(tag, className = "", text = undefined) {
   const node = document.createElement(tag);

@@ -5,7 +5,7 @@
 
 import { Widget } from "@lumino/widgets";
 import { CmbAgentApi } from "./api.js";
-import { el, usd } from "./format.js";
+import { el, started, usd } from "./format.js";
 import { partsOf } from "./parts.js";
 import { createRunView } from "./view.js";
 
@@ -90,10 +90,13 @@ class SessionsPanel extends Widget {
       row.dataset.sessionId = r.session_id;
       row.dataset.status = r.status ?? "";
       const cost = r.cost?.total_usd ?? r.total_usd;
+      const since = r.started_at ?? r.created_at;
+      row.title = since ? `started ${since}` : "";
       row.append(
         el("span", `cmb-status cmb-${r.status}`, r.status ?? "?"),
         el("span", "cmb-sidebar-name", ` ${r.session_id} `),
-        el("span", "cmb-where", [r.mode, r.phase, cost != null ? usd(cost) : ""].filter(Boolean).join(" · ")),
+        el("span", "cmb-where", [r.mode, r.phase, cost != null ? usd(cost) : "", started(since)]
+          .filter(Boolean).join(" · ")),
       );
       row.addEventListener("click", () => this.select(r));
       return row;

@@ -89,6 +89,7 @@ export default `
 .cmbjupyter-sidebar .cmb-status.cmb-suspended, .cmbjupyter-sidebar .cmb-status.cmb-cancelled { background: #bf8700; }
 .cmbjupyter-sidebar .cmb-sidebar-actions { display: flex; gap: 6px; margin: 6px 0; }
 .cmbjupyter-sidebar .cmb-where { color: var(--jp-ui-font-color2); }
+.cmbjupyter-sidebar .cmb-sidebar-row .cmb-where { display: block; font-size: 11px; margin-left: 4px; white-space: normal; }
 .cmbjupyter-sidebar .cmb-cost-table { font-size: 11px; }
 .cmbjupyter-sidebar .cmb-cost-table th, .cmbjupyter-sidebar .cmb-cost-table td { padding: 1px 2px; }
 .cmbjupyter-sidebar .cmb-cost-table td:first-child { word-break: break-all; }

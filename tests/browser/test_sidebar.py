@@ -63,6 +63,8 @@ def test_the_sidebar_lists_a_task_live_and_draws_its_dag_cost_and_console(page, 
     }
     assert {"step_1", "step_2", "step_3"} <= set(statuses) and set(statuses.values()) == {"completed"}
     assert view.query_selector(".cmb-cost-total").inner_text() == "$0.0003"
+    listed = page.query_selector('.cmb-sidebar-row[data-session-id="sidebar-plan"]').inner_text()
+    assert "planning-control" in listed and re.search(r"\d\d:\d\d", listed), listed  # mode, started
     assert "step 3 done" in view.query_selector(".cmb-console").inner_text()
     assert submitted.session_id == "sidebar-plan"
     ARTIFACTS.mkdir(exist_ok=True)
@@ -115,6 +117,13 @@ def test_a_notebook_run_on_the_server_is_written_into_the_open_notebook_metadata
     assert (saved["phase"], saved["step"], saved["where"]) == ("control", 3, "server")
     assert saved["cost"]["total_usd"] > 0 and saved["sidecar"].endswith("meta.json")
     assert lab["token"] not in json.dumps(saved) and "traceback" not in saved
+    # from a fresh workspace, the sidebar opens the notebook a session came from
+    open_sidebar(page, lab)
+    page.wait_for_selector('.cmb-sidebar-row[data-session-id="meta"]', timeout=30_000).click()
+    page.locator("#cmbagent-sidebar button.cmb-sidebar-open-notebook").click()
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget?.context?.path === 'meta.ipynb'", timeout=30_000
+    )
 
 
 @pytest.mark.parametrize("kind", ["labextension", "server extension"])
