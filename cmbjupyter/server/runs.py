@@ -119,6 +119,8 @@ def follow(
 
 async def _follow(client: ServerClient, run: Run, sinks: list[Callable[[Any], Any]]) -> None:
     """Fold the task's events into ``run.state`` and pass each to the view's sinks, until its end."""
+    if run.state.finished:  # it ended before we looked (a quick task, a resumed one): nothing to follow
+        return
     async for message in client.events(run.task_id, since=run.state.last_seq):
         update_state(run.state, message)
         for sink in sinks:

@@ -145,3 +145,15 @@ async def test_events_reconnect_after_a_dropped_connection(server_client, monkey
     seqs = [m["seq"] async for m in server_client.events(submission.task_id)]
     assert len(drops) >= 2 and drops[0] == 0 and drops[1] > 0
     assert seqs == list(range(1, len(seqs) + 1))  # nothing missed, nothing twice
+
+
+async def test_following_a_task_that_already_ended_finishes_at_once(server_client):
+    """A quick task can end before the kernel looks: its Run must not wait for events never coming."""
+    from cmbjupyter.server.runs import follow
+
+    c = server_client
+    submission = await asyncio.to_thread(c.submit, "result = 5", {"engine": "python"})
+    while (await asyncio.to_thread(c.task, submission.task_id))["status"] != "completed":
+        await asyncio.sleep(0.05)
+    run = await asyncio.to_thread(follow, c, submission)
+    assert (await asyncio.to_thread(run.wait, 10))["result"] == 5 and run.where == "server"
