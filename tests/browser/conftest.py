@@ -62,6 +62,14 @@ def page(browser, request):
     page.close()
 
 
+def write_notebook(folder: Path, name: str, *cells: str) -> str:
+    """A notebook of code ``cells`` (Python 3 kernel) saved as ``folder/name``; returns ``name``."""
+    book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in cells])
+    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(book, folder / name)
+    return name
+
+
 def _example_root(tmp_path_factory, name: str) -> Path:
     """A fresh folder holding the example notebooks with their outputs cleared."""
     root = tmp_path_factory.mktemp(name)

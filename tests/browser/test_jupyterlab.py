@@ -10,11 +10,10 @@ import os
 import urllib.request
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from cmbjupyter.static_html import usd
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, write_notebook
 
 pytestmark = pytest.mark.browser
 
@@ -77,14 +76,12 @@ def test_a_background_run_is_cancelled_from_the_widget_button(page, lab):
             "    time.sleep(0.1)",
         ]
     )
-    book = nbformat.v4.new_notebook(
-        cells=[
-            nbformat.v4.new_code_cell("%load_ext cmbjupyter"),
-            nbformat.v4.new_code_cell(f"%%cmbagent --engine python --background\n{task}"),
-        ]
+    write_notebook(
+        lab["root"],
+        "cancel.ipynb",
+        "%load_ext cmbjupyter",
+        f"%%cmbagent --engine python --background\n{task}",
     )
-    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(book, lab["root"] / "cancel.ipynb")
     open_notebook(page, lab, "cancel.ipynb")
     page.evaluate(RUN_ALL)
     page.wait_for_selector(f'{VIEW}[data-status="running"]', timeout=120_000)
@@ -104,15 +101,13 @@ def test_the_open_node_is_shared_by_every_view_of_a_run(page, lab):
     task = "\n".join(
         ["phase('planning')", "emit.add_node('step_1', 'Simulate')", "phase('control')", "step(1)"]
     )
-    book = nbformat.v4.new_notebook(
-        cells=[
-            nbformat.v4.new_code_cell("%load_ext cmbjupyter"),
-            nbformat.v4.new_code_cell(f"%%cmbagent --engine python --mode planning-control\n{task}"),
-            nbformat.v4.new_code_cell("run = _"),
-        ]
+    write_notebook(
+        lab["root"],
+        "select.ipynb",
+        "%load_ext cmbjupyter",
+        f"%%cmbagent --engine python --mode planning-control\n{task}",
+        "run = _",
     )
-    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(book, lab["root"] / "select.ipynb")
     open_notebook(page, lab, "select.ipynb")
     page.evaluate(RUN_ALL)
     page.wait_for_selector(f'{VIEW}[data-status="completed"]', timeout=120_000)
@@ -173,17 +168,13 @@ def test_cmbagent_runs_on_the_server_from_a_notebook_with_its_scripted_llm(page,
         "server = ScriptedLLMServer().__enter__()\n"
         "os.environ.update(OPENAI_API_KEY='sk-offline', OPENAI_BASE_URL=server.base_url)"
     )
-    book = nbformat.v4.new_notebook(
-        cells=[
-            nbformat.v4.new_code_cell("%load_ext cmbjupyter"),
-            nbformat.v4.new_code_cell(setup),
-            nbformat.v4.new_code_cell(
-                f"%%cmbagent --mode one-shot --python {python}\nCompute 2 + 2 in Python."
-            ),
-        ]
+    write_notebook(
+        lab["root"],
+        "cmbagent.ipynb",
+        "%load_ext cmbjupyter",
+        setup,
+        f"%%cmbagent --mode one-shot --python {python}\nCompute 2 + 2 in Python.",
     )
-    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(book, lab["root"] / "cmbagent.ipynb")
     open_notebook(page, lab, "cmbagent.ipynb")
     page.evaluate(RUN_ALL)
     view = page.wait_for_selector(f'{VIEW}[data-status="completed"]', timeout=180_000)
@@ -200,14 +191,12 @@ def test_cmbagent_runs_on_the_server_from_a_notebook_with_its_scripted_llm(page,
 
 def test_a_question_is_answered_in_the_widget(page, lab):
     task = "answer = ask('Which dataset?')\nprint(f'using {answer}')\nresult = answer"
-    book = nbformat.v4.new_notebook(
-        cells=[
-            nbformat.v4.new_code_cell("%load_ext cmbjupyter"),
-            nbformat.v4.new_code_cell(f"%%cmbagent --engine python --mode hitl --background\n{task}"),
-        ]
+    write_notebook(
+        lab["root"],
+        "ask.ipynb",
+        "%load_ext cmbjupyter",
+        f"%%cmbagent --engine python --mode hitl --background\n{task}",
     )
-    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(book, lab["root"] / "ask.ipynb")
     open_notebook(page, lab, "ask.ipynb")
     page.evaluate(RUN_ALL)
     form = page.wait_for_selector(f"{VIEW} form.cmb-input:not([hidden])", timeout=120_000)

@@ -9,11 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from cmbjupyter.server.client import ServerClient
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, write_notebook
 from tests.browser.test_jupyterlab import RUN_ALL, VIEW, open_notebook
 
 pytestmark = pytest.mark.browser
@@ -96,16 +95,12 @@ def test_a_running_task_is_cancelled_from_the_sidebar(page, lab):
 
 
 def test_a_notebook_run_on_the_server_is_written_into_the_open_notebook_metadata(page, lab):
-    book = nbformat.v4.new_notebook(
-        cells=[
-            nbformat.v4.new_code_cell("%load_ext cmbjupyter"),
-            nbformat.v4.new_code_cell(
-                f"%%cmbagent --engine python --mode planning-control --session meta\n{PLAN}"
-            ),
-        ]
+    write_notebook(
+        lab["root"],
+        "meta.ipynb",
+        "%load_ext cmbjupyter",
+        f"%%cmbagent --engine python --mode planning-control --session meta\n{PLAN}",
     )
-    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(book, lab["root"] / "meta.ipynb")
     open_notebook(page, lab, "meta.ipynb")
     page.evaluate(RUN_ALL)
     page.wait_for_selector(f'{VIEW}[data-status="completed"]', timeout=120_000)
