@@ -222,18 +222,23 @@ class TaskSupervisor:
 
     # ------------------------------------------------------------------ the run
 
+    def create_session(self, sessions: SessionManager) -> None:
+        """Write this task's session as created in ``sessions`` (its first save)."""
+        config = self.config
+        sessions.create_session(
+            str(config.session_id),
+            mode=config.mode,
+            task=self.task,
+            config=config.raw,
+            task_id=self.task_id,
+            engine=config.engine,
+            redactor=self.redactor,
+        )
+
     async def run(self) -> dict[str, Any]:
         config = self.config
         if self.sessions is not None and config.session_id:
-            self.sessions.create_session(
-                config.session_id,
-                mode=config.mode,
-                task=self.task,
-                config=config.raw,
-                task_id=self.task_id,
-                engine=config.engine,
-                redactor=self.redactor,
-            )
+            self.create_session(self.sessions)
         dag = template_for(config.mode, config.raw)
         await self.publish("dag_created", dag)
         await self.publish(

@@ -354,17 +354,8 @@ class TaskRegistry:
         await supervisor.publish("error", failure.to_event_data())
         await supervisor.publish("complete", {"status": "cancelled"})
         if entry.session_id:
-            config = supervisor.config
             try:
-                self.sessions.create_session(
-                    entry.session_id,
-                    mode=config.mode,
-                    task=supervisor.task,
-                    config=config.raw,
-                    task_id=entry.task_id,
-                    engine=config.engine,
-                    redactor=supervisor.redactor,
-                )
+                supervisor.create_session(self.sessions)
                 self.sessions.suspend_session(entry.session_id, reason=reason, run_status="cancelled")
             except SessionWriteError as exc:
                 self.log.warning("could not save session %s: %s", entry.session_id, exc)
