@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["install", "llm_errors"]
+__all__ = ["add_plan_nodes", "install", "llm_errors"]
 
 _agent: contextvars.ContextVar[str | None] = contextvars.ContextVar("cmbagent_agent", default=None)
 
@@ -152,13 +152,16 @@ def _hook_llm_calls(emit: Any) -> None:
     ConversableAgent._generate_oai_reply_from_client = attributed_reply
 
 
-def _plan_steps(final_context: Any, work_dir: Path | None) -> list[str]:
-    """The plan's sub-tasks: from the final plan in the context (the planner's text, or the list a
-    control run is given; cmbagent writes ``planning/final_plan.json`` only after the planning chat
-    returns), else from that file."""
-    plan = None
+def _final_plan(final_context: Any) -> Any:
+    """The ``final_plan`` context variable: the planner's text, or the list a control run is given."""
     with contextlib.suppress(TypeError, ValueError, KeyError):
-        plan = dict(final_context)["final_plan"]
+        return dict(final_context)["final_plan"]
+    return None
+
+
+def _plan_steps(plan: Any, work_dir: Path | None) -> list[str]:
+    """The plan's sub-tasks: from the final plan in the context (cmbagent writes
+    ``planning/final_plan.json`` only after the planning chat returns), else from that file."""
     if isinstance(plan, str):
         found = re.findall(r"-\s*Step\s+\d+:\s*\n\s*\*\s*sub-task:\s*(.+)", plan)
         if found:
@@ -174,10 +177,7 @@ def _plan_steps(final_context: Any, work_dir: Path | None) -> list[str]:
     return [str(s.get("sub_task") or s) if isinstance(s, dict) else str(s) for s in steps or []]
 
 
-def _step_agent(final_context: Any, n: int) -> str | None:
-    plan = None
-    with contextlib.suppress(TypeError, ValueError, KeyError):
-        plan = dict(final_context)["final_plan"]
+def _step_agent(plan: Any, n: int) -> str | None:
     if isinstance(plan, list):  # a control run's given plan: cmbagent's sub-task dicts
         found = [str(s.get("sub_task_agent")) if isinstance(s, dict) else None for s in plan]
     else:
@@ -185,12 +185,19 @@ def _step_agent(final_context: Any, n: int) -> str | None:
     return found[n - 1] if len(found) >= n else None
 
 
+def add_plan_nodes(emit: Any, steps: list[tuple[str, str | None]], done: int = 0) -> None:
+    """Each plan step ``(sub-task, agent)`` as a DAG node; the first ``done`` already completed."""
+    for n, (label, agent) in enumerate(steps, start=1):
+        status = "completed" if n <= done else "pending"
+        emit.add_node(f"step_{n}", f"Step {n}: {label}"[:80], status=status, agent=agent)
+
+
 def _add_steps(emit: Any, tracker: StepTracker, final_context: Any, work_dir: Path | None) -> None:
     """The plan's steps as DAG nodes (once per run)."""
-    steps = _plan_steps(final_context, work_dir)
+    plan = _final_plan(final_context)
+    steps = _plan_steps(plan, work_dir)
     tracker.steps = len(steps)
-    for n, label in enumerate(steps, start=1):
-        emit.add_node(f"step_{n}", f"Step {n}: {label}"[:80], agent=_step_agent(final_context, n))
+    add_plan_nodes(emit, [(label, _step_agent(plan, n)) for n, label in enumerate(steps, start=1)])
 
 
 def _hook_phases(emit: Any, context: dict[str, Any], tracker: StepTracker) -> None:

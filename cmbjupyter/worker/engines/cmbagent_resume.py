@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import EngineError
+from .cmbagent_hooks import add_plan_nodes
 
 __all__ = ["restart_carryover"]
 
@@ -41,10 +42,8 @@ def restart_carryover(
     steps = int(context.get("number_of_steps_in_plan") or len(sub_tasks))
     if not 1 <= restart_at_step <= steps:
         raise EngineError(f"cannot resume at step {restart_at_step}: the plan has {steps} steps")
-    for n, sub_task in enumerate(sub_tasks, start=1):
-        label = f"Step {n}: {sub_task.get('sub_task', '')}"[:80]
-        status = "completed" if n < restart_at_step else "pending"
-        emit.add_node(f"step_{n}", label, status=status, agent=sub_task.get("sub_task_agent"))
+    nodes = [(str(s.get("sub_task", "")), s.get("sub_task_agent")) for s in sub_tasks]
+    add_plan_nodes(emit, nodes, done=restart_at_step - 1)
     configs = {
         agent: get_model_config(arguments.get(f"{agent}_model") or default_agents_llm_model[agent])
         for agent in AGENTS
