@@ -70,16 +70,24 @@ def _models(config: dict[str, Any]) -> dict[str, str]:
     return {k: v for k, v in chosen.items() if v}
 
 
+def _falls_back(name: str, model: str, fallback: str, emit: Any) -> bool:
+    """True (with a note in the console) when ``model`` needs a key other than OpenAI's that is not
+    set, so ``name`` (an agent or a model argument) uses ``fallback`` instead."""
+    key = _key_for(model)
+    if key == "OPENAI_API_KEY" or os.environ.get(key):
+        return False
+    emit.output(f"{name}: no {key}, using {fallback} instead of {model}", agent="cmbjupyter")
+    return True
+
+
 def _fallback_models(cmbagent: Any, emit: Any, fallback: str) -> None:
     """Agents whose default model needs a key that is not set use ``fallback`` instead (with a note)."""
     from cmbagent import utils
 
     for agent, model in list(utils.default_agents_llm_model.items()):
-        key = _key_for(str(model))
-        if key != "OPENAI_API_KEY" and not os.environ.get(key):
+        if _falls_back(agent, str(model), fallback, emit):
             utils.default_agents_llm_model[agent] = fallback
             utils.default_agent_llm_configs[agent] = utils.get_model_config(fallback)  # built at import
-            emit.output(f"{agent}: no {key}, using {fallback} instead of {model}", agent="cmbjupyter")
 
 
 def _arguments(
@@ -94,11 +102,9 @@ def _arguments(
         wanted.setdefault("plan_instructions", IDEA_INSTRUCTIONS)
     for name, parameter in accepted.items():
         default = parameter.default
-        if name.endswith("_model") and name not in wanted and isinstance(default, str):
-            key = _key_for(default)
-            if key != "OPENAI_API_KEY" and not os.environ.get(key):
-                wanted[name] = fallback
-                emit.output(f"{name}: no {key}, using {fallback} instead of {default}", agent="cmbjupyter")
+        unset = name.endswith("_model") and name not in wanted and isinstance(default, str)
+        if unset and _falls_back(name, default, fallback, emit):
+            wanted[name] = fallback
     if "max_rounds" in config and "max_rounds_control" in accepted:
         wanted.setdefault("max_rounds_control", config["max_rounds"])
     return {k: v for k, v in wanted.items() if k in accepted and k != "task"}
