@@ -77,6 +77,7 @@ class Run:
         engine: str,
         state: RunState | None = None,
         where: str = "kernel",
+        sidecar: str | None = None,
     ) -> None:
         self.task_id = task_id
         self.session_id = session_id
@@ -91,7 +92,7 @@ class Run:
         self._answer: Callable[[str, str], None] | None = None
         self._done_callbacks: list[Callable[[Run], None]] = []
         self.view: Any = None  # the RunView that draws this run (set by cmbjupyter.view)
-        self.sidecar: str | None = None  # where its session is saved, when not the kernel's store
+        self.sidecar = sidecar  # the session's file, in the store of whoever runs the task
         _RUNS[task_id] = self
 
     # ------------------------------------------------------------------ what users call
@@ -156,9 +157,6 @@ class Run:
         summary["where"] = self.where
         if self.sidecar:
             summary["sidecar"] = self.sidecar
-        elif self.session_id:
-            root = os.environ.get(SESSIONS_DIR_ENV) or ".cmbagent/sessions"
-            summary["sidecar"] = os.path.join(root, f"{self.session_id}.json")
         return summary
 
     # ------------------------------------------------------------------ display
@@ -233,6 +231,7 @@ def start_in_kernel(
         engine=checked.engine,
         state=supervisor.state,
         where="kernel",
+        sidecar=str(executor.session_manager.path(checked.session_id)) if checked.session_id else None,
     )
     for sink in prepare(run) if prepare else ():
         supervisor.router.add(sink)

@@ -107,8 +107,8 @@ def follow(
         engine=str(state.engine or ""),
         state=state,
         where="server",
+        sidecar=submission.sidecar,
     )
-    run.sidecar = submission.sidecar
     sinks = prepare(run) if prepare else []
     run._cancel = lambda: client.cancel(run.task_id)
     run._answer = lambda request_id, text: client.send_input(run.task_id, request_id, text)
