@@ -138,14 +138,18 @@ def show(session_id: str) -> Any:
     if found is not None:
         return found
     from .errors import SessionNotFound
+    from .server.client import NotFound
 
     try:
         return local_sessions().load_session(session_id)
-    except SessionNotFound:
+    except SessionNotFound as missing:
         client = _server()
-        if client is None or not _server_has(client, session_id):
+        if client is None:
             raise
-        return client.session(session_id)
+        try:
+            return client.session(session_id)
+        except NotFound:
+            raise missing from None
 
 
 def sessions_table() -> Any:

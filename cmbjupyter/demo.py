@@ -47,23 +47,23 @@ def execute_notebooks(source: Path, out: Path) -> list[tuple[Path, float, str | 
 
     out.mkdir(parents=True, exist_ok=True)
     done = []
-    for path in sorted(source.glob("[0-9]*.ipynb")):
-        book = nbformat.read(path, as_version=4)
-        started, error = time.monotonic(), None
-        # the kernels' own chatter (transport warnings) goes to a log beside the results, not the screen
-        with open(out / "kernels.log", "a", encoding="utf-8") as kernel_log:
+    # the kernels' own chatter (transport warnings) goes to a log beside the results, not the screen
+    with open(out / "kernels.log", "w", encoding="utf-8") as kernel_log:
+        for path in sorted(source.glob("[0-9]*.ipynb")):
+            book = nbformat.read(path, as_version=4)
+            started, error = time.monotonic(), None
             try:
                 NotebookClient(
                     book, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(source)}}
                 ).execute(stderr=kernel_log)
             except Exception as exc:  # reported per notebook; the others still run
                 error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-                error += f" (kernel log: {out / 'kernels.log'})"
-        target = out / path.name
-        nbformat.write(book, target)
-        html, _ = HTMLExporter().from_notebook_node(book)
-        target.with_suffix(".html").write_text(html, encoding="utf-8")
-        done.append((target, time.monotonic() - started, error))
+                error += f" (kernel log: {kernel_log.name})"
+            target = out / path.name
+            nbformat.write(book, target)
+            html, _ = HTMLExporter().from_notebook_node(book)
+            target.with_suffix(".html").write_text(html, encoding="utf-8")
+            done.append((target, time.monotonic() - started, error))
     return done
 
 
