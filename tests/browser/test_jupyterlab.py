@@ -38,6 +38,13 @@ def open_notebook(page, lab, name):
     )
 
 
+def run_notebook(page, lab, name, *cells):
+    """Write a notebook of these code cells into the lab's root, open it, and run all its cells."""
+    write_notebook(lab["root"], name, *cells)
+    open_notebook(page, lab, name)
+    page.evaluate(RUN_ALL)
+
+
 def test_the_quickstart_draws_a_live_dag_that_completes_and_the_cost_meter_total(page, lab):
     open_notebook(page, lab, "01-quickstart.ipynb")
     page.evaluate(RUN_ALL)
@@ -76,14 +83,13 @@ def test_a_background_run_is_cancelled_from_the_widget_button(page, lab):
             "    time.sleep(0.1)",
         ]
     )
-    write_notebook(
-        lab["root"],
+    run_notebook(
+        page,
+        lab,
         "cancel.ipynb",
         "%load_ext cmbjupyter",
         f"%%cmbagent --engine python --background\n{task}",
     )
-    open_notebook(page, lab, "cancel.ipynb")
-    page.evaluate(RUN_ALL)
     page.wait_for_selector(f'{VIEW}[data-status="running"]', timeout=120_000)
     page.wait_for_function(
         f"() => document.querySelector('{VIEW} .cmb-console')?.innerText.includes('working')",
@@ -101,15 +107,14 @@ def test_the_open_node_is_shared_by_every_view_of_a_run(page, lab):
     task = "\n".join(
         ["phase('planning')", "emit.add_node('step_1', 'Simulate')", "phase('control')", "step(1)"]
     )
-    write_notebook(
-        lab["root"],
+    run_notebook(
+        page,
+        lab,
         "select.ipynb",
         "%load_ext cmbjupyter",
         f"%%cmbagent --engine python --mode planning-control\n{task}",
         "run = _",
     )
-    open_notebook(page, lab, "select.ipynb")
-    page.evaluate(RUN_ALL)
     page.wait_for_selector(f'{VIEW}[data-status="completed"]', timeout=120_000)
     page.locator(f'{VIEW} g.cmb-node[data-node-id="step_1"]').click()
     page.evaluate(
@@ -168,15 +173,14 @@ def test_cmbagent_runs_on_the_server_from_a_notebook_with_its_scripted_llm(page,
         "server = ScriptedLLMServer().__enter__()\n"
         "os.environ.update(OPENAI_API_KEY='sk-offline', OPENAI_BASE_URL=server.base_url)"
     )
-    write_notebook(
-        lab["root"],
+    run_notebook(
+        page,
+        lab,
         "cmbagent.ipynb",
         "%load_ext cmbjupyter",
         setup,
         f"%%cmbagent --mode one-shot --python {python}\nCompute 2 + 2 in Python.",
     )
-    open_notebook(page, lab, "cmbagent.ipynb")
-    page.evaluate(RUN_ALL)
     view = page.wait_for_selector(f'{VIEW}[data-status="completed"]', timeout=180_000)
     assert "scripted answer: 4" in view.query_selector(".cmb-console").inner_text()
     agents = {r.get_attribute("data-name") for r in view.query_selector_all(".cmb-cost-table tr[data-name]")}
@@ -191,14 +195,13 @@ def test_cmbagent_runs_on_the_server_from_a_notebook_with_its_scripted_llm(page,
 
 def test_a_question_is_answered_in_the_widget(page, lab):
     task = "answer = ask('Which dataset?')\nprint(f'using {answer}')\nresult = answer"
-    write_notebook(
-        lab["root"],
+    run_notebook(
+        page,
+        lab,
         "ask.ipynb",
         "%load_ext cmbjupyter",
         f"%%cmbagent --engine python --mode hitl --background\n{task}",
     )
-    open_notebook(page, lab, "ask.ipynb")
-    page.evaluate(RUN_ALL)
     form = page.wait_for_selector(f"{VIEW} form.cmb-input:not([hidden])", timeout=120_000)
     assert "Which dataset?" in form.inner_text()
     form.query_selector("input").fill("Planck PR4")

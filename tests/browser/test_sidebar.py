@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from cmbjupyter.server.client import ServerClient
-from tests.browser.conftest import ARTIFACTS, write_notebook
-from tests.browser.test_jupyterlab import RUN_ALL, VIEW, open_notebook
+from tests.browser.conftest import ARTIFACTS
+from tests.browser.test_jupyterlab import VIEW, run_notebook
 
 pytestmark = pytest.mark.browser
 
@@ -95,14 +95,13 @@ def test_a_running_task_is_cancelled_from_the_sidebar(page, lab):
 
 
 def test_a_notebook_run_on_the_server_is_written_into_the_open_notebook_metadata(page, lab):
-    write_notebook(
-        lab["root"],
+    run_notebook(
+        page,
+        lab,
         "meta.ipynb",
         "%load_ext cmbjupyter",
         f"%%cmbagent --engine python --mode planning-control --session meta\n{PLAN}",
     )
-    open_notebook(page, lab, "meta.ipynb")
-    page.evaluate(RUN_ALL)
     page.wait_for_selector(f'{VIEW}[data-status="completed"]', timeout=120_000)
     saved = page.wait_for_function(
         "() => { const s = window.jupyterapp.shell.currentWidget.content.model.getMetadata('cmbagent')"
