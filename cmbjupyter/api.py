@@ -28,7 +28,7 @@ def _in_kernel() -> bool:
 
 def _server() -> Any:
     """The Jupyter server this kernel belongs to (server mode), or None (kernel mode)."""
-    from .server.client import connect
+    from .remote.client import connect
 
     return connect()
 
@@ -58,7 +58,7 @@ def _start(task: str, config: dict[str, Any], *, display: bool, force_kernel: bo
     client = None if force_kernel else _server()
     if client is None:
         return _drawn(lambda prepare: start_in_kernel(task, config, prepare=prepare), display)
-    from .server.runs import start_on_server
+    from .remote.runs import start_on_server
 
     return _drawn(lambda prepare: start_on_server(client, task, config, prepare=prepare), display)
 
@@ -87,7 +87,7 @@ def resume(session_id: str, **overrides: Any) -> Run:
     force_kernel = bool(overrides.pop("force_kernel", False))
     client = None if force_kernel else _server()
     if client is not None and _server_has(client, session_id):
-        from .server.runs import resume_on_server
+        from .remote.runs import resume_on_server
 
         return _drawn(
             lambda prepare: resume_on_server(client, session_id, overrides, prepare=prepare), _in_kernel()
@@ -100,7 +100,7 @@ def resume(session_id: str, **overrides: Any) -> Run:
 
 
 def _server_has(client: Any, session_id: str) -> bool:
-    from .server.client import NotFound
+    from .remote.client import NotFound
 
     try:
         client.session(session_id)
@@ -138,7 +138,7 @@ def show(session_id: str) -> Any:
     if found is not None:
         return found
     from .errors import SessionNotFound
-    from .server.client import NotFound
+    from .remote.client import NotFound
 
     try:
         return local_sessions().load_session(session_id)

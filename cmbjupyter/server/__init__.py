@@ -1,9 +1,13 @@
-"""The jupyter_server extension (server mode, DESIGN.md "Where tasks run") and its kernel-side client.
+"""The jupyter_server extension (server mode, DESIGN.md "Where tasks run"): it runs in the Jupyter
+server and owns the tasks it runs.
 
-* ``cmbjupyter.server.app.CmbJupyter``: the ExtensionApp (REST + WebSocket under ``/cmbagent/api``).
-* ``cmbjupyter.server.client``: what a kernel uses to find a server and submit/watch tasks; it
-  never imports jupyter_server, so importing this package from a kernel stays cheap. The
-  extension point below imports the app only when jupyter_server asks for it.
+* :mod:`.app` (``CmbJupyter``, the ExtensionApp: traitlets and the route table);
+* :mod:`.handlers` (REST) and :mod:`.websocket` (event streams), on :mod:`._base`'s auth;
+* :mod:`.registry` (queue, running tasks), :mod:`.replay` (per-task event buffers),
+  :mod:`.recovery` (sessions across server restarts).
+
+The kernel side (finding this server, submitting, following) is :mod:`cmbjupyter.remote`; neither
+package imports the other. The extension point below imports the app only when jupyter_server asks.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cmbjupyter.server.client import ServerClient
+from cmbjupyter.remote.client import ServerClient
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_jupyterlab import VIEW, run_notebook
 

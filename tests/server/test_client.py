@@ -10,9 +10,9 @@ import pytest
 
 import cmbjupyter.server.websocket as websocket_module
 from cmbjupyter.errors import ConfigError
-from cmbjupyter.server import client as client_module
-from cmbjupyter.server.client import NotFound, ServerClient, ServerUnreachable, connect, update_state
-from cmbjupyter.server.discovery import candidates, running_servers
+from cmbjupyter.remote import client as client_module
+from cmbjupyter.remote.client import NotFound, ServerClient, ServerUnreachable, connect, update_state
+from cmbjupyter.remote.discovery import candidates, running_servers
 from cmbjupyter.state import RunState
 
 CHATTY = """
@@ -149,7 +149,7 @@ async def test_events_reconnect_after_a_dropped_connection(server_client, monkey
 
 async def test_following_a_task_that_already_ended_finishes_at_once(server_client):
     """A quick task can end before the kernel looks: its Run must not wait for events never coming."""
-    from cmbjupyter.server.runs import follow
+    from cmbjupyter.remote.runs import follow
 
     c = server_client
     submission = await asyncio.to_thread(c.submit, "result = 5", {"engine": "python"})

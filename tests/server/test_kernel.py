@@ -18,7 +18,7 @@ result = "survived"
 
 SUBMIT = f"""
 import os, sys
-from cmbjupyter.server.client import connect
+from cmbjupyter.remote.client import connect
 client = connect()
 submission = client.submit({TASK!r}, {{"engine": "python", "session_id": "s-survivor"}})
 print("SUBMITTED", submission.task_id, client.url, os.environ.get("JPY_SESSION_NAME"), flush=True)
@@ -54,7 +54,7 @@ def test_importing_the_client_stays_cheap():
     code = textwrap.dedent(
         """
         import sys
-        import cmbjupyter.server.client
+        import cmbjupyter.remote.client
         import cmbjupyter.server
         heavy = [m for m in sys.modules if m.split(".")[0] in ("jupyter_server", "tornado", "psutil")
                  or m in ("cmbjupyter.executor", "cmbjupyter.supervisor", "cmbjupyter.server.app")]

@@ -20,7 +20,7 @@ import pytest
 
 import cmbjupyter
 from cmbjupyter import TaskFailed
-from cmbjupyter.server.client import ServerClient
+from cmbjupyter.remote.client import ServerClient
 from cmbjupyter.session import SessionManager
 
 LONG = """
@@ -78,7 +78,7 @@ def crashed_server(tmp_path, sessions_dir, monkeypatch):
     workers: list[psutil.Process] = []
     monkeypatch.setenv("CMBJUPYTER_SERVER_URL", f"http://127.0.0.1:{port}/")
     monkeypatch.setenv("CMBJUPYTER_SERVER_TOKEN", token)
-    monkeypatch.setattr("cmbjupyter.server.client._cached", None)
+    monkeypatch.setattr("cmbjupyter.remote.client._cached", None)
     try:
         client = ServerClient(f"http://127.0.0.1:{port}/", token)
         _wait(client.ping, what="the phase-1 server")

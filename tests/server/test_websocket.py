@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from cmbjupyter.server.client import update_state
+from cmbjupyter.remote.client import update_state
 from cmbjupyter.state import RunState
 
 CHATTY = """

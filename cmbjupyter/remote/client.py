@@ -7,7 +7,7 @@ few file reads and one local HTTP request.
 
 API (what the magic calls)::
 
-    from cmbjupyter.server.client import connect, update_state
+    from cmbjupyter.remote.client import connect, update_state
 
     client = connect()                 # ServerClient, or None: no server with the extension is
     if client is None:                 # reachable -> run in the kernel (kernel mode)

@@ -1,6 +1,6 @@
 """Server mode of :class:`~cmbjupyter.runs.Run`: the Jupyter server runs the task, the kernel watches.
 
-``cmbjupyter.run`` and ``%%cmbagent`` come here when :func:`~cmbjupyter.server.client.connect`
+``cmbjupyter.run`` and ``%%cmbagent`` come here when :func:`~cmbjupyter.remote.client.connect`
 finds the server the kernel belongs to. The task is submitted over REST; its events come back over
 the WebSocket, on the kernel's loop thread, into the same RunState and the same sinks (throttled
 RunWidget, save points) as in kernel mode. So the notebook looks the same, but the worker is a child
