@@ -100,7 +100,7 @@ def resume(session_id: str, **overrides: Any) -> Run:
 
 
 def _server_has(client: Any, session_id: str) -> bool:
-    from .remote.client import NotFound
+    from .errors import NotFound
 
     try:
         client.session(session_id)
@@ -137,8 +137,7 @@ def show(session_id: str) -> Any:
     found = _find(session_id)
     if found is not None:
         return found
-    from .errors import SessionNotFound
-    from .remote.client import NotFound
+    from .errors import NotFound, SessionNotFound
 
     try:
         return local_sessions().load_session(session_id)

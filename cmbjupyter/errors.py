@@ -1,12 +1,14 @@
 """Every exception cmbjupyter raises, in one hierarchy.
 
 Like nbclient's ``CellTimeoutError(TimeoutError)``, each class also subclasses the builtin a caller
-would naturally catch, so ``except TimeoutError`` or ``except ValueError`` keep working.
+would naturally catch, so ``except TimeoutError`` or ``except ValueError`` keep working. Errors a
+request can cause carry their ``http_status``: the server's handlers answer with it, and the
+kernel-side client raises the same class again from the status it gets (:func:`error_for_status`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = [
     "BudgetExceeded",
@@ -16,21 +18,30 @@ __all__ = [
     "EngineNotFound",
     "InvalidSessionId",
     "MemoryLimitExceeded",
+    "NotFound",
     "ProtocolError",
+    "ServerError",
+    "ServerUnreachable",
     "SessionCorrupt",
     "SessionError",
     "SessionNotFound",
     "SessionWriteError",
     "TaskCancelled",
+    "TaskConflict",
     "TaskFailed",
+    "TaskNotFound",
     "TaskTimeout",
     "WorkerCrashed",
     "error_class_for",
+    "error_for_status",
 ]
 
 
 class CmbJupyterError(Exception):
     """Base class of every cmbjupyter error."""
+
+    #: The HTTP status the server answers with when a request raises this (None: a server error, 500).
+    http_status: ClassVar[int | None] = None
 
 
 class ConfigError(CmbJupyterError, ValueError):
@@ -38,6 +49,41 @@ class ConfigError(CmbJupyterError, ValueError):
 
     Raised before anything starts, so nothing needs cleaning up.
     """
+
+    http_status = 400
+
+
+class NotFound(CmbJupyterError, LookupError):
+    """No such task or session (HTTP 404)."""
+
+    http_status = 404
+
+
+class TaskNotFound(NotFound):
+    """No task with this id is known to this server (HTTP 404)."""
+
+
+class TaskConflict(CmbJupyterError, RuntimeError):
+    """The request does not fit the task's current state (HTTP 409)."""
+
+    http_status = 409
+
+
+class ServerError(CmbJupyterError):
+    """The Jupyter server answered a kernel's request with an error (``http_status``, ``message``)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.http_status = status  # type: ignore[misc]  # per instance: whatever the server said
+
+    @property
+    def status(self) -> int | None:
+        return self.http_status
+
+
+class ServerUnreachable(ServerError, ConnectionError):
+    """No answer from the Jupyter server (not running, wrong URL, network)."""
 
 
 class ProtocolError(CmbJupyterError, ValueError):
@@ -118,11 +164,15 @@ class BudgetExceeded(TaskFailed):
 
 
 class SessionError(CmbJupyterError):
-    """Base class of session-store errors."""
+    """Base class of session-store errors (HTTP 409: the session cannot do what was asked)."""
+
+    http_status = 409
 
 
-class SessionNotFound(SessionError, KeyError):
+class SessionNotFound(SessionError, NotFound, KeyError):
     """No sidecar file exists for this session id."""
+
+    http_status = 404
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else "session not found"
@@ -133,7 +183,10 @@ class SessionCorrupt(SessionError, ValueError):
 
 
 class InvalidSessionId(SessionError, ValueError):
-    """A session id that could escape the sessions folder or is not a plain name."""
+    """A session id that could escape the sessions folder or is not a plain name (HTTP 404: no such
+    session can exist)."""
+
+    http_status = 404
 
 
 class SessionWriteError(SessionError, OSError):
@@ -159,6 +212,16 @@ def error_class_for(error_type: str | None) -> type[TaskFailed]:
     engine's type name in ``error_type``.
     """
     return _BY_TYPE.get(error_type or "", TaskFailed)
+
+
+def error_for_status(status: int, message: str) -> CmbJupyterError:
+    """The error a kernel raises for a server's error reply: the class the server raised, by status."""
+    for cls in (ConfigError, NotFound, TaskConflict):
+        if cls.http_status == status:
+            return cls(message)
+    if status == 403:
+        return ServerError(f"the Jupyter server refused the request (403): {message}", status)
+    return ServerError(message, status)
 
 
 class EngineError(CmbJupyterError):

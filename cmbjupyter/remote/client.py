@@ -28,9 +28,10 @@ events are no longer buffered the server sends a ``snapshot`` first (:func:`upda
 both). The REST methods are synchronous (loopback calls of a few ms, safe from the kernel's main
 thread); call them through ``asyncio.to_thread`` from async code if you must not block a loop.
 
-Errors: :class:`ServerUnreachable` (a ``ConnectionError``) when the server stops answering,
-:class:`~cmbjupyter.errors.ConfigError` (a ``ValueError``) for a 400, :class:`NotFound` (a
-``LookupError``) for a 404, :class:`ServerError` for anything else (``.status``, ``.message``).
+Errors (all in :mod:`cmbjupyter.errors`): ``ServerUnreachable`` (a ``ConnectionError``) when the
+server stops answering; otherwise the class the server raised, by its HTTP status: ``ConfigError``
+(a ``ValueError``) for a 400, ``NotFound`` (a ``LookupError``) for a 404, ``TaskConflict`` for a 409,
+``ServerError`` for anything else (``.status``, ``.message``).
 
 Discovery (:mod:`.discovery`): ``CMBJUPYTER_SERVER=off`` forces kernel mode;
 ``CMBJUPYTER_SERVER_URL``/``CMBJUPYTER_SERVER_TOKEN`` name a server; otherwise the runtime files of
@@ -53,15 +54,12 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from ..errors import CmbJupyterError, ConfigError
+from ..errors import CmbJupyterError, NotFound, ServerError, ServerUnreachable, error_for_status
 from ..state import RunState
 from .discovery import ServerInfo, candidates
 
 __all__ = [
-    "NotFound",
     "ServerClient",
-    "ServerError",
-    "ServerUnreachable",
     "Submission",
     "connect",
     "update_state",
@@ -72,23 +70,6 @@ API: Final = "cmbagent/api/"
 CACHE_SECONDS: Final = 30.0
 RECONNECT_DELAYS: Final = (0.2, 0.5, 1.0, 2.0, 5.0)
 NOTEBOOK_ENV: Final = "JPY_SESSION_NAME"
-
-
-class ServerError(CmbJupyterError):
-    """The server answered with an error (``status``, ``message``)."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
-class ServerUnreachable(ServerError, ConnectionError):
-    """No answer from the server (not running, wrong URL, network)."""
-
-
-class NotFound(ServerError, LookupError):
-    """No such task or session on the server (HTTP 404)."""
 
 
 @dataclass(frozen=True)
@@ -146,19 +127,12 @@ class ServerClient:
             raise ServerUnreachable(f"cannot reach the Jupyter server at {self.url}: {reason}") from None
         return json.loads(raw) if raw.strip() else None
 
-    def _error(self, exc: urllib.error.HTTPError) -> Exception:
+    def _error(self, exc: urllib.error.HTTPError) -> CmbJupyterError:
         try:
             message = json.loads(exc.read() or b"{}").get("message") or exc.reason
         except ValueError:
             message = exc.reason
-        message = str(message)
-        if exc.code == 400:
-            return ConfigError(message)
-        if exc.code == 404:
-            return NotFound(message, exc.code)
-        if exc.code == 403:
-            return ServerError(f"the Jupyter server refused the request (403): {message}", exc.code)
-        return ServerError(message, exc.code)
+        return error_for_status(exc.code, str(message))
 
     # ------------------------------------------------------------------ REST
 
@@ -170,7 +144,7 @@ class ServerClient:
         """True if the server answers and has the cmbjupyter extension."""
         try:
             return self.status(timeout=timeout).get("name") == "cmbjupyter"
-        except (ServerError, ValueError, AttributeError):
+        except (CmbJupyterError, ValueError, AttributeError):
             return False
 
     def submit(
@@ -251,7 +225,7 @@ class ServerClient:
                 connection = await websocket_connect(request)
             except HTTPClientError as exc:
                 if exc.code == 404:
-                    raise NotFound(f"no task {task_id!r} on the server", 404) from None
+                    raise NotFound(f"no task {task_id!r} on the server") from None
                 raise ServerError(f"event stream refused: {exc}", exc.code) from None
             except OSError as exc:
                 if not (reconnect and delays):

@@ -13,17 +13,43 @@ queued and running tasks (their sessions are suspended, so they can be resumed).
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Final
 
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Enum, Float, Integer, Unicode, validate
 
 from ..session import DEFAULT_ROOT, SessionManager
-from .handlers import handlers
+from .handlers import (
+    SessionHandler,
+    SessionResumeHandler,
+    SessionsHandler,
+    StatusHandler,
+    TaskHandler,
+    TaskInputHandler,
+    TasksHandler,
+)
 from .recovery import suspend_interrupted
 from .registry import TaskRegistry
+from .websocket import TaskEventsSocket, UpdatesSocket
 
 __all__ = ["CmbJupyter"]
+
+#: Where the API lives, below the server's base_url.
+API_PREFIX: Final = "/cmbagent/api"
+_TASK: Final = "(?P<task_id>[^/]+)"
+_SESSION: Final = "(?P<session_id>[^/]+)"
+#: The extension's routes (path below API_PREFIX, handler), as jupyter_server's own examples list them.
+ROUTES: Final = (
+    ("/status", StatusHandler),
+    ("/tasks", TasksHandler),
+    (f"/tasks/{_TASK}", TaskHandler),
+    (f"/tasks/{_TASK}/input", TaskInputHandler),
+    (f"/tasks/{_TASK}/events", TaskEventsSocket),
+    ("/updates", UpdatesSocket),
+    ("/sessions", SessionsHandler),
+    (f"/sessions/{_SESSION}", SessionHandler),
+    (f"/sessions/{_SESSION}/resume", SessionResumeHandler),
+)
 
 
 class CmbJupyter(ExtensionApp):
@@ -129,7 +155,7 @@ class CmbJupyter(ExtensionApp):
         )
 
     def initialize_handlers(self) -> None:
-        self.handlers.extend(handlers())
+        self.handlers.extend((API_PREFIX + path, handler) for path, handler in ROUTES)
 
     async def stop_extension(self) -> None:
         """Server shutdown: no orphan workers; interrupted sessions are saved as suspended."""

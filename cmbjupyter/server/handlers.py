@@ -10,82 +10,26 @@ session, 409 when the request does not fit the task's state.
 from __future__ import annotations
 
 import asyncio
-import functools
-import json
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from jupyter_server.auth.decorator import authorized
-from jupyter_server.base.handlers import APIHandler
-from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from .._version import __version__
-from ..errors import ConfigError, InvalidSessionId, SessionError, SessionNotFound
+from ..errors import ConfigError
+from ._base import BaseHandler, json_errors
 from .recovery import list_sessions, session_state
-from .registry import TaskConflict, TaskEntry, TaskNotFound, TaskRegistry, notebook_summary
+from .registry import TaskEntry, TaskRegistry, notebook_summary
 
-__all__ = ["AUTH_RESOURCE", "handlers"]
-
-AUTH_RESOURCE = "cmbagent"
-
-F = TypeVar("F", bound=Callable[..., Awaitable[None]])
-
-
-def _status_for(exc: Exception) -> tuple[int, str] | None:
-    if isinstance(exc, (TaskNotFound, SessionNotFound, InvalidSessionId)):
-        return 404, "Not Found"
-    if isinstance(exc, ConfigError):
-        return 400, "Bad Request"
-    if isinstance(exc, (TaskConflict, SessionError)):
-        return 409, "Conflict"
-    return None
-
-
-def json_errors(method: F) -> F:
-    """Turn the library's errors into JSON responses with the right status (inside the auth checks)."""
-
-    @functools.wraps(method)
-    async def wrapper(self: BaseHandler, *args: Any, **kwargs: Any) -> None:
-        try:
-            await method(self, *args, **kwargs)
-        except Exception as exc:
-            mapped = _status_for(exc)
-            if mapped is None:
-                raise
-            status, reason = mapped
-            self.log.info("cmbagent API %s %s -> %d: %s", self.request.method, self.request.path, status, exc)
-            self.set_status(status, reason)
-            self.finish(json.dumps({"message": str(exc), "reason": reason}))
-
-    return wrapper  # type: ignore[return-value]
-
-
-class BaseHandler(ExtensionHandlerMixin, APIHandler):
-    """Shared helpers: the registry, the JSON body, JSON replies."""
-
-    auth_resource = AUTH_RESOURCE
-
-    @property
-    def registry(self) -> TaskRegistry:
-        return self.settings["cmbjupyter_registry"]  # type: ignore[no-any-return]
-
-    def body(self) -> dict[str, Any]:
-        """The request's JSON object (an empty body is ``{}``); ConfigError (400) otherwise."""
-        raw = self.request.body
-        if not raw or not raw.strip():
-            return {}
-        try:
-            value = json.loads(raw)
-        except ValueError as exc:
-            raise ConfigError(f"the request body is not valid JSON: {exc}") from None
-        if not isinstance(value, dict):
-            raise ConfigError(f"the request body must be a JSON object, not {type(value).__name__}")
-        return value
-
-    def reply(self, value: Any, status: int = 200) -> None:
-        self.set_status(status)
-        self.finish(json.dumps(value, default=str))
+__all__ = [
+    "SessionHandler",
+    "SessionResumeHandler",
+    "SessionsHandler",
+    "StatusHandler",
+    "TaskHandler",
+    "TaskInputHandler",
+    "TasksHandler",
+]
 
 
 def _created(entry: TaskEntry, registry: TaskRegistry) -> dict[str, Any]:
@@ -238,26 +182,3 @@ class SessionResumeHandler(BaseHandler):
             raise ConfigError("'config' must be an object of config overrides")
         entry = await self.registry.resume(session_id, overrides, notebook=body.get("notebook"))
         self.reply(_created(entry, self.registry), status=201)
-
-
-_ID = r"(?P<{}>[^/]+)"
-
-
-def handlers() -> list[tuple[str, type, dict[str, Any]]]:
-    """The extension's routes (relative to the server's base_url)."""
-    from .websocket import TaskEventsSocket, UpdatesSocket
-
-    api = "cmbagent/api"
-    task = _ID.format("task_id")
-    session = _ID.format("session_id")
-    return [
-        (rf"/{api}/status", StatusHandler, {}),
-        (rf"/{api}/tasks", TasksHandler, {}),
-        (rf"/{api}/tasks/{task}", TaskHandler, {}),
-        (rf"/{api}/tasks/{task}/input", TaskInputHandler, {}),
-        (rf"/{api}/tasks/{task}/events", TaskEventsSocket, {}),
-        (rf"/{api}/updates", UpdatesSocket, {}),
-        (rf"/{api}/sessions", SessionsHandler, {}),
-        (rf"/{api}/sessions/{session}", SessionHandler, {}),
-        (rf"/{api}/sessions/{session}/resume", SessionResumeHandler, {}),
-    ]

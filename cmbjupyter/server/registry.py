@@ -24,7 +24,14 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any, Final
 
-from ..errors import CmbJupyterError, ConfigError, SessionWriteError, TaskCancelled, TaskFailed
+from ..errors import (
+    ConfigError,
+    SessionWriteError,
+    TaskCancelled,
+    TaskConflict,
+    TaskFailed,
+    TaskNotFound,
+)
 from ..events import Event, now_iso
 from ..executor import IsolatedTaskExecutor
 from ..session import SessionManager, new_session_id, validate_session_id
@@ -32,20 +39,12 @@ from ..state import TERMINAL, RunState
 from ..supervisor import TaskSupervisor
 from .replay import EventBuffer
 
-__all__ = ["TaskConflict", "TaskEntry", "TaskNotFound", "TaskRegistry", "notebook_summary"]
+__all__ = ["TaskEntry", "TaskRegistry", "notebook_summary"]
 
 #: Finished tasks whose whole replay buffer is kept; older ones keep their final state only.
 FULL_BUFFERS_KEPT: Final = 20
 #: How long shutdown waits for running workers to stop (after SIGTERM, then SIGKILL).
 SHUTDOWN_WAIT: Final = 10.0
-
-
-class TaskNotFound(CmbJupyterError, LookupError):
-    """No task with this id is known to this server (HTTP 404)."""
-
-
-class TaskConflict(CmbJupyterError, RuntimeError):
-    """The request does not fit the task's current state (HTTP 409)."""
 
 
 class ChangeFeed:

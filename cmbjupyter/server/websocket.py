@@ -33,9 +33,10 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
+from ..errors import TaskNotFound
 from ..events import dumps
-from .handlers import AUTH_RESOURCE
-from .registry import TaskNotFound, TaskRegistry
+from ._base import AUTH_RESOURCE
+from .registry import TaskRegistry
 from .replay import follow_events, follow_state
 
 __all__ = ["TaskEventsSocket", "UpdatesSocket"]

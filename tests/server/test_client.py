@@ -9,9 +9,9 @@ import os
 import pytest
 
 import cmbjupyter.server.websocket as websocket_module
-from cmbjupyter.errors import ConfigError
+from cmbjupyter.errors import ConfigError, NotFound, ServerUnreachable
 from cmbjupyter.remote import client as client_module
-from cmbjupyter.remote.client import NotFound, ServerClient, ServerUnreachable, connect, update_state
+from cmbjupyter.remote.client import ServerClient, connect, update_state
 from cmbjupyter.remote.discovery import candidates, running_servers
 from cmbjupyter.state import RunState
 
