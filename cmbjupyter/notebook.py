@@ -19,7 +19,14 @@ from typing import Any, Final
 
 from .redact import Redactor
 
-__all__ = ["METADATA_KEY", "MIMETYPE", "output_metadata", "sessions_from_notebook", "write_session_summary"]
+__all__ = [
+    "METADATA_KEY",
+    "MIMETYPE",
+    "output_metadata",
+    "sessions_from_notebook",
+    "static_bundle",
+    "write_session_summary",
+]
 
 MIMETYPE: Final = "application/vnd.cmbagent.run+json"
 METADATA_KEY: Final = "cmbagent"
@@ -33,6 +40,18 @@ def clean_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(cleaned.get("error"), dict):
         cleaned["error"].pop("traceback", None)
     return cleaned
+
+
+def static_bundle(run: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The output of a run without a live widget: static HTML, summary JSON, plain text.
+
+    ``run`` is a :class:`~cmbjupyter.runs.Run` (anything with ``state`` and ``summary()``).
+    """
+    from .static_html import render_html
+
+    summary = run.summary()
+    data = {"text/plain": repr(run), "text/html": render_html(run.state.snapshot()), MIMETYPE: summary}
+    return data, output_metadata(summary)
 
 
 def output_metadata(summary: Mapping[str, Any]) -> dict[str, Any]:

@@ -164,7 +164,7 @@ class Run:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
         if self.view is not None and self.view.displayed:
             return {"text/plain": repr(self)}, {}  # already drawn live above: no second view
-        from .view import static_bundle
+        from .notebook import static_bundle
 
         return static_bundle(self)
 

@@ -13,24 +13,18 @@ import uuid
 from typing import Any
 
 from .events import Event
-from .notebook import MIMETYPE, output_metadata
+from .notebook import static_bundle
 from .router import Throttle
-from .runs import Run
 from .state import RunState
 
-__all__ = ["RunView", "static_bundle"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # a view draws a Run; a Run never imports the view (it sets run.view only via this)
+    from .runs import Run
+
+__all__ = ["RunView"]
 
 #: Events after which the saved output (static HTML, summary, metadata) is refreshed.
 SAVE_POINTS = frozenset({"phase_change", "complete"})
-
-
-def static_bundle(run: Run) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The output of a run without a live widget: static HTML, summary JSON, plain text."""
-    from .static_html import render_html
-
-    summary = run.summary()
-    data = {"text/plain": repr(run), "text/html": render_html(run.state.snapshot()), MIMETYPE: summary}
-    return data, output_metadata(summary)
 
 
 class RunView:

@@ -9,10 +9,11 @@ import time
 import pytest
 
 from cmbjupyter.errors import TaskCancelled
+from cmbjupyter.notebook import static_bundle
 from cmbjupyter.runs import start_in_kernel
 from cmbjupyter.state import RunState
 from cmbjupyter.static_html import render_html, usd
-from cmbjupyter.view import RunView, static_bundle
+from cmbjupyter.view import RunView
 from cmbjupyter.widget import RunWidget
 
 FLOOD = """
