@@ -312,6 +312,41 @@ class RunState:
             "other_events": copy.deepcopy(list(self.other_events)),
         }
 
+    def restore(self, snapshot: Mapping[str, Any]) -> RunState:
+        """The inverse of :meth:`snapshot`: replace this state's content with ``snapshot``'s, in place.
+
+        For a client that joins late (a kernel following a server task, a reconnect past the replay
+        buffer): what it holds (a widget, a Run) keeps the same object, and events after the
+        snapshot's ``last_seq`` go on through :meth:`apply`. ``restore(s.snapshot())`` gives back
+        ``s``'s snapshot, field for field.
+        """
+        fresh = RunState(
+            str(snapshot.get("task_id") or self.task_id),
+            session_id=snapshot.get("session_id"),
+            mode=snapshot.get("mode"),
+            engine=snapshot.get("engine"),
+            output_lines=self.output.maxlen or OUTPUT_LINES,
+        )
+        for key in ("status", "message", "phase", "step", "started_at", "ended_at", "updated_at"):
+            setattr(fresh, key, snapshot.get(key, getattr(fresh, key)))
+        dag = snapshot.get("dag") or {}
+        fresh.last_seq = int(snapshot.get("last_seq") or 0)
+        fresh.nodes = copy.deepcopy(dict(dag.get("nodes") or {}))
+        fresh.edges = [dict(e) for e in dag.get("edges") or ()]
+        fresh.current_node = dag.get("current")
+        fresh.cost = {**fresh.cost, **copy.deepcopy(dict(snapshot.get("cost") or {}))}
+        fresh.output.extend(dict(line) for line in snapshot.get("output") or ())
+        fresh.output_count = int(snapshot.get("output_count") or 0)
+        request = snapshot.get("input_request")
+        fresh.input_request = dict(request) if request else None
+        fresh.result = copy.deepcopy(snapshot.get("result"))
+        fresh.error = copy.deepcopy(snapshot.get("error"))
+        fresh.context = copy.deepcopy(dict(snapshot.get("context") or {}))
+        fresh.counts = dict(snapshot.get("counts") or {})
+        fresh.other_events.extend(copy.deepcopy(list(snapshot.get("other_events") or ())))
+        vars(self).update(vars(fresh))
+        return self
+
     def dag(self) -> dict[str, Any]:
         """The DAG as the wire's ``dag_created`` shape (node list in order), with live statuses."""
         nodes = sorted(self.nodes.values(), key=lambda n: n.get("order", 0))

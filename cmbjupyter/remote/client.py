@@ -268,30 +268,9 @@ def update_state(state: RunState, message: Mapping[str, Any]) -> RunState:
     """
     if message.get("type") != "snapshot":
         return state.apply(message)  # type: ignore[arg-type]
-    snap = message.get("data") or {}
-    fresh = RunState(
-        str(snap.get("task_id") or state.task_id),
-        session_id=snap.get("session_id"),
-        mode=snap.get("mode"),
-        engine=snap.get("engine"),
-    )
-    vars(state).update(vars(fresh))  # fresh bounded deques, default fields; then the snapshot's values
-    for key in ("status", "message", "phase", "step", "started_at", "ended_at", "updated_at"):
-        setattr(state, key, snap.get(key, getattr(state, key)))
-    dag = snap.get("dag") or {}
-    state.last_seq = int(snap.get("last_seq") or message.get("seq") or 0)
-    state.nodes = dict(dag.get("nodes") or {})
-    state.edges = list(dag.get("edges") or [])
-    state.current_node = dag.get("current")
-    state.cost = dict(snap.get("cost") or state.cost)
-    state.output.extend(snap.get("output") or [])
-    state.other_events.extend(snap.get("other_events") or [])
-    state.output_count = int(snap.get("output_count") or 0)
-    state.input_request = snap.get("input_request")
-    state.result, state.error = snap.get("result"), snap.get("error")
-    state.context = dict(snap.get("context") or {})
-    state.counts = dict(snap.get("counts") or {})
-    return state
+    snapshot = dict(message.get("data") or {})
+    snapshot["last_seq"] = snapshot.get("last_seq") or message.get("seq") or 0
+    return state.restore(snapshot)
 
 
 _cached: tuple[float, ServerClient] | None = None

@@ -18,10 +18,11 @@ its root_dir, not the notebook's folder), and the kernel's LLM endpoint settings
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import TaskFailed, error_class_for
+from ..events import make_event
 from ..runs import LoopThread, Run
 from ..state import RunState
 from .client import ServerClient, Submission, update_state
@@ -118,28 +119,38 @@ def follow(
 
 
 async def _follow(client: ServerClient, run: Run, sinks: list[Callable[[Any], Any]]) -> None:
-    """Fold the task's events into ``run.state`` and pass each to the view's sinks, until its end."""
-    if run.state.finished:  # it ended before we looked (a quick task, a resumed one): nothing to follow
-        return
-    async for message in client.events(run.task_id, since=run.state.last_seq):
+    """Fold the task's events into ``run.state`` and pass each to the view's sinks, until its end.
+
+    If the stream breaks (the server is gone), the run ends like any other failed run: an ``error``
+    and a ``complete`` event, made here, go through the same reducer and sinks.
+    """
+
+    def deliver(message: Mapping[str, Any]) -> None:
         update_state(run.state, message)
         for sink in sinks:
             sink(message)
+
+    if run.state.finished:  # it ended before we looked (a quick task, a resumed one): nothing to follow
+        return
+    try:
+        async for message in client.events(run.task_id, since=run.state.last_seq):
+            deliver(message)
+    except Exception as exc:
+        message = (
+            f"lost the Jupyter server while following the task ({type(exc).__name__}: {exc}); its "
+            "session stays in the server's store: list it with %cmbagent sessions once the server is "
+            "back, and resume it from there"
+        )
+        deliver(make_event("error", {"error_type": type(exc).__name__, "message": message}))
+        deliver(make_event("complete", {"status": "failed"}))
 
 
 def _finished(run: Run, future: Any) -> None:
     state = run.state
     try:
         future.result()
-    except BaseException as exc:  # the stream broke (the server is gone): the Run says so
-        message = (
-            f"lost the Jupyter server while following the task ({type(exc).__name__}: {exc}); its "
-            "session stays in the server's store: list it with %cmbagent sessions once the server is "
-            "back, and resume it from there"
-        )
-        state.error = {"error_type": type(exc).__name__, "message": message}
-        state.status, state.message = "failed", message
-        run._finish(None, TaskFailed(message, error_type=type(exc).__name__, task_id=run.task_id))
+    except BaseException as exc:  # the follower itself was cancelled or broke: say so, never hang
+        run._finish(None, TaskFailed(str(exc) or type(exc).__name__, task_id=run.task_id))
         return
     if state.status == "completed":
         run._finish(state.result, None)

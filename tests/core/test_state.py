@@ -158,3 +158,14 @@ def test_a_terminal_status_is_not_overwritten_by_late_status_events():
         _events(("complete", {"status": "cancelled"}), ("status", {"status": "running"}))
     )
     assert state.status == "cancelled"
+
+
+def test_restore_is_the_inverse_of_snapshot_and_keeps_the_object():
+    original = RunState.from_events(_planning_run(), session_id="s", mode="planning-control")
+    held = RunState("late-joiner")
+    restored = held.restore(original.snapshot())
+    assert restored is held  # a widget holding the state keeps working
+    assert held.snapshot() == original.snapshot()
+    more = _events(("output", {"message": "after the snapshot", "stream": "stdout"}))[0]
+    more["seq"] = original.last_seq + 1
+    assert held.apply(more).snapshot() == original.apply(more).snapshot()  # the reducer goes on from there
