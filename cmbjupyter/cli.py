@@ -17,18 +17,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import signal
 import sys
 import uuid
 from pathlib import Path
 from typing import Any, TextIO
 
+from .config import DEFAULT_SESSIONS_DIR, SESSIONS_DIR_ENV, sessions_dir
 from .dag import MODES
 from .errors import CmbJupyterError, TaskCancelled, TaskFailed
 from .eventlog import EventLog
 from .events import Event
-from .session import DEFAULT_ROOT, SessionManager
+from .session import SessionManager
 from .state import RunState
 
 __all__ = ["main"]
@@ -48,8 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cmbjupyter", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--sessions-dir",
-        default=os.environ.get("CMBJUPYTER_SESSIONS_DIR", DEFAULT_ROOT),
-        help=f"where session files live (default: {DEFAULT_ROOT})",
+        default=sessions_dir(),
+        help=f"where session files live (default: ${SESSIONS_DIR_ENV}, else {DEFAULT_SESSIONS_DIR})",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 

@@ -1,32 +1,119 @@
-"""A task's configuration, checked before anything starts.
+"""The one configuration room: a task's configuration, checked before anything starts, and every
+``CMBJUPYTER_*`` environment variable cmbjupyter reads (no other module reads them).
 
 ``config`` is a plain dict (the cmbagent backend's convention). The keys cmbjupyter reads are
 checked here and a bad one raises :class:`~cmbjupyter.errors.ConfigError` (a ``ValueError``) naming
-the key and what it accepts; every other key passes through to the engine untouched.
+the key and what it accepts; every other key passes through to the engine untouched. Where a key
+is missing, the environment gives the default (``$CMBJUPYTER_ENGINE``, ``$CMBJUPYTER_PYTHON``);
+the server extension's traitlets only feed defaults into the config it submits.
+
+Session ids are checked here too: they name files, so one rule says what a safe one is.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
+import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from .dag import MODES, canonical_mode
-from .errors import ConfigError
-from .session import validate_session_id
+from .errors import ConfigError, InvalidSessionId
 
-__all__ = ["DEFAULT_ENGINE", "ENGINE_ENV", "TaskConfig", "resolve_engine"]
+__all__ = [
+    "DEFAULT_ENGINE",
+    "DEFAULT_SESSIONS_DIR",
+    "ENGINE_ENV",
+    "PYTHON_ENV",
+    "SESSIONS_DIR_ENV",
+    "ServerSetting",
+    "TaskConfig",
+    "new_session_id",
+    "offline",
+    "resolve_engine",
+    "server_setting",
+    "sessions_dir",
+    "validate_session_id",
+]
 
 DEFAULT_ENGINE: Final = "cmbagent"
+#: The engine of tasks whose config names none.
 ENGINE_ENV: Final = "CMBJUPYTER_ENGINE"
+#: The worker's interpreter (e.g. the cmbagent environment's) when the config names none.
 PYTHON_ENV: Final = "CMBJUPYTER_PYTHON"
+#: Where a kernel or the CLI keeps its sessions (default: DEFAULT_SESSIONS_DIR, relative to the cwd).
+SESSIONS_DIR_ENV: Final = "CMBJUPYTER_SESSIONS_DIR"
+DEFAULT_SESSIONS_DIR: Final = ".cmbagent/sessions"
+#: ``off`` (or 0/no/none/false/kernel): never use a Jupyter server (kernel mode).
+SERVER_ENV: Final = "CMBJUPYTER_SERVER"
+#: A server to use (with SERVER_TOKEN_ENV, else ``$JUPYTER_TOKEN``) instead of discovering one.
+SERVER_URL_ENV: Final = "CMBJUPYTER_SERVER_URL"
+SERVER_TOKEN_ENV: Final = "CMBJUPYTER_SERVER_TOKEN"
+#: ``1``: examples and tests must not make paid LLM calls, whatever keys are set.
+OFFLINE_ENV: Final = "CMBJUPYTER_OFFLINE"
+_OFF: Final = frozenset({"0", "off", "no", "none", "false", "kernel"})
 BACKENDS: Final = ("local", "dask")
+#: A plain file name: letters, digits, ``._-``, at most 128, starting with a letter or digit.
+_SESSION_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def validate_session_id(session_id: object) -> str:
+    """``session_id`` if it is a plain file name (letters, digits, ``._-``, at most 128, no ``..``)."""
+    if not isinstance(session_id, str) or not _SESSION_ID.fullmatch(session_id) or ".." in session_id:
+        shown = repr(session_id)
+        shown = shown if len(shown) <= 80 else shown[:80] + "…"
+        raise InvalidSessionId(
+            f"invalid session id {shown}: use 1-128 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit, without '..'"
+        )
+    return session_id
+
+
+def new_session_id() -> str:
+    return f"s-{uuid.uuid4().hex[:12]}"
+
+
+def _environ(environ: Mapping[str, str] | None) -> Mapping[str, str]:
+    return os.environ if environ is None else environ
+
+
+def sessions_dir(root: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """A kernel's or the CLI's session folder: ``root``, else ``$CMBJUPYTER_SESSIONS_DIR``, else
+    ``.cmbagent/sessions`` (relative to the working folder: beside the notebook)."""
+    return os.fspath(root or _environ(environ).get(SESSIONS_DIR_ENV) or DEFAULT_SESSIONS_DIR)
+
+
+def offline(environ: Mapping[str, str] | None = None) -> bool:
+    """True when paid LLM calls are forbidden (``CMBJUPYTER_OFFLINE=1``: tests, CI)."""
+    return _environ(environ).get(OFFLINE_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+@dataclass(frozen=True)
+class ServerSetting:
+    """What the environment says about server mode: disabled, a named server, or discover one."""
+
+    disabled: bool = False
+    url: str = ""
+    token: str = ""
+
+
+def server_setting(environ: Mapping[str, str] | None = None) -> ServerSetting:
+    environ = _environ(environ)
+    if environ.get(SERVER_ENV, "").strip().lower() in _OFF:
+        return ServerSetting(disabled=True)
+    url = environ.get(SERVER_URL_ENV, "").strip()
+    if not url:
+        return ServerSetting()
+    token = environ.get(SERVER_TOKEN_ENV) or environ.get("JUPYTER_TOKEN") or ""
+    return ServerSetting(url=url if url.endswith("/") else url + "/", token=token)
 
 
 def resolve_engine(config: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> str:
     """``config["engine"]``, else ``$CMBJUPYTER_ENGINE``, else ``cmbagent``."""
-    environ = os.environ if environ is None else environ
+    environ = _environ(environ)
     engine = config.get("engine") or environ.get(ENGINE_ENV) or DEFAULT_ENGINE
     if not isinstance(engine, str) or any(c.isspace() for c in engine):
         raise ConfigError(
@@ -95,8 +182,28 @@ class TaskConfig:
                 "config['prices'] must map model names to {'input': $/Mtok, 'output': $/Mtok, ...}"
             )
         self.prices = prices
+        self._check_dask(raw)
         raw["mode"], raw["engine"] = self.mode, self.engine
         self.raw = raw
+
+    def _check_dask(self, raw: Mapping[str, Any]) -> None:
+        """The Dask backend's keys (read by ``backends/dask.py``; checked whatever the backend)."""
+        address = raw.get("scheduler_address")
+        if address is not None and not (isinstance(address, str) and address.strip()):
+            raise ConfigError(
+                f"config['scheduler_address'] must be an address like 'tcp://host:8786', not {address!r}"
+            )
+        self.scheduler_address: str | None = address
+        resources = raw.get("dask_resources")
+        if resources is not None and not (
+            isinstance(resources, Mapping)
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in resources.values())
+        ):
+            raise ConfigError(
+                f"config['dask_resources'] must map resource names to numbers, not {resources!r}"
+            )
+        self.dask_resources: Mapping[str, float] | None = resources
+        self.dask_host_timeout = _positive(raw, "dask_host_timeout", "seconds")
 
     @property
     def engine_config(self) -> dict[str, Any]:

@@ -30,8 +30,8 @@ __all__ = ["IsolatedTaskExecutor"]
 OutputCallback = Callable[..., Any]
 
 
-def _backend_for(name: str, config: Mapping[str, Any]) -> Any:
-    if name == "dask":
+def _backend_for(config: TaskConfig) -> Any:
+    if config.backend == "dask":
         from .backends.dask import DaskBackend
 
         return DaskBackend.from_config(config)
@@ -102,7 +102,7 @@ class IsolatedTaskExecutor:
         if checked.session_id and self.session_manager is None:
             self.session_manager = SessionManager()
         try:
-            backend = _backend_for(checked.backend, checked.raw)
+            backend = _backend_for(checked)
             supervisor = TaskSupervisor(
                 task_id,
                 task,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import os
 import threading
 import uuid
 from collections.abc import Callable, Coroutine
@@ -24,8 +23,6 @@ from .errors import TaskCancelled, TaskFailed
 from .state import RunState
 
 __all__ = ["Run", "runs"]
-
-SESSIONS_DIR_ENV = "CMBJUPYTER_SESSIONS_DIR"
 
 
 class LoopThread:
@@ -198,9 +195,10 @@ class Run:
 def local_sessions(root: str | None = None) -> Any:
     """The kernel's session store: ``root``, else ``$CMBJUPYTER_SESSIONS_DIR``, else
     ``.cmbagent/sessions`` beside the notebook."""
+    from .config import sessions_dir
     from .session import SessionManager
 
-    return SessionManager(root or os.environ.get(SESSIONS_DIR_ENV) or None)
+    return SessionManager(sessions_dir(root))
 
 
 def new_task_id() -> str:

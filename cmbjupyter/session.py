@@ -16,41 +16,22 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import tempfile
-import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from .config import DEFAULT_SESSIONS_DIR, new_session_id, validate_session_id
 from .errors import InvalidSessionId, SessionCorrupt, SessionNotFound, SessionWriteError
 from .events import dumps, json_safe, now_iso
 from .redact import Redactor
 
-__all__ = ["DEFAULT_ROOT", "SIDECAR_VERSION", "SessionManager", "validate_session_id"]
+__all__ = ["SIDECAR_VERSION", "SessionManager", "atomic_write"]
 
 SIDECAR_VERSION: Final = 1
-DEFAULT_ROOT: Final = ".cmbagent/sessions"
 HISTORY_ENTRIES: Final = 100
 ENTRY_CHARS: Final = 4000
-_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 STATUSES: Final = ("active", "suspended", "completed")
-
-
-def validate_session_id(session_id: object) -> str:
-    """``session_id`` if it is a plain file name (letters, digits, ``._-``, at most 128, no ``..``)."""
-    if not isinstance(session_id, str) or not _ID.fullmatch(session_id) or ".." in session_id:
-        shown = repr(session_id)
-        shown = shown if len(shown) <= 80 else shown[:80] + "…"
-        raise InvalidSessionId(
-            f"invalid session id {shown}: use 1-128 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit, without '..'"
-        )
-    return session_id
-
-
-def new_session_id() -> str:
-    return f"s-{uuid.uuid4().hex[:12]}"
 
 
 def _cap_entry(entry: Any) -> dict[str, Any]:
@@ -90,7 +71,7 @@ class SessionManager:
     """Creates, saves, completes, suspends, loads and lists sessions under ``root``."""
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
-        self.root = Path(root if root is not None else DEFAULT_ROOT)
+        self.root = Path(root if root is not None else DEFAULT_SESSIONS_DIR)
         self._open: dict[str, dict[str, Any]] = {}  # sessions written by this manager, as last written
         self._redactors: dict[str, Redactor] = {}
 

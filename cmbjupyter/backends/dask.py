@@ -30,6 +30,7 @@ from signal import SIGKILL, SIGTERM
 from typing import Any, Final
 
 from .._version import __version__
+from ..config import TaskConfig
 from ..events import Event, dumps, make_event
 from .dask_clients import (
     SharedClient,
@@ -50,13 +51,6 @@ QUEUE_ITEMS: Final = 16
 HOST_TIMEOUT: Final = 30.0
 #: After the remote relay said ``end``, its task has this long to finish before it is released.
 FINISH_GRACE: Final = 10.0
-
-
-def _positive(config: Mapping[str, Any], key: str, default: float | None) -> float | None:
-    value = config.get(key, default)
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
-        raise ValueError(f"config[{key!r}] must be a positive number, not {value!r}")
-    return value
 
 
 class DaskBackend:
@@ -81,28 +75,22 @@ class DaskBackend:
         self.host_timeout = host_timeout
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> DaskBackend:
-        """The backend of one run. Raises ValueError (reported as a config error) before anything starts.
+    def from_config(cls, config: TaskConfig) -> DaskBackend:
+        """The backend of one run (its keys were checked by TaskConfig). Raises ValueError (reported
+        as a config error) before anything starts when no scheduler can be found.
 
-        Reads ``scheduler_address``, ``env`` (sent to the remote worker: the host's own environment
+        Uses ``scheduler_address``, ``env`` (sent to the remote worker: the host's own environment
         is not), ``memory_limit_mb`` (enforced remotely), ``dask_resources`` (Dask worker resources
         the run needs, e.g. ``{"cmbagent": 1}``) and ``dask_host_timeout`` (seconds).
         """
-        address, security = resolve_scheduler(dict(config))
-        resources = config.get("dask_resources")
-        if resources is not None and not (
-            isinstance(resources, Mapping) and all(isinstance(v, (int, float)) for v in resources.values())
-        ):
-            raise ValueError(
-                f"config['dask_resources'] must map resource names to numbers, not {resources!r}"
-            )
+        address, security = resolve_scheduler(config.raw)
         return cls(
             address,
             security=security,
-            env=config.get("env") or {},
-            memory_limit_mb=_positive(config, "memory_limit_mb", None),
-            resources=resources,
-            host_timeout=float(_positive(config, "dask_host_timeout", HOST_TIMEOUT) or HOST_TIMEOUT),
+            env=config.env,
+            memory_limit_mb=config.memory_limit_mb,
+            resources=config.dask_resources,
+            host_timeout=config.dask_host_timeout or HOST_TIMEOUT,
         )
 
     async def spawn(

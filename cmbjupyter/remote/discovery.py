@@ -19,14 +19,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+
+from ..config import server_setting
 
 __all__ = ["ServerInfo", "candidates", "running_servers"]
-
-SERVER_ENV: Final = "CMBJUPYTER_SERVER"
-URL_ENV: Final = "CMBJUPYTER_SERVER_URL"
-TOKEN_ENV: Final = "CMBJUPYTER_SERVER_TOKEN"
-_OFF: Final = frozenset({"0", "off", "no", "none", "false", "kernel"})
 
 
 @dataclass(frozen=True)
@@ -107,12 +103,11 @@ def candidates(environ: Mapping[str, str] | None = None, cwd: str | None = None)
     a test server) is never used: it could not open the notebook's relative paths, and its sidebar
     would not be the one the user is looking at. Empty when disabled."""
     environ = os.environ if environ is None else environ
-    if environ.get(SERVER_ENV, "").strip().lower() in _OFF:
+    setting = server_setting(environ)
+    if setting.disabled:
         return []
-    url = environ.get(URL_ENV, "").strip()
-    if url:
-        token = environ.get(TOKEN_ENV) or environ.get("JUPYTER_TOKEN") or ""
-        return [ServerInfo(url=url if url.endswith("/") else url + "/", token=token, source="env")]
+    if setting.url:
+        return [ServerInfo(url=setting.url, token=setting.token, source="env")]
     cwd = cwd or os.getcwd()
     servers = running_servers(_runtime_dir(environ))
     return [server for server in servers if _contains(server.root_dir, cwd)]

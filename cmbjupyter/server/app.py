@@ -18,7 +18,8 @@ from typing import Any, Final
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Enum, Float, Integer, Unicode, validate
 
-from ..session import DEFAULT_ROOT, SessionManager
+from ..config import DEFAULT_SESSIONS_DIR
+from ..session import SessionManager
 from .handlers import (
     SessionHandler,
     SessionResumeHandler,
@@ -62,9 +63,10 @@ class CmbJupyter(ExtensionApp):
     sessions_dir = Unicode(
         "",
         help=(
-            "Folder of the session sidecar files (<session_id>.json) and event logs. Relative paths are "
-            f"resolved against the server's root_dir; empty means <root_dir>/{DEFAULT_ROOT}, the folder "
-            "kernel-mode runs use beside a notebook at the root."
+            "Folder of the session sidecar files (<session_id>.json) and event logs. Relative paths "
+            "are resolved against the server's root_dir; empty means "
+            f"<root_dir>/{DEFAULT_SESSIONS_DIR}, the folder kernel-mode runs use beside a notebook "
+            "at the root."
         ),
     ).tag(config=True)
 
@@ -122,7 +124,7 @@ class CmbJupyter(ExtensionApp):
 
     def resolved_sessions_dir(self) -> str:
         root = getattr(self.serverapp, "root_dir", None) or os.getcwd()
-        path = os.path.expanduser(self.sessions_dir or DEFAULT_ROOT)
+        path = os.path.expanduser(self.sessions_dir or DEFAULT_SESSIONS_DIR)
         return path if os.path.isabs(path) else os.path.join(root, path)
 
     def initialize_settings(self) -> None:

@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any, Final
 
+from ..config import new_session_id, validate_session_id
 from ..errors import (
     ConfigError,
     SessionWriteError,
@@ -34,7 +35,7 @@ from ..errors import (
 )
 from ..events import Event, now_iso
 from ..executor import IsolatedTaskExecutor
-from ..session import SessionManager, new_session_id, validate_session_id
+from ..session import SessionManager
 from ..state import TERMINAL, RunState
 from ..supervisor import TaskSupervisor
 from .replay import EventBuffer
