@@ -22,7 +22,9 @@ from .redact import Redactor
 __all__ = [
     "METADATA_KEY",
     "MIMETYPE",
+    "clean_summary",
     "output_metadata",
+    "session_summary",
     "sessions_from_notebook",
     "static_bundle",
     "write_session_summary",
@@ -30,6 +32,24 @@ __all__ = [
 
 MIMETYPE: Final = "application/vnd.cmbagent.run+json"
 METADATA_KEY: Final = "cmbagent"
+
+
+def session_summary(state: Any, *, where: str, sidecar: str | None = None, **fields: Any) -> dict[str, Any]:
+    """The one session summary: what a run saves in notebook metadata and its output (kernel mode,
+    :meth:`~cmbjupyter.runs.Run.summary`) and what the sidebar writes for a server task.
+
+    ``state`` is the run's :class:`~cmbjupyter.state.RunState`; ``fields`` (e.g. ``notebook``) are
+    added as they are. Not yet cleaned: :func:`clean_summary` makes it fit to store.
+    """
+    from .cost import PRICES_VERSION
+
+    summary = state.summary()
+    summary["prices"] = summary.get("prices") or PRICES_VERSION
+    summary["where"] = where
+    if sidecar:
+        summary["sidecar"] = sidecar
+    summary.update(fields)
+    return summary
 
 
 def clean_summary(summary: Mapping[str, Any]) -> dict[str, Any]:

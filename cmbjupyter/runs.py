@@ -146,15 +146,10 @@ class Run:
             self._done_callbacks.append(fn)
 
     def summary(self) -> dict[str, Any]:
-        """The session summary saved to notebook metadata (no secrets, no traceback)."""
-        from .cost import PRICES_VERSION
+        """The session summary saved to notebook metadata (cleaned there: no secrets, no traceback)."""
+        from .notebook import session_summary
 
-        summary = self.state.summary()
-        summary["prices"] = summary.get("prices") or PRICES_VERSION
-        summary["where"] = self.where
-        if self.sidecar:
-            summary["sidecar"] = self.sidecar
-        return summary
+        return session_summary(self.state, where=self.where, sidecar=self.sidecar)
 
     # ------------------------------------------------------------------ display
 

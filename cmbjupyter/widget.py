@@ -8,6 +8,7 @@ The browser sends back ``{"type": "cancel"}`` and ``{"type": "input", "text": ..
 
 from __future__ import annotations
 
+import json
 import pathlib
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -18,19 +19,9 @@ import traitlets
 __all__ = ["RunWidget", "widget_parts"]
 
 _ESM = pathlib.Path(__file__).parent / "static" / "widget.js"
-_RUN_KEYS = (
-    "task_id",
-    "session_id",
-    "mode",
-    "engine",
-    "status",
-    "message",
-    "phase",
-    "step",
-    "started_at",
-    "ended_at",
-    "input_request",
-    "error",
+#: The run fields the browser gets: one list for Python and JS (protocol.json, read by js/src/protocol.js).
+_RUN_KEYS: tuple[str, ...] = tuple(
+    json.loads((pathlib.Path(__file__).parent / "protocol.json").read_text())["run_keys"]
 )
 
 

@@ -17,9 +17,10 @@ from tornado import web
 
 from .._version import __version__
 from ..errors import ConfigError
+from ..notebook import clean_summary, session_summary
 from ._base import BaseHandler, json_errors
 from .recovery import list_sessions, session_state
-from .registry import TaskEntry, TaskRegistry, notebook_summary
+from .registry import TaskEntry, TaskRegistry
 
 __all__ = [
     "SessionHandler",
@@ -100,10 +101,9 @@ class TaskHandler(BaseHandler):
         entry = self.registry.get(task_id)
         view = self.get_argument("view", "snapshot")
         if view == "summary":
-            sessions = self.registry.sessions
-            self.reply(
-                notebook_summary(entry, str(sessions.path(entry.session_id)) if entry.session_id else None)
-            )
+            sidecar = str(self.registry.sessions.path(entry.session_id)) if entry.session_id else None
+            summary = session_summary(entry.state, where="server", sidecar=sidecar, notebook=entry.notebook)
+            self.reply(clean_summary(summary))
             return
         if view != "snapshot":
             raise ConfigError("'view' must be 'snapshot' or 'summary'")

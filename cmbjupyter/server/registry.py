@@ -40,7 +40,7 @@ from ..state import TERMINAL, RunState
 from ..supervisor import TaskSupervisor
 from .replay import EventBuffer
 
-__all__ = ["TaskEntry", "TaskRegistry", "notebook_summary"]
+__all__ = ["TaskEntry", "TaskRegistry"]
 
 #: Finished tasks whose whole replay buffer is kept; older ones keep their final state only.
 FULL_BUFFERS_KEPT: Final = 20
@@ -120,22 +120,6 @@ class TaskEntry:
             input_request=self.state.input_request,
         )
         return summary
-
-
-def notebook_summary(entry: TaskEntry, sidecar: str | None) -> dict[str, Any]:
-    """What the sidebar writes into ``metadata.cmbagent.sessions[<id>]`` of the task's notebook:
-    the same summary a kernel-mode run saves (RunState.summary + prices + sidecar), no secrets."""
-    from ..cost import PRICES_VERSION
-    from ..notebook import clean_summary
-
-    summary = entry.state.summary()
-    summary.update(
-        prices=summary.get("prices") or PRICES_VERSION,
-        where="server",
-        sidecar=sidecar,
-        notebook=entry.notebook,
-    )
-    return clean_summary(summary)
 
 
 class TaskRegistry:

@@ -1,7 +1,6 @@
 // A RunState snapshot as the view's parts: what cmbjupyter.widget.widget_parts sends the RunWidget.
 
-const RUN_KEYS = ["task_id", "session_id", "mode", "engine", "status", "message", "phase", "step",
-  "started_at", "ended_at", "input_request", "error"];
+import { RUN_KEYS } from "./protocol.js";
 
 export function partsOf(snapshot) {
   const s = snapshot ?? {};

@@ -7,9 +7,9 @@ import { Widget } from "@lumino/widgets";
 import { CmbAgentApi } from "./api.js";
 import { el, started, usd } from "./format.js";
 import { partsOf } from "./parts.js";
+import { ACTIVE } from "./protocol.js";
 import { createRunView } from "./view.js";
 
-const ACTIVE = new Set(["queued", "starting", "running", "waiting_input", "cancelling"]);
 const RESUMABLE = new Set(["suspended", "cancelled", "failed"]); // their session is suspended
 const ICON = `<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24"><g fill="none"
  stroke="currentColor" stroke-width="2"><circle cx="5" cy="12" r="3"/><circle cx="19" cy="5" r="3"/>

@@ -8,9 +8,9 @@ import { ConsolePanel } from "./console.js";
 import { CostPanel } from "./cost.js";
 import { DagPanel } from "./dag.js";
 import { duration, el, tokens, usd } from "./format.js";
+import { ACTIVE } from "./protocol.js";
 import css from "./style.js";
 
-const ACTIVE = new Set(["queued", "starting", "running", "waiting_input"]);
 
 function details(node) {
   const box = el("div", "cmb-details");
