@@ -21,7 +21,15 @@ from __future__ import annotations
 import itertools
 from typing import Any, Final
 
-__all__ = ["MODES", "NODE_STATUSES", "first_work_node", "step_node_id", "template_for"]
+__all__ = [
+    "MODES",
+    "NODE_STATUSES",
+    "PHASE_NODES",
+    "canonical_mode",
+    "first_work_node",
+    "step_node_id",
+    "template_for",
+]
 
 NODE_STATUSES: Final = ("pending", "running", "completed", "failed", "skipped")
 

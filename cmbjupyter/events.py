@@ -28,6 +28,8 @@ __all__ = [
     "decode_line",
     "dumps",
     "encode",
+    "encode_new",
+    "iter_log",
     "json_safe",
     "make_event",
     "now_iso",

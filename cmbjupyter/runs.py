@@ -22,7 +22,7 @@ from typing import Any
 from .errors import TaskCancelled, TaskFailed
 from .state import RunState
 
-__all__ = ["Run", "runs"]
+__all__ = ["LoopThread", "Run", "local_sessions", "new_task_id", "runs", "start_in_kernel"]
 
 
 class LoopThread:

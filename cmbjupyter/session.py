@@ -26,7 +26,7 @@ from .errors import InvalidSessionId, SessionCorrupt, SessionNotFound, SessionWr
 from .events import dumps, json_safe, now_iso
 from .redact import Redactor
 
-__all__ = ["SIDECAR_VERSION", "SessionManager", "atomic_write"]
+__all__ = ["ENTRY_CHARS", "HISTORY_ENTRIES", "SIDECAR_VERSION", "SessionManager", "atomic_write"]
 
 SIDECAR_VERSION: Final = 1
 HISTORY_ENTRIES: Final = 100

@@ -29,7 +29,7 @@ from typing import Any, Final
 
 from .events import Event
 
-__all__ = ["RunState", "apply"]
+__all__ = ["TERMINAL", "RunState", "apply"]
 
 STATE_VERSION: Final = 1
 #: Output lines kept for the console (older ones are counted, not kept).

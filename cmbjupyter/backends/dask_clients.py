@@ -23,7 +23,14 @@ import contextlib
 from collections.abc import Callable
 from typing import Any, Final
 
-__all__ = ["SharedClient", "close_clients", "connect", "resolve_scheduler", "set_scheduler"]
+__all__ = [
+    "SharedClient",
+    "close_clients",
+    "connect",
+    "resolve_scheduler",
+    "set_scheduler",
+    "track_cleanup",
+]
 
 #: An idle shared client is closed after this many seconds (the next run opens a new one).
 LINGER: Final = 60.0

@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from ..events import Event, LineDecoder, dumps, output_event
 
-__all__ = ["LocalBackend", "LocalWorker"]
+__all__ = ["HIGH_WATER", "LOW_WATER", "LocalBackend", "LocalWorker", "signal_name"]
 
 #: Events waiting for the consumer before the pipes stop being read (a few MB at most).
 HIGH_WATER: Final = 8192
