@@ -46,6 +46,8 @@ CHANNEL_GRACE: Final = 2.0
 #: After the worker exits, its pipes have this long to drain before they are closed.
 DRAIN_GRACE: Final = 2.0
 MEMORY_POLL: Final = 0.2
+#: How often (and past what age) the event log is flushed while no event arrives to flush it.
+FLUSH_INTERVAL: Final = 0.5
 STDERR_TAIL: Final = 20
 
 
@@ -317,6 +319,8 @@ class TaskSupervisor:
             watchers.append(asyncio.create_task(self._watch_timeout(self.config.timeout)))
         if self.config.memory_limit_mb:
             watchers.append(asyncio.create_task(self._watch_memory(self.config.memory_limit_mb)))
+        if self.recorder is not None:
+            watchers.append(asyncio.create_task(self._flush_log()))
         try:
             async for batch in worker.batches():
                 for event in batch:
@@ -356,6 +360,13 @@ class TaskSupervisor:
     async def _watch_timeout(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
         self.stop(TaskTimeout, f"the task ran longer than its timeout of {seconds:g} s; stopped")
+
+    async def _flush_log(self) -> None:
+        """Flush the event log while the worker is quiet, so a killed host loses about a second at most
+        (while events flow, the log flushes itself on append)."""
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL)
+            self.recorder.flush_stale(FLUSH_INTERVAL)  # type: ignore[union-attr]
 
     async def _watch_memory(self, limit_mb: float) -> None:
         import psutil
