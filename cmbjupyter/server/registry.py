@@ -91,6 +91,7 @@ class TaskEntry:
         self.version = feed.bump()
         #: Estimated bytes this task keeps in memory once finished (see ``_memory.entry_bytes``).
         self.memory = 0
+        self.shed_done = False
         self._feed = feed
 
     @property
@@ -111,6 +112,9 @@ class TaskEntry:
 
     def shed(self) -> int:
         """Drop what a finished task keeps besides its RunState; returns the bytes freed (estimated)."""
+        if self.shed_done:
+            return 0
+        self.shed_done = True
         before = self.memory
         self.buffer.release()
         self.supervisor.stderr_tail.clear()

@@ -90,3 +90,33 @@ def test_a_host_killed_with_sigkill_has_logged_everything_but_the_last_second(tm
     assert logged[:last] == list(range(1, last + 1))  # everything up to it, in order, no gap
     lost = len(set(_delivered(progress)) - set(logged))
     print(f"line {last} on disk {lag:.2f} s after its delivery; {lost} delivered lines lost at the kill")
+
+
+def test_an_append_flushes_once_the_oldest_buffered_event_is_a_second_old(tmp_path, monkeypatch):
+    import types
+
+    from cmbjupyter.eventlog import MAX_UNFLUSHED_AGE, EventLog
+    from cmbjupyter.events import make_event
+
+    clock = types.SimpleNamespace(now=100.0)
+    monkeypatch.setattr("cmbjupyter.eventlog.time", types.SimpleNamespace(monotonic=lambda: clock.now))
+    path = tmp_path / "run.events.jsonl"
+    log = EventLog(path)
+    log.append(make_event("output", {"message": "first"}))
+    clock.now += MAX_UNFLUSHED_AGE / 2
+    log.append(make_event("output", {"message": "second"}))
+    assert path.read_bytes() == b""  # buffered: a flood costs few system calls
+    clock.now += MAX_UNFLUSHED_AGE / 2
+    log.append(make_event("output", {"message": "third"}))
+    assert [json.loads(line)["data"]["message"] for line in path.read_bytes().splitlines()] == [
+        "first",
+        "second",
+        "third",
+    ]
+    log.append(make_event("output", {"message": "fourth"}))
+    log.flush_stale()  # the timer's tick: too young to flush
+    assert b"fourth" not in path.read_bytes()
+    clock.now += MAX_UNFLUSHED_AGE
+    log.flush_stale()
+    assert b"fourth" in path.read_bytes()
+    log.close()
