@@ -27,7 +27,7 @@ import datetime, json, os, sys
 out = sys.stdout.buffer
 for i in range({n}):
     event = {{"v": 1, "type": "output", "ts": datetime.datetime.now(datetime.UTC).isoformat(),
-             "data": {{"message": f"line {i}", "stream": "agent"}}}}
+             "data": {{"message": f"line {{i}}", "stream": "agent"}}}}
     out.write((json.dumps(event) + "\\n").encode())
 out.flush()
 """

@@ -3,7 +3,9 @@
 It saves on every ``phase_change`` (the seed's rule), at the end (the supervisor calls
 :meth:`save`), and at least every ``save_interval`` seconds while events arrive, so a crash loses at
 most that much. It also keeps the conversation buffer bounded (the last 100 entries, each capped)
-and appends every event to the session's JSONL event log. A failed save (a full disk) never stops
+and appends every event to the session's JSONL event log, which it flushes often enough that a
+killed host loses about a second of events at most (on append, and on :meth:`flush_stale`, which
+the supervisor calls on a timer while the worker is quiet). A failed save (a full disk) never stops
 the run: it becomes a ``warning`` event and the previous sidecar stays intact.
 """
 
@@ -14,7 +16,7 @@ from collections import deque
 from typing import Any, Final
 
 from .cost import PRICES_VERSION
-from .eventlog import EventLog
+from .eventlog import MAX_UNFLUSHED_AGE, EventLog
 from .events import Event
 from .session import ENTRY_CHARS, HISTORY_ENTRIES, SessionManager
 from .state import RunState
@@ -96,6 +98,11 @@ class SessionRecorder:
             return False
         self.saves += 1
         return True
+
+    def flush_stale(self, max_age: float = MAX_UNFLUSHED_AGE) -> None:
+        """Flush the event log if its oldest unwritten event is ``max_age`` old (a timer's tick)."""
+        if self.event_log is not None:
+            self.event_log.flush_stale(max_age)
 
     def take_warnings(self) -> list[str]:
         warnings, self.warnings = self.warnings, []

@@ -4,6 +4,12 @@ from everything cmbjupyter writes or shows (sidecars, notebook metadata, event l
 Two rules: a mapping key that names a secret (``api_key``, ``OPENAI_API_KEY``, ``token``...) has its
 value replaced; and any known secret *value* is cut out of every string, wherever it appears (a key
 printed by an agent, pasted in a task, echoed in a traceback).
+
+Printed output arrives in pieces (a partial line flushed after a pause, a long line cut at 64 KiB),
+and a secret can straddle two of them. :class:`StreamRedactor` redacts each stream across its
+pieces: it holds back only the shortest tail that could still be the start of a secret and releases
+it when the line ends, the stream closes or the tail can no longer become a secret, so progress
+output appears at once and no prefix of a secret is ever shown.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-__all__ = ["REDACTED", "Redactor", "is_secret_key"]
+__all__ = ["REDACTED", "Redactor", "StreamRedactor", "is_secret_env_name", "is_secret_key"]
 
 REDACTED: Final = "[redacted]"
 
@@ -24,6 +30,9 @@ _SECRET_KEY: Final = re.compile(
     r"private[_-]?key|access[_-]?key|secret[_-]?key)$",
     re.IGNORECASE,
 )
+# An environment variable is a secret if its name *contains* one of these words, anywhere
+# (``MY_KEY_FILE``, ``HF_TOKEN_X``, ``DB_PASSWORD_PROD``): environments name secrets freely.
+_SECRET_ENV_NAME: Final = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD", re.IGNORECASE)
 #: Shorter values are not scrubbed from free text (a value like "1" or "true" is no secret).
 MIN_SECRET_CHARS: Final = 8
 
@@ -31,6 +40,12 @@ MIN_SECRET_CHARS: Final = 8
 def is_secret_key(key: object) -> bool:
     """True if a mapping key names a secret (``OPENAI_API_KEY``, ``token``, ``password``...)."""
     return isinstance(key, str) and _SECRET_KEY.search(key) is not None
+
+
+def is_secret_env_name(name: object) -> bool:
+    """True if an environment variable's name contains KEY, TOKEN, SECRET, PASSWORD or PASSWD
+    (any case): its value is scrubbed from everything the task prints."""
+    return isinstance(name, str) and _SECRET_ENV_NAME.search(name) is not None
 
 
 class Redactor:
@@ -45,9 +60,10 @@ class Redactor:
         cls, config: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
     ) -> Redactor:
         """The secrets of one task: its ``config["env"]`` values, secret-named config values, and
-        secret-named variables of the host environment (``OPENAI_API_KEY``...)."""
+        variables of the host environment whose name contains a secret word (``OPENAI_API_KEY``,
+        ``HF_TOKEN``, ``KEYRING_PASS_KEY_FILE``...; see :func:`is_secret_env_name`)."""
         environ = os.environ if environ is None else environ
-        secrets = [v for k, v in environ.items() if is_secret_key(k)]
+        secrets = [v for k, v in environ.items() if is_secret_env_name(k)]
         config = config or {}
         env = config.get("env")
         if isinstance(env, Mapping):
@@ -69,6 +85,19 @@ class Redactor:
                 text = text.replace(secret, REDACTED)
         return text
 
+    def held_tail(self, text: str) -> int:
+        """Where the shortest tail of ``text`` that could still grow into a secret starts
+        (``len(text)`` when none could): the longest suffix that is a proper prefix of a secret."""
+        if not self.secrets:
+            return len(text)
+        firsts = {secret[0] for secret in self.secrets}
+        for start in range(max(0, len(text) - len(self.secrets[0]) + 1), len(text)):
+            if text[start] in firsts:
+                tail = text[start:]
+                if any(secret.startswith(tail) for secret in self.secrets):
+                    return start
+        return len(text)
+
     def value(self, obj: Any) -> Any:
         """A copy of a JSON value with secret-named keys and secret values redacted."""
         if isinstance(obj, str):
@@ -88,6 +117,37 @@ class Redactor:
         if isinstance(out.get("env"), Mapping):
             out["env"] = dict.fromkeys(out["env"], REDACTED)
         return out
+
+
+class StreamRedactor:
+    """Redacts text that arrives in pieces, per stream, so a secret split across pieces is caught.
+
+    ``piece(stream, text, line_ends)`` returns the text to show now: everything redacted except a
+    held-back tail that could be the beginning of a secret; the tail is prepended to the stream's
+    next piece. ``close()`` releases every held tail (redacted: a prefix alone is no secret, but it
+    is only released once nothing can complete it).
+    """
+
+    def __init__(self, redactor: Redactor) -> None:
+        self.redactor = redactor
+        self._held: dict[str, str] = {}
+
+    def piece(self, stream: str, text: str, *, line_ends: bool) -> str:
+        held = self._held.pop(stream, "")
+        if not self.redactor.secrets:
+            return held + text
+        text = self.redactor.text(held + text)
+        if line_ends:
+            return text
+        cut = self.redactor.held_tail(text)
+        if cut < len(text):
+            self._held[stream] = text[cut:]
+        return text[:cut]
+
+    def close(self) -> dict[str, str]:
+        """The held tails of every stream (to be shown as the streams' last text), then forget them."""
+        held, self._held = self._held, {}
+        return {stream: text for stream, text in held.items() if text}
 
 
 def _secret_values(obj: Any) -> Iterable[str]:

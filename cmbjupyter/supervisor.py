@@ -34,7 +34,7 @@ from .errors import (
 from .eventlog import EventLog
 from .events import PROTOCOL_VERSION, Event, now_iso
 from .recorder import SessionRecorder
-from .redact import Redactor
+from .redact import Redactor, StreamRedactor
 from .router import Router
 from .session import SessionManager
 from .state import RunState
@@ -46,6 +46,8 @@ CHANNEL_GRACE: Final = 2.0
 #: After the worker exits, its pipes have this long to drain before they are closed.
 DRAIN_GRACE: Final = 2.0
 MEMORY_POLL: Final = 0.2
+#: How often (and past what age) the event log is flushed while no event arrives to flush it.
+FLUSH_INTERVAL: Final = 0.5
 STDERR_TAIL: Final = 20
 
 
@@ -110,6 +112,8 @@ class TaskSupervisor:
         self.ledger = CostLedger(config.prices)
         self.budget = Budget(config.budget_usd)
         self.redactor = Redactor.for_task(config.raw)
+        #: Printed output comes in pieces; it is redacted per stream across them (one point: here).
+        self.output_redactor = StreamRedactor(self.redactor)
         self.sessions = session_manager if config.session_id else None
         self.recorder: SessionRecorder | None = None
         if self.sessions is not None and config.session_id:
@@ -159,8 +163,10 @@ class TaskSupervisor:
     async def _on_worker_event(self, event: Event) -> None:
         kind = event["type"]
         if kind == "output":
+            if not self._redact_output(event["data"]):
+                return  # all of it could be the start of a secret: shown with the stream's next piece
             if event["data"].get("stream") == "stderr":
-                self.stderr_tail.append(self.redactor.text(str(event["data"].get("message"))))
+                self.stderr_tail.append(event["data"]["message"])
                 del self.stderr_tail[:-STDERR_TAIL]
             await self._dispatch(event)
         elif kind == "cost_update":
@@ -187,6 +193,20 @@ class TaskSupervisor:
             if kind == "status" and not self._worker_up:
                 self._worker_up = True
                 await self.publish("dag_node_update", {"node_id": "start", "status": "completed"})
+
+    def _redact_output(self, data: dict[str, Any]) -> bool:
+        """Redact an output piece across the pieces of its stream; False if nothing is left to show."""
+        stream = data.get("stream")
+        message = data.get("message")
+        line_ends = data.pop("partial", None) is not True
+        data["message"] = self.output_redactor.piece(
+            stream if isinstance(stream, str) else "stdout",
+            message if isinstance(message, str) else str(message),
+            line_ends=line_ends,
+        )
+        if not line_ends:
+            data["partial"] = True
+        return bool(data["message"]) or line_ends
 
     async def _check_budget(self) -> None:
         total, limit = self.state.cost["total_usd"], self.budget.limit
@@ -299,10 +319,14 @@ class TaskSupervisor:
             watchers.append(asyncio.create_task(self._watch_timeout(self.config.timeout)))
         if self.config.memory_limit_mb:
             watchers.append(asyncio.create_task(self._watch_memory(self.config.memory_limit_mb)))
+        if self.recorder is not None:
+            watchers.append(asyncio.create_task(self._flush_log()))
         try:
             async for batch in worker.batches():
                 for event in batch:
                     await self._on_worker_event(event)
+            for stream, text in self.output_redactor.close().items():  # the streams are closed
+                await self.publish("output", {"message": text, "stream": stream})
             await watchers[0]
         finally:
             for task in watchers:
@@ -336,6 +360,13 @@ class TaskSupervisor:
     async def _watch_timeout(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
         self.stop(TaskTimeout, f"the task ran longer than its timeout of {seconds:g} s; stopped")
+
+    async def _flush_log(self) -> None:
+        """Flush the event log while the worker is quiet, so a killed host loses about a second at most
+        (while events flow, the log flushes itself on append)."""
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL)
+            self.recorder.flush_stale(FLUSH_INTERVAL)  # type: ignore[union-attr]
 
     async def _watch_memory(self, limit_mb: float) -> None:
         import psutil

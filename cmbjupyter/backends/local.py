@@ -59,26 +59,34 @@ class _Feed(asyncio.Protocol):
 
     def _lines(self, text: str, final: bool = False) -> list[Event]:
         *lines, self._partial = (self._partial + text).split("\n")
-        if self._partial and (final or len(self._partial) >= LINE_CHARS):
-            lines.append(self._partial)
-            self._partial = ""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        events = [event for line in lines for event in self._pieces(line.rstrip("\r"), line_ends=True)]
+        if self._partial and (final or len(self._partial) >= LINE_CHARS):
+            partial, self._partial = self._partial, ""
+            events += self._pieces(partial, line_ends=final)
         if self._partial:
             self._timer = asyncio.get_running_loop().call_later(PARTIAL_LINE_DELAY, self._flush_partial)
+        return events
+
+    def _pieces(self, line: str, *, line_ends: bool) -> list[Event]:
+        """One line (or the start of one) as events of at most LINE_CHARS; every piece but a line's
+        last is marked ``partial``, so the host redacts a secret cut between two pieces."""
         stream = self.stream or "stdout"
-        return [
-            output_event(line[i : i + LINE_CHARS], stream)
-            for line in (raw.rstrip("\r") for raw in lines)
-            for i in range(0, max(len(line), 1), LINE_CHARS)
-        ]
+        events = []
+        for start in range(0, max(len(line), 1), LINE_CHARS):
+            event = output_event(line[start : start + LINE_CHARS], stream)
+            if not line_ends or start + LINE_CHARS < len(line):
+                event["data"]["partial"] = True
+            events.append(event)
+        return events
 
     def _flush_partial(self) -> None:
         self._timer = None
         if self._partial:
             partial, self._partial = self._partial, ""
-            self.worker._push([output_event(partial, self.stream or "stdout")])
+            self.worker._push(self._pieces(partial, line_ends=False))
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._timer is not None:

@@ -115,11 +115,26 @@ class CmbJupyter(ExtensionApp):
         "their sessions stay on disk regardless.",
     ).tag(config=True)
 
+    finished_tasks_memory_mb = Float(
+        32.0,
+        help="Memory that finished tasks may keep (replay buffers and final states, estimated in MB). "
+        "Past it, the oldest finished tasks drop their replay buffers (late subscribers get a snapshot), "
+        "then are forgotten (no longer listed; their sessions stay on disk). The newest finished task is "
+        "always kept.",
+    ).tag(config=True)
+
     @validate("max_concurrent_tasks", "event_log_limit")
     def _at_least_one(self, proposal: Any) -> int:
         value = int(proposal["value"])
         if value < 1:
             raise ValueError(f"{proposal['trait'].name} must be at least 1, not {value}")
+        return value
+
+    @validate("finished_tasks_memory_mb")
+    def _not_negative(self, proposal: Any) -> float:
+        value = float(proposal["value"])
+        if value < 0:
+            raise ValueError(f"finished_tasks_memory_mb must be 0 or more, not {value:g}")
         return value
 
     def resolved_sessions_dir(self) -> str:
@@ -141,6 +156,7 @@ class CmbJupyter(ExtensionApp):
             max_concurrent=self.max_concurrent_tasks,
             event_log_limit=self.event_log_limit,
             keep_finished=self.keep_finished_tasks,
+            finished_memory_bytes=int(self.finished_tasks_memory_mb * 2**20),
             defaults={
                 "engine": self.default_engine,
                 "budget_usd": self.default_budget_usd,

@@ -9,7 +9,10 @@ WebSocket subscribers replay and follow at their own pace.
 
 Finished tasks stay listed (with their final RunState) until ``keep_finished`` newer ones have
 finished; only the newest 20 keep their whole replay buffer (older ones answer late subscribers with
-a snapshot), so memory stays bounded however long the server runs. Sessions stay on disk for good.
+a snapshot). Their memory is also bounded in bytes (``finished_memory_bytes``, estimated once per
+task as it ends, see ``_memory.py``): past it, the oldest finished tasks first drop their replay
+buffers, then are forgotten altogether (the newest is always kept), and the heap is trimmed, so
+the server's RSS comes back near its baseline after big tasks. Sessions stay on disk for good.
 """
 
 from __future__ import annotations
@@ -38,12 +41,15 @@ from ..executor import IsolatedTaskExecutor
 from ..session import SessionManager
 from ..state import TERMINAL, RunState
 from ..supervisor import TaskSupervisor
+from ._memory import entry_bytes, trim_heap
 from .replay import EventBuffer
 
 __all__ = ["TaskEntry", "TaskRegistry"]
 
 #: Finished tasks whose whole replay buffer is kept; older ones keep their final state only.
 FULL_BUFFERS_KEPT: Final = 20
+#: Default bound of what finished tasks keep in memory (replay buffers and states), in bytes.
+FINISHED_MEMORY_BYTES: Final = 32 * 2**20
 #: How long shutdown waits for running workers to stop (after SIGTERM, then SIGKILL).
 SHUTDOWN_WAIT: Final = 10.0
 
@@ -83,6 +89,9 @@ class TaskEntry:
         self.runner: asyncio.Task[None] | None = None
         self.cancel_requested = False
         self.version = feed.bump()
+        #: Estimated bytes this task keeps in memory once finished (see ``_memory.entry_bytes``).
+        self.memory = 0
+        self.shed_done = False
         self._feed = feed
 
     @property
@@ -100,6 +109,19 @@ class TaskEntry:
     @property
     def done(self) -> bool:
         return self.buffer.closed
+
+    def shed(self) -> int:
+        """Drop what a finished task keeps besides its RunState; returns the bytes freed (estimated)."""
+        if self.shed_done:
+            return 0
+        self.shed_done = True
+        before = self.memory
+        self.buffer.release()
+        self.supervisor.stderr_tail.clear()
+        if self.supervisor.recorder is not None:
+            self.supervisor.recorder.conversation.clear()
+        self.memory = entry_bytes(self)
+        return before - self.memory
 
     def touch(self, event: Event) -> None:
         """Router sink: mark this task changed for the sessions feed (no work per event beyond that)."""
@@ -132,6 +154,7 @@ class TaskRegistry:
         max_concurrent: int = 4,
         event_log_limit: int = 10_000,
         keep_finished: int = 200,
+        finished_memory_bytes: int = FINISHED_MEMORY_BYTES,
         defaults: Mapping[str, Any] | None = None,
         cancel_grace: float = 3.0,
         root_dir: str | None = None,
@@ -146,6 +169,7 @@ class TaskRegistry:
         self.max_concurrent = max_concurrent
         self.event_log_limit = event_log_limit
         self.keep_finished = keep_finished
+        self.finished_memory_bytes = finished_memory_bytes
         self.defaults = {k: v for k, v in (defaults or {}).items() if v not in (None, "")}
         self.log = log or logging.getLogger(__name__)
         self.root_dir = root_dir
@@ -323,13 +347,32 @@ class TaskRegistry:
         entry.buffer.close()
         entry.version = self.feed.bump()
         self._finished.append(entry.task_id)
+        entry.memory = entry_bytes(entry)
         while len(self._finished) > self.keep_finished:
             self.tasks.pop(self._finished.popleft(), None)
         if len(self._finished) > FULL_BUFFERS_KEPT:  # bounded memory however many tasks ran
             old = self.tasks.get(self._finished[-FULL_BUFFERS_KEPT - 1])
             if old is not None:
-                old.buffer.release()
+                old.shed()
+        self._bound_memory()
         self._pump()
+
+    def _bound_memory(self) -> None:
+        """Keep finished tasks under ``finished_memory_bytes``: shed the oldest tasks' replay buffers
+        first, then forget the oldest tasks (never the newest); then give the memory back to the OS."""
+        finished = [self.tasks[task_id] for task_id in self._finished if task_id in self.tasks]
+        total = sum(entry.memory for entry in finished)
+        freed = 0
+        for entry in finished:
+            if total <= self.finished_memory_bytes:
+                break
+            shed = entry.shed()
+            total, freed = total - shed, freed + shed
+        while total > self.finished_memory_bytes and len(self._finished) > 1:
+            forgotten = self.tasks.pop(self._finished.popleft(), None)
+            if forgotten is not None:
+                total, freed = total - forgotten.memory, freed + forgotten.memory
+        trim_heap(freed)
 
     async def _end_unstarted(self, entry: TaskEntry, reason: str) -> None:
         """End a task that never got a worker: cancelled events, and a suspended (resumable) session."""

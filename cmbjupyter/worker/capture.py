@@ -1,8 +1,10 @@
 """Python-level stdout/stderr of the worker, turned into ``output`` events.
 
 ``print()`` in engine code goes through :class:`EventStream`, so it is ordered exactly with the
-events the engine emits. Output written below Python (C extensions, child processes, faulthandler)
-goes to file descriptors 1 and 2, which are pipes the host reads; see ``backends/local.py``.
+events the engine emits. A piece sent before its line ended (a flush, a line past CHUNK_CHARS) is
+marked ``partial``, so the host can redact a secret printed across two pieces. Output written
+below Python (C extensions, child processes, faulthandler) goes to file descriptors 1 and 2, which
+are pipes the host reads; see ``backends/local.py``.
 """
 
 from __future__ import annotations
@@ -77,5 +79,9 @@ class EventStream(io.TextIOBase):
             self._line_open = False
         if text:
             self._line_open = not text.endswith("\n")
+            data: dict[str, object] = {"message": text[:-1] if text.endswith("\n") else text}
+            data["stream"] = self._stream
+            if self._line_open:
+                data["partial"] = True  # the line goes on in the next piece (see redact.StreamRedactor)
             with contextlib.suppress(ChannelClosed):  # nobody listens any more; print must not raise
-                self._emit.output(text[:-1] if text.endswith("\n") else text, stream=self._stream)
+                self._emit.event("output", data)
