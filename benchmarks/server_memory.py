@@ -20,7 +20,7 @@ from pathlib import Path
 import psutil
 from _common import report
 
-from cmbjupyter.server.client import ServerClient
+from cmbjupyter.remote.client import ServerClient
 
 TASKS = 6
 #: Characters per printed line: big lines, as a model dump or a data table would print.

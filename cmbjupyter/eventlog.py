@@ -21,7 +21,7 @@ from typing import IO, Any, Final
 from .events import encode, make_event
 from .redact import Redactor
 
-__all__ = ["EventLog"]
+__all__ = ["MAX_UNFLUSHED_AGE", "EventLog"]
 
 DEFAULT_MAX_BYTES: Final = 64 * 1024 * 1024
 #: Bytes buffered before a write to the file (a flood is written in big chunks).

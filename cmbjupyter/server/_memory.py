@@ -13,12 +13,9 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from ..events import dumps
-
-if TYPE_CHECKING:
-    from .registry import TaskEntry
 
 __all__ = ["EVENT_OVERHEAD", "entry_bytes", "event_bytes", "trim_heap"]
 
@@ -43,8 +40,9 @@ def event_bytes(event: dict[str, Any]) -> int:
     return size
 
 
-def entry_bytes(entry: TaskEntry) -> int:
-    """What a finished task keeps in memory: its replay buffer and its state (result included)."""
+def entry_bytes(entry: Any) -> int:
+    """What a finished task (a registry ``TaskEntry``) keeps in memory: its replay buffer and its
+    state (result included)."""
     buffered = sum(event_bytes(event) for event in entry.buffer.events)
     supervisor = entry.supervisor
     tail = sum(len(line) for line in supervisor.stderr_tail)
