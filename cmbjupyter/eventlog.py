@@ -3,6 +3,8 @@
 Bounded: past ``max_bytes`` the log stops recording ``output`` events (it counts them and says so
 once) but keeps every structural event (DAG, phase, cost, result, error), so a replay still ends in
 the exact final DAG and cost, whatever the run printed. Secrets are redacted before writing.
+The log is never appended through a symlink nor to anything but a regular file (a FIFO, a device):
+such a log is refused, the run goes on without it and reports why.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 from pathlib import Path
 from typing import IO, Any, Final
 
+from ._safefile import open_append
 from .events import encode, make_event
 from .redact import Redactor
 
@@ -72,8 +75,7 @@ class EventLog:
         try:
             if self._file is None:
                 self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-                self._file = os.fdopen(fd, "ab", buffering=256 * 1024)
+                self._file = open_append(self.path, buffering=256 * 1024)
             self._file.write(line)
             self.size += len(line)
         except OSError as exc:
