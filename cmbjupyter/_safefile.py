@@ -15,7 +15,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from pathlib import Path
 from typing import BinaryIO, Final
 
 __all__ = ["open_append", "open_regular", "read_regular"]
@@ -84,5 +83,5 @@ def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
 
 def open_append(path: str | os.PathLike[str], buffering: int = -1) -> BinaryIO:
     """``path`` opened for appending (created 0600 if missing), only if it is a regular file."""
-    fd, _ = _open(Path(path), _APPEND)
+    fd, _ = _open(path, _APPEND)
     return os.fdopen(fd, "ab", buffering=buffering)
