@@ -100,7 +100,7 @@ def test_the_event_log_refuses_a_fifo_without_blocking(tmp_path):
 
 
 async def test_a_run_whose_event_log_is_a_symlink_completes_and_leaves_the_target_alone(
-    run_python, sessions, outside
+    run_python, sessions, outside, collected
 ):
     before = outside.read_bytes()
     sessions.root.mkdir(parents=True)
@@ -109,6 +109,8 @@ async def test_a_run_whose_event_log_is_a_symlink_completes_and_leaves_the_targe
     assert result["result"] == 42
     assert outside.read_bytes() == before
     assert sessions.load_session("linked-log")["status"] == "completed"
+    warnings = [w["message"] for w in collected.of("warning")]
+    assert any("symbolic link" in w and "linked-log.events.jsonl" in w for w in warnings), warnings
 
 
 def test_a_symlinked_event_log_is_not_read_to_rebuild_a_state(sessions, outside):
