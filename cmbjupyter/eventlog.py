@@ -8,6 +8,9 @@ Writes go through a 256 KiB buffer (a flood costs few system calls), but nothing
 long: an append flushes once the oldest unflushed event is ``MAX_UNFLUSHED_AGE`` old, and the
 supervisor calls :meth:`EventLog.flush_stale` on a timer while the worker is quiet. A host killed
 with ``kill -9`` therefore loses about a second of events at most (a flushed write is in the OS).
+
+The log is never appended through a symlink nor to anything but a regular file (a FIFO, a device):
+such a log is refused, the run goes on without it and reports why.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import time
 from pathlib import Path
 from typing import IO, Any, Final
 
+from ._safefile import open_append
 from .events import encode, make_event
 from .redact import Redactor
 
@@ -92,8 +96,7 @@ class EventLog:
         try:
             if self._file is None:
                 self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-                self._file = os.fdopen(fd, "ab", buffering=BUFFER_BYTES)
+                self._file = open_append(self.path, buffering=BUFFER_BYTES)
             self._file.write(line)
             self.size += len(line)
             if self._unflushed_since is None:

@@ -7,6 +7,10 @@ goes to a temporary file that is fsynced and renamed over the old one, so a cras
 leaves the previous version intact, never a torn file. Secrets are redacted before anything is
 written. Files are private to the user (0600, folder 0700).
 
+The folder is not trusted on reading: a sidecar is opened without following symlinks and without
+blocking, only if it is a regular file of at most ``MAX_SIDECAR_BYTES`` (:mod:`._safefile`); the
+listing comes from a per-file index (:mod:`._session_index`), paged by :meth:`SessionManager.list_page`.
+
 The method names are the cmbagent backend's (``save_session_state``, ``complete_session``,
 ``suspend_session``), so code written against it keeps working.
 """
@@ -21,17 +25,39 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from . import _safefile
+from ._session_index import SessionIndex
 from .config import DEFAULT_SESSIONS_DIR, new_session_id, validate_session_id
 from .errors import InvalidSessionId, SessionCorrupt, SessionNotFound, SessionWriteError
 from .events import dumps, json_safe, now_iso
 from .redact import Redactor
 
-__all__ = ["ENTRY_CHARS", "HISTORY_ENTRIES", "SIDECAR_VERSION", "SessionManager", "atomic_write"]
+__all__ = [
+    "ENTRY_CHARS",
+    "HISTORY_ENTRIES",
+    "MAX_SIDECAR_BYTES",
+    "SIDECAR_VERSION",
+    "SessionManager",
+    "atomic_write",
+    "origin_of",
+]
 
+#: The sidecar format version this code writes (and the newest it reads).
 SIDECAR_VERSION: Final = 1
+#: Conversation entries kept in a sidecar.
 HISTORY_ENTRIES: Final = 100
+#: Characters kept of one conversation entry.
 ENTRY_CHARS: Final = 4000
+#: A sidecar larger than this is refused unread (a real one is far smaller: history is capped).
+MAX_SIDECAR_BYTES: Final = 16 * 1024 * 1024
 STATUSES: Final = ("active", "suspended", "completed")
+
+
+def origin_of(record: Mapping[str, Any]) -> dict[str, Any]:
+    """Where a server task came from (``config["origin"]``: server pid and start, notebook), or ``{}``."""
+    config = record.get("config")
+    origin = config.get("origin") if isinstance(config, Mapping) else None
+    return dict(origin) if isinstance(origin, Mapping) else {}
 
 
 def _cap_entry(entry: Any) -> dict[str, Any]:
@@ -74,6 +100,7 @@ class SessionManager:
         self.root = Path(root if root is not None else DEFAULT_SESSIONS_DIR)
         self._open: dict[str, dict[str, Any]] = {}  # sessions written by this manager, as last written
         self._redactors: dict[str, Redactor] = {}
+        self._index = SessionIndex(self._listing_row)
 
     # ------------------------------------------------------------------ paths
 
@@ -181,11 +208,11 @@ class SessionManager:
         """The sidecar's content; SessionNotFound / SessionCorrupt name the file and the problem."""
         path = self.path(session_id)
         try:
-            raw = path.read_bytes()
+            raw = _safefile.read_regular(path, MAX_SIDECAR_BYTES)
         except FileNotFoundError:
             raise SessionNotFound(f"no session {session_id!r} in {self.root}") from None
         except OSError as exc:
-            raise SessionCorrupt(f"session file {path} cannot be read: {exc.strerror}") from exc
+            raise SessionCorrupt(f"session file {path} cannot be read: {exc.strerror or exc}") from exc
         try:
             record = json.loads(raw)
         except ValueError as exc:
@@ -201,24 +228,17 @@ class SessionManager:
 
     def list_sessions(self) -> list[dict[str, Any]]:
         """A summary of every session, newest first; unreadable sidecars are listed as ``damaged``."""
-        if not self.root.is_dir():
-            return []
-        sessions = []
-        for path in self.root.glob("*.json"):
-            session_id = path.name[: -len(".json")]
-            try:
-                sessions.append(self.summarize(self.load_session(session_id)))
-            except (SessionCorrupt, InvalidSessionId) as exc:
-                sessions.append(
-                    {
-                        "session_id": session_id,
-                        "status": "damaged",
-                        "error": str(exc),
-                        "path": str(path),
-                        "updated_at": None,
-                    }
-                )
-        return sorted(sessions, key=lambda s: s.get("updated_at") or "", reverse=True)
+        return self.list_page()[0]
+
+    def list_page(self, offset: int = 0, limit: int | None = None) -> tuple[list[dict[str, Any]], int]:
+        """The listing's rows ``offset`` to ``offset + limit`` (all when ``limit`` is None), and the total.
+
+        Only sidecars that changed since the last listing are read again. Blocking file I/O: a
+        server calls it off its event loop.
+        """
+        rows = self._index.rows(self.root)
+        end = None if limit is None else offset + limit
+        return [dict(row) for row in rows[offset:end]], len(rows)
 
     def summarize(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """The listing entry of one session record."""
@@ -235,7 +255,29 @@ class SessionManager:
             "total_usd": cost.get("total_usd"),
             "suspend_reason": record.get("suspend_reason"),
             "path": str(self.path(str(record.get("session_id")))),
+            "notebook": origin_of(record).get("notebook"),
+            "task_id": record.get("task_id"),
+            "engine": record.get("engine"),
+            "run_status": record.get("run_status"),
+            "started_at": record.get("created_at"),
         }
+
+    def _listing_row(self, session_id: str) -> dict[str, Any]:
+        """The listing row of one sidecar; a ``damaged`` row naming the file and the problem."""
+        try:
+            record = self.load_session(session_id)
+            try:
+                return self.summarize(record)
+            except (AttributeError, TypeError) as exc:  # valid JSON, fields of the wrong type
+                raise SessionCorrupt(f"session file {self.path(session_id)} is damaged ({exc})") from exc
+        except (SessionCorrupt, InvalidSessionId, SessionNotFound) as exc:
+            return {
+                "session_id": session_id,
+                "status": "damaged",
+                "error": str(exc),
+                "path": str(self.root / f"{session_id}.json"),
+                "updated_at": None,
+            }
 
     # ------------------------------------------------------------------ internals
 

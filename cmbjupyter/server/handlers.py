@@ -19,7 +19,7 @@ from .._version import __version__
 from ..errors import ConfigError
 from ..notebook import clean_summary, session_summary
 from ._base import BaseHandler, json_errors
-from .recovery import list_sessions, session_state
+from .recovery import session_state
 from .registry import TaskEntry, TaskRegistry
 
 __all__ = [
@@ -132,26 +132,42 @@ class TaskInputHandler(BaseHandler):
         self.reply({"task_id": task_id, "request_id": body["request_id"]}, status=202)
 
 
+def _count_argument(handler: BaseHandler, name: str, default: int | None) -> int | None:
+    """A non-negative integer query argument (``limit``, ``offset``); ConfigError (400) otherwise."""
+    raw = handler.get_argument(name, None)
+    if raw is None:
+        return default
+    if not raw.isdecimal():
+        raise ConfigError(f"'{name}' must be a non-negative integer, not {raw[:40]!r}")
+    return int(raw)
+
+
 class SessionsHandler(BaseHandler):
-    """``GET sessions``: every sidecar, with the live status of the ones running here."""
+    """``GET sessions[?limit=N&offset=M]``: the sidecars newest first (all by default, else one page),
+    with the live status of the ones running here, and the ``total`` count.
+
+    The listing reads the folder in a worker thread (an index re-reads only changed sidecars), so a
+    large or hostile sessions folder never stalls the server's event loop."""
 
     @web.authenticated
     @authorized
     @json_errors
     async def get(self) -> None:
+        limit = _count_argument(self, "limit", None)
+        offset = _count_argument(self, "offset", 0)
         registry = self.registry
-        sessions = list_sessions(registry.sessions)
+        sessions, total = await asyncio.to_thread(registry.sessions.list_page, offset, limit)
         latest = registry.latest_for_session()
         for session in sessions:
             entry = latest.get(str(session.get("session_id")))
             if entry is not None:
                 session["live"] = entry.summary(registry.queued_position(entry))
-        self.reply({"sessions": sessions})
+        self.reply({"sessions": sessions, "total": total, "offset": offset, "limit": limit})
 
 
 class SessionHandler(BaseHandler):
     """``GET sessions/{id}``: the sidecar record (redacted when written); ``?view=state``: the
-    RunState snapshot rebuilt from the session's event log."""
+    RunState snapshot rebuilt from the session's event log. Both read the file in a worker thread."""
 
     @web.authenticated
     @authorized
@@ -163,7 +179,7 @@ class SessionHandler(BaseHandler):
             return
         if view != "record":
             raise ConfigError("'view' must be 'record' or 'state'")
-        record = self.registry.sessions.load_session(session_id)
+        record = await asyncio.to_thread(self.registry.sessions.load_session, session_id)
         entry = self.registry.latest_for_session().get(session_id)
         record["live"] = entry.summary(self.registry.queued_position(entry)) if entry else None
         self.reply(record)

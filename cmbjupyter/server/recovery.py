@@ -1,4 +1,4 @@
-"""Sessions across server restarts: mark the interrupted ones suspended, list them all.
+"""Sessions across server restarts: mark the interrupted ones suspended; rebuild a state from its log.
 
 Every task the server runs records ``config["origin"] = {"server_pid", "server_started", "notebook"}``
 in its sidecar. When a server starts, a sidecar still ``active`` whose server process is gone (the
@@ -14,19 +14,14 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Final
 
+from .. import _safefile
 from ..errors import InvalidSessionId, SessionCorrupt, SessionNotFound, SessionWriteError
-from ..session import SessionManager
+from ..session import SessionManager, origin_of
 
-__all__ = ["list_sessions", "origin_of", "session_state", "suspend_interrupted"]
+__all__ = ["session_state", "suspend_interrupted"]
 
 #: A process whose start time differs from the recorded one by more than this is another process.
 PID_REUSE_SLACK: Final = 2.0
-
-
-def origin_of(record: Mapping[str, Any]) -> dict[str, Any]:
-    config = record.get("config")
-    origin = config.get("origin") if isinstance(config, Mapping) else None
-    return dict(origin) if isinstance(origin, Mapping) else {}
 
 
 def _server_alive(origin: Mapping[str, Any]) -> bool:
@@ -71,33 +66,6 @@ def suspend_interrupted(manager: SessionManager, log: logging.Logger | None = No
     return suspended
 
 
-def list_sessions(manager: SessionManager) -> list[dict[str, Any]]:
-    """The sidecar listing (newest first) with where each session came from; damaged ones included."""
-    if not manager.root.is_dir():
-        return []
-    sessions = []
-    for path in manager.root.glob("*.json"):
-        session_id = path.name[: -len(".json")]
-        try:
-            record = manager.load_session(session_id)
-        except (SessionCorrupt, InvalidSessionId, SessionNotFound) as exc:
-            sessions.append(
-                {"session_id": session_id, "status": "damaged", "error": str(exc), "updated_at": None}
-            )
-            continue
-        summary = manager.summarize(record)
-        origin = origin_of(record)
-        summary.update(
-            notebook=origin.get("notebook"),
-            task_id=record.get("task_id"),
-            engine=record.get("engine"),
-            run_status=record.get("run_status"),
-            started_at=record.get("created_at"),
-        )
-        sessions.append(summary)
-    return sorted(sessions, key=lambda s: s.get("updated_at") or "", reverse=True)
-
-
 def session_state(manager: SessionManager, session_id: str) -> dict[str, Any]:
     """The RunState snapshot of a session, rebuilt from its event log by the one reducer.
 
@@ -110,12 +78,14 @@ def session_state(manager: SessionManager, session_id: str) -> dict[str, Any]:
     record = manager.load_session(session_id)
     path = manager.event_log_path(session_id)
     try:
-        with path.open("rb") as lines:
+        with _safefile.open_regular(path) as lines:
             state = RunState.from_events(
                 iter_log(lines), session_id=session_id, mode=record.get("mode"), engine=record.get("engine")
             )
     except FileNotFoundError:
         raise SessionNotFound(f"session {session_id!r} has no event log to rebuild its state from") from None
+    except OSError as exc:
+        raise SessionCorrupt(f"event log {path} cannot be read: {exc.strerror or exc}") from exc
     snapshot = state.snapshot()
     if record.get("status") == "suspended" and snapshot["status"] not in ("completed", "failed", "cancelled"):
         snapshot["status"] = "suspended"  # e.g. interrupted by a dead server: its log just stops

@@ -2,6 +2,11 @@
 // the `updates` WebSocket), showing the selected one with the RunWidget's own view (DAG, cost,
 // console), with Cancel / Resume / Open notebook, and keeping `metadata.cmbagent.sessions` of the
 // open notebook a task came from up to date on every phase change.
+//
+// The list is fetched a page at a time (GET sessions?limit=&offset=; "Show more" for the next page),
+// on open, on the reload button and when a session the list does not hold appears; otherwise the
+// `updates` feed's task summaries are applied to the rows in place, so thousands of sessions on disk
+// cost the server nothing per update.
 
 import { Widget } from "@lumino/widgets";
 import { CmbAgentApi } from "./api.js";
@@ -11,14 +16,16 @@ import { ACTIVE } from "./protocol.js";
 import { createRunView } from "./view.js";
 
 const RESUMABLE = new Set(["suspended", "cancelled", "failed"]); // their session is suspended
+const PAGE = 100; // session rows fetched per request
+const RELIST_DELAY = 1000; // ms: new sessions re-list the first page at most this often
 const ICON = `<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24"><g fill="none"
  stroke="currentColor" stroke-width="2"><circle cx="5" cy="12" r="3"/><circle cx="19" cy="5" r="3"/>
  <circle cx="19" cy="19" r="3"/><path d="M8 11l8-5M8 13l8 5"/></g></svg>`;
 
-/** Session rows: the sidecars (GET sessions) with the live tasks (updates socket) folded in. */
+/** Session rows: the sidecars (GET sessions pages) with the live tasks (updates socket) folded in. */
 function rowsOf(sessions, tasks) {
   const rows = new Map();
-  for (const s of sessions) rows.set(s.session_id, { ...s, ...(s.live ?? {}), session_id: s.session_id });
+  for (const s of sessions.values()) rows.set(s.session_id, { ...s, ...(s.live ?? {}), session_id: s.session_id });
   for (const t of tasks.values()) {
     if (!t.session_id) continue;
     rows.set(t.session_id, { ...(rows.get(t.session_id) ?? {}), ...t });
@@ -37,15 +44,27 @@ class SessionsPanel extends Widget {
     this.title.iconLabel = "";
     this.title.icon = { render: (host) => { host.innerHTML = ICON; } };
     this.tasks = new Map();
-    this.sessions = [];
+    this.sessions = new Map(); // session id -> sidecar row, the pages fetched so far
+    this.total = 0; // sessions on the server
+    this.relisted = new Set(); // session ids that already caused a re-list
+    this.relistTimer = null;
     this.selected = null;
     this.stream = null;
     this.phases = new Map(); // task id -> last phase/status written to its notebook
-    const header = el("div", "cmb-sidebar-header", "cmbagent sessions");
+    const header = el("div", "cmb-sidebar-header", "cmbagent sessions ");
+    const reload = el("button", "cmb-sidebar-reload", "\u21bb");
+    reload.type = "button";
+    reload.title = "Reload the session list";
+    reload.addEventListener("click", () => this.refresh());
+    header.append(reload);
     this.list = el("div", "cmb-sidebar-list");
+    this.more = el("button", "cmb-sidebar-more", "Show more");
+    this.more.type = "button";
+    this.more.hidden = true;
+    this.more.addEventListener("click", () => this.loadMore());
     this.actions = el("div", "cmb-sidebar-actions");
     this.detail = el("div", "cmb-sidebar-detail");
-    this.node.append(header, this.list, this.actions, this.detail);
+    this.node.append(header, this.list, this.more, this.actions, this.detail);
     this.node.style.overflow = "auto";
     this.node.style.padding = "6px";
     this.view = createRunView(this.detail, {
@@ -57,21 +76,39 @@ class SessionsPanel extends Widget {
   async start() {
     await this.refresh();
     this.updates = this.api.socket("updates", (messages) => {
+      let unknown = false;
       for (const m of messages) {
         if (m.type !== "tasks") continue;
         if (m.full) this.tasks.clear();
         for (const t of m.tasks) {
           this.tasks.set(t.task_id, t);
+          if (t.session_id && !this.sessions.has(t.session_id) && !this.relisted.has(t.session_id)) {
+            this.relisted.add(t.session_id);
+            unknown = true;
+          }
           this.saveToNotebook(t).catch((err) => console.warn("cmbagent: notebook metadata not written", err));
         }
       }
-      this.refresh();
+      this.renderList(); // the task summaries, applied to the rows held
+      if (unknown) this.relistSoon();
     });
   }
 
+  /** A new session appeared: fetch the first page again (once per RELIST_DELAY, whatever the rate). */
+  relistSoon() {
+    if (this.relistTimer !== null) return;
+    this.relistTimer = setTimeout(() => {
+      this.relistTimer = null;
+      this.refresh();
+    }, RELIST_DELAY);
+  }
+
+  /** The first page of sessions, replacing the rows held. */
   async refresh() {
     try {
-      this.sessions = (await this.api.call("sessions")).sessions ?? [];
+      const page = await this.api.call(`sessions?limit=${PAGE}&offset=0`);
+      this.sessions = new Map();
+      this.addPage(page);
     } catch (err) {
       this.list.replaceChildren(el("div", "cmb-error", `cmbagent server extension: ${err.message}`));
       return;
@@ -79,8 +116,26 @@ class SessionsPanel extends Widget {
     this.renderList();
   }
 
+  /** The next page, appended. */
+  async loadMore() {
+    try {
+      this.addPage(await this.api.call(`sessions?limit=${PAGE}&offset=${this.sessions.size}`));
+    } catch (err) {
+      console.warn("cmbagent: more sessions not loaded", err);
+      return;
+    }
+    this.renderList();
+  }
+
+  addPage(page) {
+    for (const s of page.sessions ?? []) this.sessions.set(s.session_id, s);
+    this.total = Math.max(page.total ?? 0, this.sessions.size);
+  }
+
   renderList() {
     const rows = rowsOf(this.sessions, this.tasks);
+    this.more.hidden = this.sessions.size >= this.total;
+    this.more.textContent = `Show more (${this.sessions.size} of ${this.total})`;
     if (rows.length === 0) {
       this.list.replaceChildren(el("div", "cmb-sidebar-empty", "No sessions yet: run a %%cmbagent cell."));
       return;
@@ -91,7 +146,7 @@ class SessionsPanel extends Widget {
       row.dataset.status = r.status ?? "";
       const cost = r.cost?.total_usd ?? r.total_usd;
       const since = r.started_at ?? r.created_at;
-      row.title = since ? `started ${since}` : "";
+      row.title = r.error ?? (since ? `started ${since}` : ""); // a damaged file: why
       row.append(
         el("span", `cmb-status cmb-${r.status}`, r.status ?? "?"),
         el("span", "cmb-sidebar-name", ` ${r.session_id} `),
