@@ -7,9 +7,9 @@ goes to file descriptors 1 and 2, which are pipes the host reads; see ``backends
 
 from __future__ import annotations
 
-import contextlib
 import io
 import threading
+from collections.abc import Callable
 
 from .emit import ChannelClosed, Emitter
 
@@ -22,8 +22,13 @@ CHUNK_CHARS = 64 * 1024
 class EventStream(io.TextIOBase):
     """A text stream whose complete lines become ``output`` events on ``stream``."""
 
-    def __init__(self, emit: Emitter, stream: str, fileno: int) -> None:
+    def __init__(
+        self, emit: Emitter, stream: str, fileno: int, *, on_host_gone: Callable[[str], None] | None = None
+    ) -> None:
         super().__init__()
+        #: Called when a write finds that the host stopped reading (a task that only prints would
+        #: otherwise run on, unseen, after its host died).
+        self._on_host_gone = on_host_gone
         self._emit = emit
         self._stream = stream
         self._fileno = fileno
@@ -77,5 +82,8 @@ class EventStream(io.TextIOBase):
             self._line_open = False
         if text:
             self._line_open = not text.endswith("\n")
-            with contextlib.suppress(ChannelClosed):  # nobody listens any more; print must not raise
+            try:
                 self._emit.output(text[:-1] if text.endswith("\n") else text, stream=self._stream)
+            except ChannelClosed as exc:  # print must not raise; a dead host ends the run
+                if self._on_host_gone is not None and isinstance(exc.__cause__, BrokenPipeError):
+                    self._on_host_gone("the host stopped reading the event pipe")
