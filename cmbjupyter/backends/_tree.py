@@ -2,7 +2,7 @@
 
 A worker's processes are found three ways, because each can miss some: its process group (what
 ``killpg`` reaches), its descendants (the worker is their subreaper, so daemons that left the group
-stay descendants while the worker lives), and the ``CMBJUPYTER_WORKER_TOKEN`` every one of them
+stay descendants while the worker lives), and the ``CMBJUPYTER_WORKER_TREE`` every one of them
 inherits in its environment (what is left once the worker itself is dead: its daemons were
 reparented to init). A recorded worker (pid + start time in the session sidecar) is only ever
 ended when both match, so a reused pid is never touched.
@@ -20,39 +20,39 @@ from typing import Any, Final
 
 import psutil
 
-__all__ = ["TOKEN_VAR", "end_recorded", "identity", "live_recorded", "marked", "signal_tree"]
+__all__ = ["TREE_VAR", "end_recorded", "identity", "live_recorded", "marked", "signal_tree"]
 
 #: The environment variable, unique per spawned worker, that marks every process of its tree.
-TOKEN_VAR: Final = "CMBJUPYTER_WORKER_TOKEN"
+TREE_VAR: Final = "CMBJUPYTER_WORKER_TREE"
 #: A process whose start time differs from the recorded one by more than this is another process.
 START_SLACK: Final = 1.0
 #: How long :func:`end_recorded` waits for the killed processes to disappear.
 END_WAIT: Final = 10.0
 
 
-def marked(token: str) -> list[psutil.Process]:
-    """Live processes whose environment carries ``token`` (a worker's tree, even orphaned)."""
+def marked(tree_id: str) -> list[psutil.Process]:
+    """Live processes whose environment carries ``tree_id`` (a worker's tree, even orphaned)."""
     found = []
     me = os.getpid()
     for process in psutil.process_iter():
         if process.pid == me:
             continue
         with contextlib.suppress(psutil.Error):
-            if process.environ().get(TOKEN_VAR) == token and process.status() != psutil.STATUS_ZOMBIE:
+            if process.environ().get(TREE_VAR) == tree_id and process.status() != psutil.STATUS_ZOMBIE:
                 found.append(process)
     return found
 
 
-def signal_tree(pid: int, signum: int, *, token: str | None = None, exited: bool = False) -> None:
+def signal_tree(pid: int, signum: int, *, tree_id: str | None = None, exited: bool = False) -> None:
     """Send ``signum`` to ``pid``'s process group, to ``pid`` and its descendants unless it has
-    ``exited`` (its pid may be reused), and, with ``token``, to every process marked with it."""
+    ``exited`` (its pid may be reused), and, with ``tree_id``, to every process marked with it."""
     targets: dict[int, psutil.Process] = {}
     if not exited:
         with contextlib.suppress(psutil.Error):
             root = psutil.Process(pid)
             targets.update((p.pid, p) for p in [root, *root.children(recursive=True)])
-    if token is not None:
-        targets.update((p.pid, p) for p in marked(token))
+    if tree_id is not None:
+        targets.update((p.pid, p) for p in marked(tree_id))
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signum)
     for process in targets.values():
@@ -60,7 +60,7 @@ def signal_tree(pid: int, signum: int, *, token: str | None = None, exited: bool
             process.send_signal(signum)  # psutil checks the pid still names the same process
 
 
-def identity(pid: int, token: str) -> dict[str, Any]:
+def identity(pid: int, tree_id: str) -> dict[str, Any]:
     """What a session records of its worker, to find it again after a restart (and only it)."""
     host = psutil.Process()
     try:
@@ -70,7 +70,7 @@ def identity(pid: int, token: str) -> dict[str, Any]:
     return {
         "pid": pid,
         "started": started,
-        "token": token,
+        "tree": tree_id,
         "hostname": socket.gethostname(),
         "host_pid": host.pid,
         "host_started": host.create_time(),
@@ -108,8 +108,8 @@ def end_recorded(record: Mapping[str, Any] | None, wait: float = END_WAIT) -> bo
     process = _same(live["pid"], live["started"])
     if process is None:
         return False
-    token = live.get("token") if isinstance(live.get("token"), str) else None
-    tree = [process, *_children(process), *(marked(token) if token else [])]
+    tree_id = live.get("tree") if isinstance(live.get("tree"), str) else None
+    tree = [process, *_children(process), *(marked(tree_id) if tree_id else [])]
     leads_group = False
     with contextlib.suppress(OSError):
         leads_group = os.getpgid(process.pid) == process.pid
@@ -121,7 +121,7 @@ def end_recorded(record: Mapping[str, Any] | None, wait: float = END_WAIT) -> bo
             os.killpg(process.pid, signal.SIGKILL)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        if not any(_running(member) for member in tree) and not (token and marked(token)):
+        if not any(_running(member) for member in tree) and not (tree_id and marked(tree_id)):
             break
         time.sleep(0.05)
     return True

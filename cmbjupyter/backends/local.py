@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ..events import Event, LineDecoder, dumps, output_event
-from ._tree import TOKEN_VAR, identity, signal_tree
+from ._tree import TREE_VAR, identity, signal_tree
 
 __all__ = ["LocalBackend", "LocalWorker"]
 
@@ -110,7 +110,7 @@ class LocalWorker:
         self._queued = 0  # events in the queue
         self._control: int | None = None
         #: Marks every process of this worker's tree (its environment), found even once orphaned.
-        self.token = uuid.uuid4().hex
+        self.tree_id = uuid.uuid4().hex
 
     @property
     def pid(self) -> int | None:
@@ -146,7 +146,7 @@ class LocalWorker:
                 stderr=err_w,
                 pass_fds=(event_w, control_r),
                 start_new_session=True,
-                env={**env, TOKEN_VAR: self.token},
+                env={**env, TREE_VAR: self.tree_id},
                 cwd=cwd,
             )
         except BaseException:
@@ -233,17 +233,17 @@ class LocalWorker:
     def signal(self, signum: int) -> None:
         """Send ``signum`` to the worker's whole tree: its process group, its descendants (daemons
         that left the group included: the worker is their subreaper) and, once the worker is gone,
-        the processes it left, found by its token."""
+        the processes it left, found by its tree id."""
         if self.process is not None:
             signal_tree(
-                self.process.pid, signum, token=self.token, exited=self.process.returncode is not None
+                self.process.pid, signum, tree_id=self.tree_id, exited=self.process.returncode is not None
             )
 
     def identity(self) -> dict[str, Any] | None:
-        """pid, start time and token of the worker (and of this host), for the session sidecar."""
+        """pid, start time and tree id of the worker (and of this host), for the session sidecar."""
         if self.process is None or self.process.returncode is not None:
             return None
-        return identity(self.process.pid, self.token)
+        return identity(self.process.pid, self.tree_id)
 
     async def wait(self) -> int:
         assert self.process is not None

@@ -243,7 +243,7 @@ def _record_worker(sessions: SessionManager, session_id: str, worker: dict) -> N
 async def test_resume_refuses_a_session_whose_recorded_worker_runs_for_a_live_host(sessions):
     sleeper = _sleeper()
     try:
-        _record_worker(sessions, "busy", identity(sleeper.pid, "no-token"))  # this process is its host
+        _record_worker(sessions, "busy", identity(sleeper.pid, "no-tree"))  # this process is its host
         with pytest.raises(SessionError, match=f"still running in worker pid {sleeper.pid}"):
             await IsolatedTaskExecutor(session_manager=sessions).resume("busy")
         assert sleeper.poll() is None, "a live host's worker is never touched"
@@ -255,7 +255,7 @@ async def test_resume_refuses_a_session_whose_recorded_worker_runs_for_a_live_ho
 async def test_resume_first_ends_an_orphaned_worker_of_the_session(sessions):
     sleeper, dead_host = _sleeper(), _dead_pid()
     try:
-        worker = {**identity(sleeper.pid, "no-token"), "host_pid": dead_host, "host_started": 1.0}
+        worker = {**identity(sleeper.pid, "no-tree"), "host_pid": dead_host, "host_started": 1.0}
         _record_worker(sessions, "orphaned", worker)
         result = await IsolatedTaskExecutor(session_manager=sessions).resume("orphaned")
         assert result["result"] == "resumed"
