@@ -4,7 +4,7 @@
 The host passes two private pipes: events go out on one, the task spec (and later, human input)
 comes in on the other. The very first thing the worker does, before importing anything beyond the
 interpreter's own modules, is to say it is up: the host marks the DAG's ``start`` node completed on
-that event, so a user sees the run start as soon as a bare interpreter would. Just before, it ties
+that event, so a user sees the run start as soon as a bare interpreter would. Right after, it ties
 its life to the host's (``--host-pid``, see ``_guard.py``): a worker never outlives its host.
 """
 
@@ -35,10 +35,10 @@ def _options(argv: list[str]) -> tuple[int, int, int | None]:
 
 if __name__ == "__main__":
     event_fd, control_fd, host_pid = _options(sys.argv[1:])
+    _hello(event_fd)
     from ._guard import arm
 
-    guard = arm(host_pid, event_fd)
-    _hello(event_fd)
+    guard = arm(host_pid, event_fd)  # race-free even now: it checks the host is still the parent
     from .runner import main
 
     main(event_fd, control_fd, guard)

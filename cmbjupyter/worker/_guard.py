@@ -178,9 +178,11 @@ class Guard:
         poller.register(self.event_fd, 0)  # POLLERR/POLLHUP are always reported: the reader is gone
         while True:
             with contextlib.suppress(OSError):
-                for _fd, flags in poller.poll(POLL * 1000):
+                for fd, flags in poller.poll(POLL * 1000):
                     if flags & (select.POLLERR | select.POLLHUP):
                         self.host_gone("the host closed the event pipe")
+                    elif flags & select.POLLNVAL:  # the task closed the fd: the host sees that itself
+                        poller.unregister(fd)  # (an empty poll still waits POLL seconds)
             if self.host_pid is not None and os.getppid() != self.host_pid:
                 self.host_gone(f"the host (pid {self.host_pid}) is gone")
             now = time.monotonic()
