@@ -321,8 +321,12 @@ class TaskSupervisor:
     def _record_worker(self) -> None:
         """Save the worker's pid and start time in the session, so a restarted server can end it."""
         identity = getattr(self.worker, "identity", None)
-        if self.recorder is not None and identity is not None:
-            self.recorder.save(worker=identity())
+        if self.sessions is not None and self.config.session_id and identity is not None:
+            try:
+                self.sessions.update_session(self.config.session_id, worker=identity())
+            except SessionWriteError as exc:  # the run goes on; only a restart's recovery loses it
+                if self.recorder is not None:
+                    self.recorder.warnings.append(str(exc))
 
     def _spawn_options(self) -> dict[str, Any]:
         import os
