@@ -8,9 +8,10 @@ is gone (``kill -9`` of the Jupyter server or of the kernel) or frozen:
   grandchild that calls ``setsid()`` and forks again stays its descendant, and :func:`end_tree` ends
   them all, whatever their session or process group, on every way out of the worker;
 * ``PR_SET_PDEATHSIG`` sends the worker SIGTERM when the host thread that spawned it ends, and a
-  watchdog thread checks every :data:`POLL` seconds that the worker's parent is still the host pid
-  it was given and that the host still reads the event pipe (a task that only prints never writes
-  an event, so it would not notice otherwise); when either is gone, the tree is ended;
+  watchdog thread checks every :data:`POLL` seconds that the host pid it was given is still its
+  parent (or an ancestor, through a wrapper script) and that the host still reads the event pipe
+  (a task that only prints never writes an event, so it would not notice otherwise); when either
+  is gone, the tree is ended;
 * the spec's ``limits`` give the timeout and budget with the host's grace added: the watchdog stops
   the run with an ``error`` event (``TaskTimeout`` / ``BudgetExceeded``) once a limit is passed and
   the host has not stopped it.
@@ -68,6 +69,19 @@ def _stat(pid: str) -> tuple[int, str] | None:
         return None
     fields = text[text.rfind(")") + 2 :].split()  # the command name may contain spaces and ')'
     return int(fields[1]), fields[0]
+
+
+def _has_ancestor(pid: int) -> bool:
+    """True if ``pid`` is this process's parent, or an ancestor (the worker was started through a
+    wrapper script that did not ``exec``)."""
+    current = os.getppid()
+    for _ in range(64):
+        if current == pid:
+            return True
+        if current <= 1 or (stat := _stat(str(current))) is None:
+            return False
+        current = stat[0]
+    return False
 
 
 def descendants(root: int | None = None) -> list[int]:
@@ -183,7 +197,7 @@ class Guard:
                         self.host_gone("the host closed the event pipe")
                     elif flags & select.POLLNVAL:  # the task closed the fd: the host sees that itself
                         poller.unregister(fd)  # (an empty poll still waits POLL seconds)
-            if self.host_pid is not None and os.getppid() != self.host_pid:
+            if self.host_pid is not None and not _has_ancestor(self.host_pid):
                 self.host_gone(f"the host (pid {self.host_pid}) is gone")
             now = time.monotonic()
             if self.deadline is not None and now >= self.deadline:
@@ -233,6 +247,6 @@ def arm(host_pid: int | None, event_fd: int) -> Guard:
     """Make this worker the subreaper of its tree and tie its life to the host's; exits at once if the
     host is already gone (the check after ``PR_SET_PDEATHSIG`` closes the race with its death)."""
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
-    if host_pid is not None and _prctl(PR_SET_PDEATHSIG, signal.SIGTERM) and os.getppid() != host_pid:
+    if host_pid is not None and _prctl(PR_SET_PDEATHSIG, signal.SIGTERM) and not _has_ancestor(host_pid):
         os._exit(EXIT_HOST_GONE)
     return Guard(host_pid, event_fd)

@@ -143,6 +143,15 @@ def test_a_kernel_that_dies_or_shuts_down_takes_its_kernel_mode_tasks_with_it(tm
         manager.cleanup_resources()
 
 
+async def test_a_worker_started_through_a_wrapper_script_that_does_not_exec_runs(executor, tmp_path):
+    wrapper = tmp_path / "python"
+    wrapper.write_text(f'#!/bin/sh\n"{sys.executable}" "$@"\n')  # the host is the worker's grandparent
+    wrapper.chmod(0o755)
+    source = "import os\nresult = os.getppid() != int(os.environ['HOST_PID'])"
+    config = {"engine": "python", "python": str(wrapper), "env": {"HOST_PID": str(os.getpid())}}
+    assert (await executor.execute("wrapped", source, config))["result"] is True
+
+
 # ---------------------------------------------------------------------- every ending of a run
 
 
