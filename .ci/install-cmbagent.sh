@@ -16,10 +16,15 @@ test -x "$VENV/bin/python" || "$PYTHON" -m venv "$VENV"
 SITE="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 pwd > "$SITE/cmbjupyter-checkout.pth"
 
+# genai-prices, pinned as in pyproject.toml: the worker prices its own LLM calls to enforce the budget
+# itself when its host is frozen or gone (cmbjupyter/worker/_guard.py).
+GENAI_PRICES="$(grep -o '"genai-prices==[^"]*"' pyproject.toml | tr -d '"')"
+"$VENV/bin/python" -c "import genai_prices" 2>/dev/null || "$VENV/bin/python" -m pip install -q "$GENAI_PRICES"
+
 if "$VENV/bin/python" -c "import cmbagent" 2>/dev/null; then
   echo "cmbagent already installed in $VENV"
   exit 0
 fi
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q "$CMBAGENT_SPEC"
-"$VENV/bin/python" -c "import cmbagent, autogen, cmbjupyter.worker; print('cmbagent ready in $VENV')"
+"$VENV/bin/python" -c "import cmbagent, autogen, genai_prices, cmbjupyter.worker; print('cmbagent ready in $VENV')"

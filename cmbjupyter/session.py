@@ -180,6 +180,12 @@ class SessionManager:
         self._write(session_id, record)
         return record
 
+    def update_session(self, session_id: str, **fields: Any) -> None:
+        """Set ``fields`` of an existing session and nothing else (e.g. the ``worker`` running it)."""
+        record = self._current(session_id)
+        record.update(fields)
+        self._write(session_id, record)
+
     def complete_session(self, session_id: str, result: Any = None, **fields: Any) -> None:
         """Mark a session completed (with the run's result, if given)."""
         record = self._current(session_id)

@@ -18,12 +18,14 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from .backends.local import signal_name
+from .backends.process_tree import end_recorded, live_recorded
 from .config import TaskConfig
 from .cost import Budget, CostLedger
 from .dag import first_work_node, template_for
 from .errors import (
     BudgetExceeded,
     MemoryLimitExceeded,
+    SessionError,
     SessionWriteError,
     TaskCancelled,
     TaskFailed,
@@ -49,6 +51,9 @@ MEMORY_POLL: Final = 0.2
 #: How often (and past what age) the event log is flushed while no event arrives to flush it.
 FLUSH_INTERVAL: Final = 0.5
 STDERR_TAIL: Final = 20
+#: The worker enforces the timeout and budget itself this long after the host would have stopped it
+#: (on top of the cancel grace): the second line, for a host that is frozen or gone.
+WORKER_LIMIT_SLACK: Final = 5.0
 
 
 def _callback_sink(callback: Callable[..., Any]) -> Callable[[Event], Any]:
@@ -255,8 +260,32 @@ class TaskSupervisor:
             redactor=self.redactor,
         )
 
+    def _check_recorded_worker(self) -> None:
+        """Never two workers for one session: a worker recorded by an earlier run that still runs is
+        ended if its host is gone (an orphan); if its host is alive, this run is refused."""
+        if self.sessions is None or not self.config.session_id:
+            return
+        try:
+            record = self.sessions.load_session(self.config.session_id)
+        except (SessionError, OSError):
+            return
+        live = live_recorded(record.get("worker"))
+        if live is None:
+            return
+        if live["host_alive"]:
+            raise SessionError(
+                f"session {self.config.session_id!r} is still running in worker pid {live['pid']} of "
+                f"host pid {live['host_pid']}; cancel it there (or wait for it) before running it again"
+            )
+        end_recorded(live)
+
     async def run(self) -> dict[str, Any]:
         config = self.config
+        try:
+            self._check_recorded_worker()
+        except SessionError:
+            self.finished.set()
+            raise
         if self.sessions is not None and config.session_id:
             self.create_session(self.sessions)
         dag = template_for(config.mode, config.raw)
@@ -278,6 +307,12 @@ class TaskSupervisor:
             "dag": dag,
             "first_node": first_work_node(dag),
             "work_dir": None,
+            "limits": {
+                "timeout": config.timeout,
+                "budget_usd": config.budget_usd,
+                "prices": config.prices,
+                "grace": self.cancel_grace + WORKER_LIMIT_SLACK,
+            },
         }
         try:
             try:
@@ -285,6 +320,7 @@ class TaskSupervisor:
             except OSError as exc:
                 self.stop(WorkerCrashed, f"could not start the worker: {exc}")
             else:
+                self._record_worker()
                 await self._supervise()
             return await self._finish()
         except asyncio.CancelledError:
@@ -301,6 +337,16 @@ class TaskSupervisor:
             if self.recorder is not None:
                 self.recorder.close()
             self.finished.set()
+
+    def _record_worker(self) -> None:
+        """Save the worker's pid and start time in the session, so a restarted server can end it."""
+        identity = getattr(self.worker, "identity", None)
+        if self.sessions is not None and self.config.session_id and identity is not None:
+            try:
+                self.sessions.update_session(self.config.session_id, worker=identity())
+            except SessionWriteError as exc:  # the run goes on; only a restart's recovery loses it
+                if self.recorder is not None:
+                    self.recorder.warnings.append(str(exc))
 
     def _spawn_options(self) -> dict[str, Any]:
         import os
@@ -449,7 +495,7 @@ class TaskSupervisor:
     async def _close_session(self, failure: TaskFailed | None) -> None:
         if self.recorder is None or self.sessions is None or not self.config.session_id:
             return
-        self.recorder.save()
+        self.recorder.save(worker=None)
         try:
             if failure is None:
                 self.sessions.complete_session(self.config.session_id, result=self.result)

@@ -15,11 +15,13 @@ import contextlib
 import os
 import signal
 import sys
+import uuid
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any, Final
 
 from ..events import Event, LineDecoder, dumps, output_event
+from .process_tree import TREE_VAR, identity, signal_tree
 
 __all__ = ["HIGH_WATER", "LOW_WATER", "LocalBackend", "LocalWorker", "signal_name"]
 
@@ -115,6 +117,8 @@ class LocalWorker:
         self._paused = False
         self._queued = 0  # events in the queue
         self._control: int | None = None
+        #: Marks every process of this worker's tree (its environment), found even once orphaned.
+        self.tree_id = uuid.uuid4().hex
 
     @property
     def pid(self) -> int | None:
@@ -143,12 +147,14 @@ class LocalWorker:
                 str(event_w),
                 "--control-fd",
                 str(control_r),
+                "--host-pid",  # the worker ends itself and its tree when this process is gone
+                str(os.getpid()),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=out_w,
                 stderr=err_w,
                 pass_fds=(event_w, control_r),
                 start_new_session=True,
-                env=dict(env),
+                env={**env, TREE_VAR: self.tree_id},
                 cwd=cwd,
             )
         except BaseException:
@@ -233,19 +239,19 @@ class LocalWorker:
             self._control = None
 
     def signal(self, signum: int) -> None:
-        """Send ``signum`` to the worker's whole process group (and descendants that left it)."""
-        if self.process is None:
-            return
-        targets = {self.process.pid}
-        with contextlib.suppress(Exception):
-            import psutil
+        """Send ``signum`` to the worker's whole tree: its process group, its descendants (daemons
+        that left the group included: the worker is their subreaper) and, once the worker is gone,
+        the processes it left, found by its tree id."""
+        if self.process is not None:
+            signal_tree(
+                self.process.pid, signum, tree_id=self.tree_id, exited=self.process.returncode is not None
+            )
 
-            targets.update(p.pid for p in psutil.Process(self.process.pid).children(recursive=True))
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signum)
-        for pid in targets:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signum)
+    def identity(self) -> dict[str, Any] | None:
+        """pid, start time and tree id of the worker (and of this host), for the session sidecar."""
+        if self.process is None or self.process.returncode is not None:
+            return None
+        return identity(self.process.pid, self.tree_id)
 
     async def wait(self) -> int:
         assert self.process is not None

@@ -6,8 +6,10 @@ traitlets, e.g. in ``jupyter_server_config.py``::
     c.CmbJupyter.max_concurrent_tasks = 2
     c.CmbJupyter.sessions_dir = "/data/cmbagent-sessions"
 
-On start it marks the sessions that a dead server left ``active`` as suspended; on stop it cancels
-queued and running tasks (their sessions are suspended, so they can be resumed).
+On start it marks the sessions that a dead server left ``active`` as suspended, first ending any
+worker they recorded that still runs (pid and start time must both match: see ``recovery.py``), so
+no session can be resumed beside its old worker; on stop it cancels queued and running tasks (their
+sessions are suspended, so they can be resumed).
 """
 
 from __future__ import annotations

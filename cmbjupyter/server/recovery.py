@@ -5,7 +5,9 @@ in its sidecar. When a server starts, a sidecar still ``active`` whose server pr
 server was killed, the machine rebooted) can never be finished by anyone: it is marked
 ``suspended`` with the reason, so it shows up as resumable instead of "running" forever. Sidecars
 without an origin were written by kernel-mode runs; their kernel may still be alive, so they are
-left alone.
+left alone. A worker such a session recorded (pid + start time) that still runs -- a worker that
+could not notice its server's death -- is ended first, with its whole tree, so a resume never runs
+beside it; a process that merely reuses the pid is never touched.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from .. import _safefile
+from ..backends.process_tree import end_recorded
 from ..errors import InvalidSessionId, SessionCorrupt, SessionNotFound, SessionWriteError
 from ..session import SessionManager, origin_of
 
@@ -52,12 +55,20 @@ def suspend_interrupted(manager: SessionManager, log: logging.Logger | None = No
         origin = origin_of(record)
         if record.get("status") != "active" or "server_pid" not in origin or _server_alive(origin):
             continue
+        if end_recorded(record.get("worker")):
+            log.warning(
+                "cmbagent session %s: ended its worker (pid %s), still running",
+                session_id,
+                record["worker"].get("pid"),
+            )
         reason = (
             f"interrupted: the Jupyter server that ran it (pid {origin.get('server_pid')}) stopped "
             f"while it was {record.get('run_status') or 'running'}"
         )
         try:
-            manager.suspend_session(session_id, reason=reason, run_status="interrupted", interrupted=True)
+            manager.suspend_session(
+                session_id, reason=reason, run_status="interrupted", interrupted=True, worker=None
+            )
         except SessionWriteError as exc:
             log.warning("could not mark session %s suspended: %s", session_id, exc)
             continue

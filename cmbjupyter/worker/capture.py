@@ -9,9 +9,9 @@ are pipes the host reads; see ``backends/local.py``.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import threading
+from collections.abc import Callable
 
 from .emit import ChannelClosed, Emitter
 
@@ -24,8 +24,13 @@ CHUNK_CHARS = 64 * 1024
 class EventStream(io.TextIOBase):
     """A text stream whose complete lines become ``output`` events on ``stream``."""
 
-    def __init__(self, emit: Emitter, stream: str, fileno: int) -> None:
+    def __init__(
+        self, emit: Emitter, stream: str, fileno: int, *, on_host_gone: Callable[[str], None] | None = None
+    ) -> None:
         super().__init__()
+        #: Called when a write finds that the host stopped reading (a task that only prints would
+        #: otherwise run on, unseen, after its host died).
+        self._on_host_gone = on_host_gone
         self._emit = emit
         self._stream = stream
         self._fileno = fileno
@@ -83,5 +88,8 @@ class EventStream(io.TextIOBase):
             data["stream"] = self._stream
             if self._line_open:
                 data["partial"] = True  # the line goes on in the next piece (see redact.StreamRedactor)
-            with contextlib.suppress(ChannelClosed):  # nobody listens any more; print must not raise
+            try:
                 self._emit.event("output", data)
+            except ChannelClosed as exc:  # print must not raise; a dead host ends the run
+                if self._on_host_gone is not None and isinstance(exc.__cause__, BrokenPipeError):
+                    self._on_host_gone("the host stopped reading the event pipe")

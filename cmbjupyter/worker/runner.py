@@ -1,6 +1,7 @@
 """The worker's run: read the spec, capture output, run the engine, report its result or error.
 
-If the worker dies instead, the host reports how (exit code, signal): see ``supervisor.py``.
+If the worker dies instead, the host reports how (exit code, signal): see ``supervisor.py``. However
+the run ends, nothing it started outlives it: the worker ends its whole tree (``_guard.py``) last.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from ..errors import EngineError
 from ..events import json_safe
+from ._guard import Guard, end_tree
 from .capture import EventStream
 from .control import ControlChannel
 from .emit import ChannelClosed, Emitter
@@ -63,26 +65,48 @@ def run(spec: dict[str, Any], emit: Emitter) -> int:
         return EXIT_ENGINE_ERROR
 
 
-def main(event_fd: int, control_fd: int) -> None:
+class _MeteredEmitter(Emitter):
+    """An Emitter that also counts the run's cost in the guard (the worker's own budget check)."""
+
+    def __init__(self, *args: Any, guard: Guard, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._guard = guard
+
+    def event(self, type: str, data: Any) -> None:
+        super().event(type, data)
+        if type == "cost_update":
+            self._guard.count_cost(data)
+
+
+def main(event_fd: int, control_fd: int, guard: Guard | None = None) -> None:
     """Run the task the host sends on ``control_fd``, reporting on ``event_fd``; never returns."""
     os.set_inheritable(event_fd, False)  # children must not keep the event pipe open
     os.set_inheritable(control_fd, False)
+    guard = guard or Guard(None, event_fd)
+    signal.signal(signal.SIGTERM, _on_sigterm)
     control = ControlChannel(control_fd)
-    spec = control.read_spec()
-    emit = Emitter(event_fd, dag=spec.get("dag"), ask=control.ask)
+    try:
+        spec = control.read_spec()
+    except _Terminated:
+        os._exit(EXIT_CANCELLED)
+    emit = _MeteredEmitter(event_fd, dag=spec.get("dag"), ask=control.ask, guard=guard)
+    guard.start(spec.get("limits"), emit.event)
 
     # Python-level prints become ordered events; fd 1/2 (C code, children, faulthandler) stay
-    # pipes to the host.
-    faulthandler.enable(file=sys.__stderr__)
-    sys.stdout = EventStream(emit, "stdout", 1)
-    sys.stderr = EventStream(emit, "stderr", 2)
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    # pipes to the host. A print that finds the host gone ends the run (see _guard.py).
+    # A fatal signal's report names the thread that crashed (the guard's and control's threads
+    # would only push it out of the stderr tail the host keeps).
+    faulthandler.enable(file=sys.__stderr__, all_threads=False)
+    sys.stdout = EventStream(emit, "stdout", 1, on_host_gone=guard.host_gone)
+    sys.stderr = EventStream(emit, "stderr", 2, on_host_gone=guard.host_gone)
     if spec.get("work_dir"):
         os.chdir(spec["work_dir"])
 
     code = run(spec, emit)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a late SIGTERM must not skip the tree's end
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(BaseException):  # nothing is left to report to
             stream.flush()
+    end_tree()  # every way out: daemons the task started (adopted by this subreaper) end with it
     # os._exit: threads the engine left behind must not keep a finished worker alive.
     os._exit(code)
