@@ -133,6 +133,8 @@ class TaskSupervisor:
         self.peak_rss_mb = 0.0
         self.stderr_tail: list[str] = []
         self._worker_up = False
+        self._started = False  # run() has begun
+        self._decided = False  # _finish() has chosen the outcome: a stop comes too late
         #: Set when the run is over (result or error published, worker gone).
         self.finished = asyncio.Event()
         self._kill_timer: asyncio.TimerHandle | None = None
@@ -202,9 +204,31 @@ class TaskSupervisor:
     # ------------------------------------------------------------------ control
 
     def stop(self, reason: type[TaskFailed], message: str) -> None:
-        """Stop the worker (SIGTERM to its group, SIGKILL after the grace period) for ``reason``."""
+        """Stop the run for ``reason``, at whatever stage it is.
+
+        The stop is recorded first: a run that has not spawned its worker yet never spawns it, a
+        worker spawned meanwhile is stopped as soon as ``spawn`` returns, and a running worker gets
+        SIGTERM (its group; SIGKILL after the grace period). Once the outcome is decided (the run is
+        finishing), a stop changes nothing.
+        """
+        if self._decided:
+            return
         if self.stop_reason is None:
             self.stop_reason, self.stop_message = reason, message
+        self._signal_stop()
+
+    async def cancel(self, message: str = "the task was cancelled") -> bool:
+        """Cancel the run (queued, starting, running: any stage); False if its outcome was already
+        decided. The first cancel publishes a ``cancelling`` status."""
+        if self._decided:
+            return False
+        first = self.stop_reason is None
+        self.stop(TaskCancelled, message)
+        if first:
+            await self.publish("status", {"status": "cancelling", "message": "cancel requested"})
+        return True
+
+    def _signal_stop(self) -> None:
         worker = self.worker
         if worker is None or worker.returncode is not None:
             return
@@ -239,17 +263,19 @@ class TaskSupervisor:
         config = self.config
         if self.sessions is not None and config.session_id:
             self.create_session(self.sessions)
+        self._started = True
         dag = template_for(config.mode, config.raw)
         await self.publish("dag_created", dag)
-        await self.publish(
-            "status",
-            {
-                "status": "starting",
-                "message": f"starting the {config.engine} worker",
-                "mode": config.mode,
-                "engine": config.engine,
-            },
-        )
+        if self.stop_reason is None:
+            await self.publish(
+                "status",
+                {
+                    "status": "starting",
+                    "message": f"starting the {config.engine} worker",
+                    "mode": config.mode,
+                    "engine": config.engine,
+                },
+            )
         spec = {
             "task_id": self.task_id,
             "task": self.task,
@@ -261,10 +287,13 @@ class TaskSupervisor:
         }
         try:
             try:
-                self.worker = await self.backend.spawn(spec, **self._spawn_options())
+                if self.stop_reason is None:  # stopped before the spawn: no worker at all
+                    self.worker = await self.backend.spawn(spec, **self._spawn_options())
             except OSError as exc:
                 self.stop(WorkerCrashed, f"could not start the worker: {exc}")
-            else:
+            if self.worker is not None:
+                if self.stop_reason is not None:  # stopped while the spawn was under way
+                    self._signal_stop()
                 await self._supervise()
             return await self._finish()
         except asyncio.CancelledError:
@@ -391,6 +420,7 @@ class TaskSupervisor:
         return WorkerCrashed(message, exit_code=code, traceback=tail, **ids)
 
     async def _finish(self) -> dict[str, Any]:
+        self._decided = True
         failure = self._failure()
         nodes = self.state.nodes
         if failure is None:

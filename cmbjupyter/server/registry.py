@@ -376,8 +376,10 @@ class TaskRegistry:
             finally:
                 self._finish(entry)
             return entry.state.status
-        if not await self.executor.cancel(task_id):
-            entry.cancel_requested = True  # started but not yet running: _run ends it before the spawn
+        # The cancel is a state of the run: a runner that has not started ends it without a worker,
+        # a spawn under way is stopped as soon as it returns, a running worker is stopped now.
+        if await entry.supervisor.cancel(reason):
+            entry.cancel_requested = True
         return entry.state.status
 
     async def send_input(self, task_id: str, request_id: Any, text: Any) -> None:
