@@ -14,9 +14,10 @@ from typing import Any, Final
 
 from .dag import MODES, canonical_mode
 from .errors import ConfigError
+from .events import dumps
 from .session import validate_session_id
 
-__all__ = ["DEFAULT_ENGINE", "ENGINE_ENV", "TaskConfig", "resolve_engine"]
+__all__ = ["DEFAULT_ENGINE", "ENGINE_ENV", "TaskConfig", "check_encodable", "resolve_engine"]
 
 DEFAULT_ENGINE: Final = "cmbagent"
 ENGINE_ENV: Final = "CMBJUPYTER_ENGINE"
@@ -49,6 +50,39 @@ def _positive(config: Mapping[str, Any], key: str, unit: str) -> float | None:
     return float(value)
 
 
+def _checked_env(env: Any) -> dict[str, str]:
+    """``config['env']``: names and values the OS can put in an environment (no ``=`` or NUL in a
+    name, no NUL in a value), so a bad one is a ConfigError here, not a failed spawn later."""
+    env = {} if env is None else env
+    if not isinstance(env, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in env.items()
+    ):
+        raise ConfigError("config['env'] must map variable names to string values")
+    for name, value in env.items():
+        if not name or "=" in name or "\0" in name:
+            raise ConfigError(
+                f"config['env'] has an invalid variable name {name!r} (empty, or with '=' or NUL)"
+            )
+        if "\0" in value:
+            raise ConfigError(
+                f"config['env'][{name!r}] contains a NUL character, which no environment can hold"
+            )
+    check_encodable(env, "config['env']")
+    return dict(env)
+
+
+def check_encodable(value: Any, what: str) -> None:
+    """ConfigError unless ``value`` (the task, its config) can travel as UTF-8 JSON, as every event,
+    sidecar and request does: a lone surrogate (``"\\ud800"``) is refused before anything starts."""
+    try:
+        dumps(value).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start : exc.end] if isinstance(exc.object, str) else "?"
+        raise ConfigError(
+            f"{what} cannot be encoded as UTF-8 ({bad!r} at position {exc.start} is a lone surrogate)"
+        ) from None
+
+
 class TaskConfig:
     """The checked view of a task config; ``engine_config`` is what the worker's engine receives."""
 
@@ -70,12 +104,7 @@ class TaskConfig:
         self.timeout = _positive(raw, "timeout", "seconds")
         self.memory_limit_mb = _positive(raw, "memory_limit_mb", "megabytes")
         self.budget_usd = _positive(raw, "budget_usd", "dollars")
-        env = {} if raw.get("env") is None else raw["env"]
-        if not isinstance(env, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in env.items()
-        ):
-            raise ConfigError("config['env'] must map variable names to string values")
-        self.env: dict[str, str] = dict(env)
+        self.env: dict[str, str] = _checked_env(raw.get("env"))
         self.work_dir = raw.get("work_dir")
         if self.work_dir is not None and not isinstance(self.work_dir, (str, os.PathLike)):
             raise ConfigError(f"config['work_dir'] must be a path, not {self.work_dir!r}")
@@ -96,6 +125,7 @@ class TaskConfig:
             )
         self.prices = prices
         raw["mode"], raw["engine"] = self.mode, self.engine
+        check_encodable(raw, "the config")
         self.raw = raw
 
     @property

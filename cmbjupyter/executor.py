@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .config import TaskConfig
+from .config import TaskConfig, check_encodable
 from .errors import ConfigError, SessionError
 from .redact import REDACTED
 from .router import EventSink
@@ -98,6 +98,7 @@ class IsolatedTaskExecutor:
             raise ConfigError(f"task must be a string, not {type(task).__name__}")
         if task_id in self._runs:
             raise ConfigError(f"task {task_id!r} is already running")
+        check_encodable(task, "the task text")
         checked = TaskConfig(config)
         if checked.session_id and self.session_manager is None:
             self.session_manager = SessionManager()

@@ -14,9 +14,11 @@ import asyncio
 import contextlib
 import inspect
 import signal
+import traceback
 from collections.abc import Callable
 from typing import Any, Final
 
+from ._shapes import event_problem
 from .backends.local import signal_name
 from .config import TaskConfig
 from .cost import Budget, CostLedger
@@ -160,6 +162,11 @@ class TaskSupervisor:
 
     async def _on_worker_event(self, event: Event) -> None:
         kind = event["type"]
+        problem = event_problem(kind, event["data"])
+        if problem is not None:  # the host boundary: a malformed known event never reaches the Router
+            message = f"dropped a malformed {kind!r} event from the worker: {problem}"
+            await self.publish("warning", {"message": message, "kind": "protocol"})
+            return
         if kind == "output":
             if event["data"].get("stream") == "stderr":
                 self.stderr_tail.append(self.redactor.text(str(event["data"].get("message"))))
@@ -296,6 +303,10 @@ class TaskSupervisor:
                     self._signal_stop()
                 await self._supervise()
             return await self._finish()
+        except TaskFailed:
+            raise
+        except Exception as exc:  # a host-side failure (a sink, a bug): the run still ends cleanly
+            raise await self._end_after_host_error(exc) from exc
         except asyncio.CancelledError:
             self.stop(TaskCancelled, "the task was cancelled (its caller was cancelled)")
             with contextlib.suppress(TaskFailed):
@@ -444,6 +455,31 @@ class TaskSupervisor:
         if failure is not None:
             raise failure
         return dict(self.result or {})
+
+    async def _end_after_host_error(self, exc: Exception) -> TaskFailed:
+        """The run's end when the host itself failed: its ``error`` and ``complete`` events (as far
+        as its sinks take them: the RunState comes first), a suspended session, the TaskFailed."""
+        self._decided = True
+        failure = TaskFailed(
+            f"cmbjupyter failed on the host side: {type(exc).__name__}: {exc}",
+            error_type=type(exc).__name__,
+            traceback="".join(traceback.format_exception(exc)),
+            task_id=self.task_id,
+            session_id=self.config.session_id,
+        )
+        if not self.state.counts.get("complete"):
+            for kind, data in (("error", failure.to_event_data()), ("complete", {"status": "failed"})):
+                with contextlib.suppress(Exception):  # the failing sink may fail again
+                    await self.publish(kind, data)
+        if self.recorder is not None and self.sessions is not None and self.config.session_id:
+            with contextlib.suppress(Exception):
+                self.sessions.suspend_session(
+                    self.config.session_id,
+                    reason=failure.message,
+                    error=failure.to_event_data(),
+                    run_status=self.state.status,
+                )
+        return failure
 
     async def _close_session(self, failure: TaskFailed | None) -> None:
         if self.recorder is None or self.sessions is None or not self.config.session_id:
