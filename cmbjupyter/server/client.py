@@ -29,6 +29,7 @@ both). The REST methods are synchronous (loopback calls of a few ms, safe from t
 thread); call them through ``asyncio.to_thread`` from async code if you must not block a loop.
 
 Errors: :class:`ServerUnreachable` (a ``ConnectionError``) when the server stops answering,
+:class:`MessageTooBig` when an event-stream message is over ``max_message_bytes`` (not a lost server),
 :class:`~cmbjupyter.errors.ConfigError` (a ``ValueError``) for a 400, :class:`NotFound` (a
 ``LookupError``) for a 404, :class:`ServerError` for anything else (``.status``, ``.message``).
 
@@ -54,10 +55,12 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ..errors import CmbJupyterError, ConfigError
+from ..events import MAX_EVENT_BYTES
 from ..state import RunState
 from .discovery import ServerInfo, candidates
 
 __all__ = [
+    "MessageTooBig",
     "NotFound",
     "ServerClient",
     "ServerError",
@@ -71,6 +74,12 @@ API: Final = "cmbagent/api/"
 #: A successful discovery is reused for this long (the magic calls connect() on every run).
 CACHE_SECONDS: Final = 30.0
 RECONNECT_DELAYS: Final = (0.2, 0.5, 1.0, 2.0, 5.0)
+#: The largest WebSocket message the client takes (tornado's default is 10 MiB). Events are bounded
+#: at their source to MAX_EVENT_BYTES; a snapshot holds a run's result, context and capped console,
+#: so this leaves room for several of them.
+MAX_MESSAGE_BYTES: Final = 16 * MAX_EVENT_BYTES
+#: The WebSocket close code of a message over the reader's limit (RFC 6455).
+MESSAGE_TOO_BIG: Final = 1009
 NOTEBOOK_ENV: Final = "JPY_SESSION_NAME"
 
 
@@ -89,6 +98,11 @@ class ServerUnreachable(ServerError, ConnectionError):
 
 class NotFound(ServerError, LookupError):
     """No such task or session on the server (HTTP 404)."""
+
+
+class MessageTooBig(ServerError, ValueError):
+    """The server sent a message over the client's ``max_message_bytes``: the server is fine, the
+    message is too big to take (raised instead of reconnecting to get the same message again)."""
 
 
 @dataclass(frozen=True)
@@ -113,11 +127,18 @@ class ServerClient:
     """Talks to one Jupyter server's cmbjupyter extension (``url`` includes the base_url)."""
 
     def __init__(
-        self, url: str, token: str = "", *, timeout: float = 10.0, notebook: str | None = None
+        self,
+        url: str,
+        token: str = "",
+        *,
+        timeout: float = 10.0,
+        notebook: str | None = None,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
     ) -> None:
         self.url = url if url.endswith("/") else url + "/"
         self.token = token
         self.timeout = timeout
+        self.max_message_bytes = max_message_bytes
         self.notebook = notebook if notebook is not None else os.environ.get(NOTEBOOK_ENV) or None
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxy
 
@@ -248,7 +269,7 @@ class ServerClient:
                 request_timeout=self.timeout,
             )
             try:
-                connection = await websocket_connect(request)
+                connection = await websocket_connect(request, max_message_size=self.max_message_bytes)
             except HTTPClientError as exc:
                 if exc.code == 404:
                     raise NotFound(f"no task {task_id!r} on the server", 404) from None
@@ -262,6 +283,12 @@ class ServerClient:
                 while True:
                     raw = await connection.read_message()
                     if raw is None:
+                        if _closed_for_size(connection):
+                            raise MessageTooBig(
+                                f"the event stream of task {task_id!r} sent a message over this client's "
+                                f"limit of {self.max_message_bytes} bytes (after seq {cursor})",
+                                MESSAGE_TOO_BIG,
+                            )
                         break
                     message = json.loads(raw)
                     cursor = max(cursor, int(message.get("seq") or 0))
@@ -276,6 +303,14 @@ class ServerClient:
                 raise ServerUnreachable(f"the event stream of task {task_id!r} closed before its end")
             if not finished:
                 await asyncio.sleep(delays.popleft())
+
+
+def _closed_for_size(connection: Any) -> bool:
+    """Whether the client itself closed the connection while reading: tornado does that (close code
+    1009, not recorded in ``close_code``, which holds the peer's code) for a message over
+    ``max_message_size``, and for nothing else here (no pings are configured)."""
+    protocol = getattr(connection, "protocol", None)
+    return connection.close_code is None and bool(getattr(protocol, "server_terminated", False))
 
 
 def _is_final(message: Mapping[str, Any]) -> bool:

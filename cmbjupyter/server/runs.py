@@ -24,7 +24,7 @@ from typing import Any
 from ..errors import TaskFailed, error_class_for
 from ..runs import LoopThread, Run
 from ..state import RunState
-from .client import ServerClient, Submission, update_state
+from .client import MessageTooBig, ServerClient, Submission, update_state
 
 __all__ = ["follow", "portable_config", "resume_on_server", "start_on_server"]
 
@@ -132,11 +132,14 @@ def _finished(run: Run, future: Any) -> None:
     try:
         future.result()
     except BaseException as exc:  # the stream broke (the server is gone): the Run says so
-        message = (
-            f"lost the Jupyter server while following the task ({type(exc).__name__}: {exc}); its "
-            "session stays in the server's store: list it with %cmbagent sessions once the server is "
-            "back, and resume it from there"
-        )
+        if isinstance(exc, MessageTooBig):  # the server is fine: one message was too big to take
+            message = f"{exc}; the task goes on on the server: see it with %cmbagent show {run.session_id}"
+        else:
+            message = (
+                f"lost the Jupyter server while following the task ({type(exc).__name__}: {exc}); its "
+                "session stays in the server's store: list it with %cmbagent sessions once the server "
+                "is back, and resume it from there"
+            )
         state.error = {"error_type": type(exc).__name__, "message": message}
         state.status, state.message = "failed", message
         run._finish(None, TaskFailed(message, error_type=type(exc).__name__, task_id=run.task_id))
