@@ -30,7 +30,7 @@ def _str(value: Any) -> bool:
 
 
 def _opt_str(value: Any) -> bool:
-    return value is None or isinstance(value, str)
+    return value.__class__ is str or value is None or isinstance(value, str)
 
 
 def _id(value: Any) -> bool:
@@ -74,6 +74,8 @@ def _edges(value: Any) -> bool:
         and all(isinstance(e, Mapping) and _id(e.get("source")) and _id(e.get("target")) for e in value)
     )
 
+
+_MISSING: Final = object()
 
 _Check = tuple[Callable[[Any], bool], bool, str]  # (accepts, required, what it accepts)
 
@@ -130,21 +132,24 @@ SHAPES: Final[dict[str, dict[str, _Check]]] = {
 
 
 def event_problem(type: str, data: Any) -> str | None:
-    """What is wrong with an event of ``type`` carrying ``data``, or None when it has its shape."""
+    """What is wrong with an event of ``type`` carrying ``data``, or None when it has its shape.
+
+    On the path of every event (host and reducer): a dict lookup and a few isinstance checks.
+    """
     shape = SHAPES.get(type)
     if shape is None:
         return None  # an unknown type: delivered and kept as it is
-    if not isinstance(data, Mapping):
+    if data.__class__ is not dict and not isinstance(data, Mapping):
         return f"{type}: data must be an object, not {_kind(data)}"
     if type == "dag_node_add" and "node_id" not in data and "id" in data:  # the reducer's fallback
         data = {**data, "node_id": data["id"]}
     for field, (accepts, required, what) in shape.items():
-        if field not in data:
+        value = data.get(field, _MISSING)
+        if value is _MISSING:
             if required:
                 return f"{type}: {field!r} is missing (it must be {what})"
-            continue
-        if not accepts(data[field]):
-            return f"{type}: {field!r} must be {what}, not {_preview(data[field])}"
+        elif not accepts(value):
+            return f"{type}: {field!r} must be {what}, not {_preview(value)}"
     return None
 
 

@@ -121,7 +121,8 @@ class RunState:
         if self.started_at is None:
             self.started_at = ts
         handler = _HANDLERS.get(kind)
-        if handler is None or event_problem(kind, data) is not None:  # unknown, or not foldable
+        # Unknown, or not foldable. Outputs (the flood) fold whatever their fields: nothing raises.
+        if handler is None or (kind != "output" and event_problem(kind, data) is not None):
             self.other_events.append({"type": kind, "seq": event.get("seq"), "data": data})
         else:
             handler(self, data, event)

@@ -61,11 +61,15 @@ class Emitter:
 
     def output(self, message: Any, stream: str = "agent", agent: str | None = None) -> None:
         """Report something an agent said (or any text) for the console."""
+        if stream.__class__ is not str or not (agent is None or isinstance(agent, str)):
+            raise TypeError(f"emit.output: stream and agent must be strings, not {stream!r} and {agent!r}")
         data: dict[str, Any] = {"message": message if isinstance(message, str) else str(message)}
         data["stream"] = stream
         if agent is not None:
             data["agent"] = agent
-        self.event("output", data)  # checked there: stream and agent must be strings
+        line = encode_new("output", data)  # the hot path: checked above, not again in event()
+        with self._lock:
+            self._write(line)
 
     def phase(self, phase: str, step: int | None = None, context: Mapping[str, Any] | None = None) -> None:
         """Report a phase change; the host saves the session on every one.
@@ -91,7 +95,7 @@ class Emitter:
         """
         data = {
             "nodes": list(nodes) if isinstance(nodes, (list, tuple)) else nodes,
-            "edges": list(edges) if isinstance(edges, (list, tuple)) else edges,
+            "edges": [] if edges is None else list(edges) if isinstance(edges, (list, tuple)) else edges,
         }
         check_data("dag_created", data)
         data = {key: [dict(item) for item in items] for key, items in data.items()}
