@@ -22,6 +22,7 @@ from typing import Any, Final
 
 from .dag import MODES, canonical_mode
 from .errors import ConfigError, InvalidSessionId
+from .events import dumps
 
 __all__ = [
     "DEFAULT_ENGINE",
@@ -31,6 +32,7 @@ __all__ = [
     "SESSIONS_DIR_ENV",
     "ServerSetting",
     "TaskConfig",
+    "check_encodable",
     "new_session_id",
     "offline",
     "resolve_engine",
@@ -136,6 +138,39 @@ def _positive(config: Mapping[str, Any], key: str, unit: str) -> float | None:
     return float(value)
 
 
+def _checked_env(env: Any) -> dict[str, str]:
+    """``config['env']``: names and values the OS can put in an environment (no ``=`` or NUL in a
+    name, no NUL in a value), so a bad one is a ConfigError here, not a failed spawn later."""
+    env = {} if env is None else env
+    if not isinstance(env, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in env.items()
+    ):
+        raise ConfigError("config['env'] must map variable names to string values")
+    for name, value in env.items():
+        if not name or "=" in name or "\0" in name:
+            raise ConfigError(
+                f"config['env'] has an invalid variable name {name!r} (empty, or with '=' or NUL)"
+            )
+        if "\0" in value:
+            raise ConfigError(
+                f"config['env'][{name!r}] contains a NUL character, which no environment can hold"
+            )
+    check_encodable(env, "config['env']")
+    return dict(env)
+
+
+def check_encodable(value: Any, what: str) -> None:
+    """ConfigError unless ``value`` (the task, its config) can travel as UTF-8 JSON, as every event,
+    sidecar and request does: a lone surrogate (``"\\ud800"``) is refused before anything starts."""
+    try:
+        dumps(value).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start : exc.end] if isinstance(exc.object, str) else "?"
+        raise ConfigError(
+            f"{what} cannot be encoded as UTF-8 ({bad!r} at position {exc.start} is a lone surrogate)"
+        ) from None
+
+
 class TaskConfig:
     """The checked view of a task config; ``engine_config`` is what the worker's engine receives."""
 
@@ -157,12 +192,7 @@ class TaskConfig:
         self.timeout = _positive(raw, "timeout", "seconds")
         self.memory_limit_mb = _positive(raw, "memory_limit_mb", "megabytes")
         self.budget_usd = _positive(raw, "budget_usd", "dollars")
-        env = {} if raw.get("env") is None else raw["env"]
-        if not isinstance(env, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in env.items()
-        ):
-            raise ConfigError("config['env'] must map variable names to string values")
-        self.env: dict[str, str] = dict(env)
+        self.env: dict[str, str] = _checked_env(raw.get("env"))
         self.work_dir = raw.get("work_dir")
         if self.work_dir is not None and not isinstance(self.work_dir, (str, os.PathLike)):
             raise ConfigError(f"config['work_dir'] must be a path, not {self.work_dir!r}")
@@ -184,6 +214,7 @@ class TaskConfig:
         self.prices = prices
         self._check_dask(raw)
         raw["mode"], raw["engine"] = self.mode, self.engine
+        check_encodable(raw, "the config")
         self.raw = raw
 
     def _check_dask(self, raw: Mapping[str, Any]) -> None:

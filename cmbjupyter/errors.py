@@ -18,6 +18,7 @@ __all__ = [
     "EngineNotFound",
     "InvalidSessionId",
     "MemoryLimitExceeded",
+    "MessageTooBig",
     "NotFound",
     "ProtocolError",
     "ServerError",
@@ -84,6 +85,11 @@ class ServerError(CmbJupyterError):
 
 class ServerUnreachable(ServerError, ConnectionError):
     """No answer from the Jupyter server (not running, wrong URL, network)."""
+
+
+class MessageTooBig(ServerError, ValueError):
+    """The server sent a message over the client's ``max_message_bytes``: the server is fine, the
+    message is too big to take (raised instead of reconnecting to get the same message again)."""
 
 
 class ProtocolError(CmbJupyterError, ValueError):

@@ -22,6 +22,8 @@ from typing import Any, Final, TypedDict
 
 __all__ = [
     "EVENT_TYPES",
+    "MAX_EVENT_BYTES",
+    "MAX_LINE_BYTES",
     "PROTOCOL_VERSION",
     "Event",
     "LineDecoder",
@@ -62,8 +64,15 @@ EVENT_TYPES: Final = frozenset(
 #: could not decode as events.
 STREAMS: Final = ("stdout", "stderr", "agent", "protocol")
 
-#: A line longer than this on the event pipe is dropped (with a ``protocol`` output saying so).
-MAX_LINE_BYTES: Final = 64 * 1024 * 1024
+#: The longest event line a worker writes (newline included). The Emitter bounds every event to it
+#: (longest strings cut, with a marker saying how much), so no single message -- on the pipe, in a
+#: WebSocket, in a sidecar -- can grow without bound.
+MAX_EVENT_BYTES: Final = 16 * 1024 * 1024
+#: A line longer than this on the event pipe is dropped (with a ``protocol`` output saying so): what
+#: the host accepts is what a worker may write.
+MAX_LINE_BYTES: Final = MAX_EVENT_BYTES
+#: Strings an oversize event keeps at first; halved until the event fits.
+_FIRST_CUT_CHARS: Final = MAX_EVENT_BYTES // 2
 
 _PREVIEW_CHARS: Final = 200
 
@@ -190,10 +199,51 @@ def encode(event: Mapping[str, Any]) -> bytes:
     return (dumps(event) + "\n").encode("utf-8", "replace")
 
 
-def encode_new(type: str, data: Mapping[str, Any]) -> bytes:
-    """A new event (``v``, ``type``, ``ts`` now, ``data``) as one line: the worker's hot path."""
-    line = f'{{"v":{PROTOCOL_VERSION},"type":{_encode_str(type)},"ts":"{now_iso()}","data":{dumps(data)}}}\n'
-    return line.encode("utf-8", "replace")
+def encode_new(type: str, data: Mapping[str, Any], limit: int = MAX_EVENT_BYTES) -> bytes:
+    """A new event (``v``, ``type``, ``ts`` now, ``data``) as one line: the worker's hot path.
+
+    A line over ``limit`` bytes is bounded: its longest strings (and lists) are cut, each with a
+    marker saying how much was cut, until it fits; failing that its data is replaced by a note.
+    """
+    ts = now_iso()
+    line = _line(type, ts, dumps(data))
+    if len(line) <= limit:
+        return line
+    size, chars = len(line), _FIRST_CUT_CHARS
+    while chars >= 16:
+        line = _line(type, ts, dumps(_shrink(json_safe(data), chars, size, limit)))
+        if len(line) <= limit:
+            return line
+        chars //= 4
+    note = f"[the {type} event was {size} bytes, over the {limit}-byte limit of an event; its data was cut]"
+    return _line(type, ts, dumps({"message": note, "truncated": size}))
+
+
+def _line(type: str, ts: str, body: str) -> bytes:
+    text = f'{{"v":{PROTOCOL_VERSION},"type":{_encode_str(type)},"ts":"{ts}","data":{body}}}\n'
+    return text.encode("utf-8", "replace")
+
+
+def _shrink(value: Any, chars: int, size: int, limit: int) -> Any:
+    """``value`` (JSON types) with strings longer than ``chars`` and lists longer than ``chars // 8``
+    items cut, each with a marker naming how much was cut."""
+    if isinstance(value, str):
+        if len(value) <= chars:
+            return value
+        return f"{value[:chars]}… [{_cut(len(value) - chars, 'characters', size, limit)}]"
+    if isinstance(value, dict):
+        return {k: _shrink(v, chars, size, limit) for k, v in value.items()}
+    if isinstance(value, list):
+        items = max(chars // 8, 1)
+        kept = [_shrink(v, chars, size, limit) for v in value[:items]]
+        if len(value) > items:
+            kept.append(f"… [{_cut(len(value) - items, 'items', size, limit)}]")
+        return kept
+    return value
+
+
+def _cut(count: int, what: str, size: int, limit: int) -> str:
+    return f"{count} more {what} cut: the event was {size} bytes, over the {limit}-byte limit"
 
 
 # --------------------------------------------------------------------------- decoding

@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .config import TaskConfig
+from .config import TaskConfig, check_encodable
 from .errors import ConfigError, SessionError
 from .redact import REDACTED
 from .router import EventSink
@@ -98,6 +98,7 @@ class IsolatedTaskExecutor:
             raise ConfigError(f"task must be a string, not {type(task).__name__}")
         if task_id in self._runs:
             raise ConfigError(f"task {task_id!r} is already running")
+        check_encodable(task, "the task text")
         checked = TaskConfig(config)
         if checked.session_id and self.session_manager is None:
             self.session_manager = SessionManager()
@@ -131,17 +132,14 @@ class IsolatedTaskExecutor:
     async def cancel(self, task_id: str) -> bool:
         """Stop a running task (SIGTERM to its process group, SIGKILL after ``cancel_grace``).
 
-        Returns False if no such task is running. ``execute`` then raises TaskCancelled.
+        Returns False if no such task is running, or if its outcome was already decided (it is
+        finishing). Otherwise ``execute`` raises TaskCancelled, whatever stage the run was at: a
+        cancel before the worker is spawned means it never is.
         """
-        from .errors import TaskCancelled
-
         supervisor = self._runs.get(task_id)
         if supervisor is None:
             return False
-        if supervisor.stop_reason is None:
-            await supervisor.publish("status", {"status": "cancelling", "message": "cancel requested"})
-        supervisor.stop(TaskCancelled, "the task was cancelled")
-        return True
+        return await supervisor.cancel()
 
     async def send_input(self, task_id: str, request_id: str, text: str) -> None:
         """Answer an ``input_request`` event of a running task (human-in-the-loop)."""

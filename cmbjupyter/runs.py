@@ -229,7 +229,8 @@ def start_in_kernel(
     for sink in prepare(run) if prepare else ():
         supervisor.router.add(sink)
     loop = LoopThread.get()
-    run._cancel = lambda: loop.call(lambda: asyncio.ensure_future(executor.cancel(task_id)))
+    # The supervisor itself, not a lookup of running tasks: a cancel before the run starts is kept.
+    run._cancel = lambda: loop.call(lambda: asyncio.ensure_future(supervisor.cancel()))
     run._answer = lambda request_id, text: loop.call(
         lambda: asyncio.ensure_future(executor.send_input(task_id, request_id, text))
     )

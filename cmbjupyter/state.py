@@ -1,6 +1,8 @@
 """RunState: the single source of truth of a run, built by one reducer from the event stream.
 
-``apply(state, event)`` is the only code that interprets events. The widget, the sidebar, the CLI
+``apply(state, event)`` is the only code that interprets events. An event of a known type without
+its shape (:mod:`cmbjupyter._shapes`: e.g. from a damaged event log) is kept among
+``other_events``, never folded, so the reducer never raises. The widget, the sidebar, the CLI
 and the session files all render or store ``state.snapshot()``; none re-implements this. The
 state is bounded whatever the run does (last N output lines, capped texts), so a million events
 cost no more memory than a hundred.
@@ -27,6 +29,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from ._shapes import event_problem
 from .events import Event
 
 __all__ = ["TERMINAL", "RunState", "apply"]
@@ -118,7 +121,8 @@ class RunState:
         if self.started_at is None:
             self.started_at = ts
         handler = _HANDLERS.get(kind)
-        if handler is None:
+        # Unknown, or not foldable. Outputs (the flood) fold whatever their fields: nothing raises.
+        if handler is None or (kind != "output" and event_problem(kind, data) is not None):
             self.other_events.append({"type": kind, "seq": event.get("seq"), "data": data})
         else:
             handler(self, data, event)

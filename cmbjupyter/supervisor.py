@@ -14,9 +14,11 @@ import asyncio
 import contextlib
 import inspect
 import signal
+import traceback
 from collections.abc import Callable
 from typing import Any, Final
 
+from ._shapes import event_problem
 from .backends.local import signal_name
 from .backends.process_tree import end_recorded, live_recorded
 from .config import TaskConfig
@@ -142,6 +144,8 @@ class TaskSupervisor:
         self.peak_rss_mb = 0.0
         self.stderr_tail: list[str] = []
         self._worker_up = False
+        self._started = False  # run() has begun
+        self._decided = False  # _finish() has chosen the outcome: a stop comes too late
         #: Set when the run is over (result or error published, worker gone).
         self.finished = asyncio.Event()
         self._kill_timer: asyncio.TimerHandle | None = None
@@ -167,6 +171,11 @@ class TaskSupervisor:
 
     async def _on_worker_event(self, event: Event) -> None:
         kind = event["type"]
+        problem = event_problem(kind, event["data"])
+        if problem is not None:  # the host boundary: a malformed known event never reaches the Router
+            message = f"dropped a malformed {kind!r} event from the worker: {problem}"
+            await self.publish("warning", {"message": message, "kind": "protocol"})
+            return
         if kind == "output":
             if not self._redact_output(event["data"]):
                 return  # all of it could be the start of a secret: shown with the stream's next piece
@@ -227,9 +236,31 @@ class TaskSupervisor:
     # ------------------------------------------------------------------ control
 
     def stop(self, reason: type[TaskFailed], message: str) -> None:
-        """Stop the worker (SIGTERM to its group, SIGKILL after the grace period) for ``reason``."""
+        """Stop the run for ``reason``, at whatever stage it is.
+
+        The stop is recorded first: a run that has not spawned its worker yet never spawns it, a
+        worker spawned meanwhile is stopped as soon as ``spawn`` returns, and a running worker gets
+        SIGTERM (its group; SIGKILL after the grace period). Once the outcome is decided (the run is
+        finishing), a stop changes nothing.
+        """
+        if self._decided:
+            return
         if self.stop_reason is None:
             self.stop_reason, self.stop_message = reason, message
+        self._signal_stop()
+
+    async def cancel(self, message: str = "the task was cancelled") -> bool:
+        """Cancel the run (queued, starting, running: any stage); False if its outcome was already
+        decided. The first cancel publishes a ``cancelling`` status."""
+        if self._decided:
+            return False
+        first = self.stop_reason is None
+        self.stop(TaskCancelled, message)
+        if first:
+            await self.publish("status", {"status": "cancelling", "message": "cancel requested"})
+        return True
+
+    def _signal_stop(self) -> None:
         worker = self.worker
         if worker is None or worker.returncode is not None:
             return
@@ -288,17 +319,19 @@ class TaskSupervisor:
             raise
         if self.sessions is not None and config.session_id:
             self.create_session(self.sessions)
+        self._started = True
         dag = template_for(config.mode, config.raw)
         await self.publish("dag_created", dag)
-        await self.publish(
-            "status",
-            {
-                "status": "starting",
-                "message": f"starting the {config.engine} worker",
-                "mode": config.mode,
-                "engine": config.engine,
-            },
-        )
+        if self.stop_reason is None:
+            await self.publish(
+                "status",
+                {
+                    "status": "starting",
+                    "message": f"starting the {config.engine} worker",
+                    "mode": config.mode,
+                    "engine": config.engine,
+                },
+            )
         spec = {
             "task_id": self.task_id,
             "task": self.task,
@@ -316,13 +349,20 @@ class TaskSupervisor:
         }
         try:
             try:
-                self.worker = await self.backend.spawn(spec, **self._spawn_options())
+                if self.stop_reason is None:  # stopped before the spawn: no worker at all
+                    self.worker = await self.backend.spawn(spec, **self._spawn_options())
             except OSError as exc:
                 self.stop(WorkerCrashed, f"could not start the worker: {exc}")
-            else:
+            if self.worker is not None:
                 self._record_worker()
+                if self.stop_reason is not None:  # stopped while the spawn was under way
+                    self._signal_stop()
                 await self._supervise()
             return await self._finish()
+        except TaskFailed:
+            raise
+        except Exception as exc:  # a host-side failure (a sink, a bug): the run still ends cleanly
+            raise await self._end_after_host_error(exc) from exc
         except asyncio.CancelledError:
             self.stop(TaskCancelled, "the task was cancelled (its caller was cancelled)")
             with contextlib.suppress(TaskFailed):
@@ -468,6 +508,7 @@ class TaskSupervisor:
         return WorkerCrashed(message, exit_code=code, traceback=tail, **ids)
 
     async def _finish(self) -> dict[str, Any]:
+        self._decided = True
         failure = self._failure()
         nodes = self.state.nodes
         if failure is None:
@@ -491,6 +532,31 @@ class TaskSupervisor:
         if failure is not None:
             raise failure
         return dict(self.result or {})
+
+    async def _end_after_host_error(self, exc: Exception) -> TaskFailed:
+        """The run's end when the host itself failed: its ``error`` and ``complete`` events (as far
+        as its sinks take them: the RunState comes first), a suspended session, the TaskFailed."""
+        self._decided = True
+        failure = TaskFailed(
+            f"cmbjupyter failed on the host side: {type(exc).__name__}: {exc}",
+            error_type=type(exc).__name__,
+            traceback="".join(traceback.format_exception(exc)),
+            task_id=self.task_id,
+            session_id=self.config.session_id,
+        )
+        if not self.state.counts.get("complete"):
+            for kind, data in (("error", failure.to_event_data()), ("complete", {"status": "failed"})):
+                with contextlib.suppress(Exception):  # the failing sink may fail again
+                    await self.publish(kind, data)
+        if self.recorder is not None and self.sessions is not None and self.config.session_id:
+            with contextlib.suppress(Exception):
+                self.sessions.suspend_session(
+                    self.config.session_id,
+                    reason=failure.message,
+                    error=failure.to_event_data(),
+                    run_status=self.state.status,
+                )
+        return failure
 
     async def _close_session(self, failure: TaskFailed | None) -> None:
         if self.recorder is None or self.sessions is None or not self.config.session_id:

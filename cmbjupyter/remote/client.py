@@ -29,8 +29,9 @@ both). The REST methods are synchronous (loopback calls of a few ms, safe from t
 thread); call them through ``asyncio.to_thread`` from async code if you must not block a loop.
 
 Errors (all in :mod:`cmbjupyter.errors`): ``ServerUnreachable`` (a ``ConnectionError``) when the
-server stops answering; otherwise the class the server raised, by its HTTP status: ``ConfigError``
-(a ``ValueError``) for a 400, ``NotFound`` (a ``LookupError``) for a 404, ``TaskConflict`` for a 409,
+server stops answering; ``MessageTooBig`` when an event-stream message is over ``max_message_bytes``
+(not a lost server); otherwise the class the server raised, by its HTTP status: ``ConfigError`` (a
+``ValueError``) for a 400, ``NotFound`` (a ``LookupError``) for a 404, ``TaskConflict`` for a 409,
 ``ServerError`` for anything else (``.status``, ``.message``).
 
 Discovery (:mod:`.discovery`): ``CMBJUPYTER_SERVER=off`` forces kernel mode;
@@ -54,7 +55,15 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from ..errors import CmbJupyterError, NotFound, ServerError, ServerUnreachable, error_for_status
+from ..errors import (
+    CmbJupyterError,
+    MessageTooBig,
+    NotFound,
+    ServerError,
+    ServerUnreachable,
+    error_for_status,
+)
+from ..events import MAX_EVENT_BYTES
 from ..state import RunState
 from .discovery import ServerInfo, candidates
 
@@ -69,6 +78,12 @@ API: Final = "cmbagent/api/"
 #: A successful discovery is reused for this long (the magic calls connect() on every run).
 CACHE_SECONDS: Final = 30.0
 RECONNECT_DELAYS: Final = (0.2, 0.5, 1.0, 2.0, 5.0)
+#: The largest WebSocket message the client takes (tornado's default is 10 MiB). Events are bounded
+#: at their source to MAX_EVENT_BYTES; a snapshot holds a run's result, context and capped console,
+#: so this leaves room for several of them.
+MAX_MESSAGE_BYTES: Final = 16 * MAX_EVENT_BYTES
+#: The WebSocket close code of a message over the reader's limit (RFC 6455).
+MESSAGE_TOO_BIG: Final = 1009
 NOTEBOOK_ENV: Final = "JPY_SESSION_NAME"
 
 
@@ -94,11 +109,18 @@ class ServerClient:
     """Talks to one Jupyter server's cmbjupyter extension (``url`` includes the base_url)."""
 
     def __init__(
-        self, url: str, token: str = "", *, timeout: float = 10.0, notebook: str | None = None
+        self,
+        url: str,
+        token: str = "",
+        *,
+        timeout: float = 10.0,
+        notebook: str | None = None,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
     ) -> None:
         self.url = url if url.endswith("/") else url + "/"
         self.token = token
         self.timeout = timeout
+        self.max_message_bytes = max_message_bytes
         self.notebook = notebook if notebook is not None else os.environ.get(NOTEBOOK_ENV) or None
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxy
 
@@ -222,7 +244,7 @@ class ServerClient:
                 request_timeout=self.timeout,
             )
             try:
-                connection = await websocket_connect(request)
+                connection = await websocket_connect(request, max_message_size=self.max_message_bytes)
             except HTTPClientError as exc:
                 if exc.code == 404:
                     raise NotFound(f"no task {task_id!r} on the server") from None
@@ -236,6 +258,12 @@ class ServerClient:
                 while True:
                     raw = await connection.read_message()
                     if raw is None:
+                        if _closed_for_size(connection):
+                            raise MessageTooBig(
+                                f"the event stream of task {task_id!r} sent a message over this client's "
+                                f"limit of {self.max_message_bytes} bytes (after seq {cursor})",
+                                MESSAGE_TOO_BIG,
+                            )
                         break
                     message = json.loads(raw)
                     cursor = max(cursor, int(message.get("seq") or 0))
@@ -250,6 +278,14 @@ class ServerClient:
                 raise ServerUnreachable(f"the event stream of task {task_id!r} closed before its end")
             if not finished:
                 await asyncio.sleep(delays.popleft())
+
+
+def _closed_for_size(connection: Any) -> bool:
+    """Whether the client itself closed the connection while reading: tornado does that (close code
+    1009, not recorded in ``close_code``, which holds the peer's code) for a message over
+    ``max_message_size``, and for nothing else here (no pings are configured)."""
+    protocol = getattr(connection, "protocol", None)
+    return connection.close_code is None and bool(getattr(protocol, "server_terminated", False))
 
 
 def _is_final(message: Mapping[str, Any]) -> bool:

@@ -21,7 +21,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..errors import TaskFailed, error_class_for
+from ..errors import MessageTooBig, TaskFailed, error_class_for
 from ..events import make_event
 from ..runs import LoopThread, Run
 from ..state import RunState
@@ -121,8 +121,9 @@ def follow(
 async def _follow(client: ServerClient, run: Run, sinks: list[Callable[[Any], Any]]) -> None:
     """Fold the task's events into ``run.state`` and pass each to the view's sinks, until its end.
 
-    If the stream breaks (the server is gone), the run ends like any other failed run: an ``error``
-    and a ``complete`` event, made here, go through the same reducer and sinks.
+    If the stream breaks (the server is gone, or a message is too big to take), the run ends like any
+    other failed run: an ``error`` and a ``complete`` event, made here, go through the same reducer
+    and sinks.
     """
 
     def deliver(message: Mapping[str, Any]) -> None:
@@ -136,11 +137,14 @@ async def _follow(client: ServerClient, run: Run, sinks: list[Callable[[Any], An
         async for message in client.events(run.task_id, since=run.state.last_seq):
             deliver(message)
     except Exception as exc:
-        message = (
-            f"lost the Jupyter server while following the task ({type(exc).__name__}: {exc}); its "
-            "session stays in the server's store: list it with %cmbagent sessions once the server is "
-            "back, and resume it from there"
-        )
+        if isinstance(exc, MessageTooBig):  # the server is fine: one message was too big to take
+            message = f"{exc}; the task goes on on the server: see it with %cmbagent show {run.session_id}"
+        else:
+            message = (
+                f"lost the Jupyter server while following the task ({type(exc).__name__}: {exc}); its "
+                "session stays in the server's store: list it with %cmbagent sessions once the server "
+                "is back, and resume it from there"
+            )
         deliver(make_event("error", {"error_type": type(exc).__name__, "message": message}))
         deliver(make_event("complete", {"status": "failed"}))
 

@@ -63,6 +63,8 @@ class BaseHandler(ExtensionHandlerMixin, APIHandler):
             value = json.loads(raw)
         except ValueError as exc:
             raise ConfigError(f"the request body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise ConfigError("the request body is nested too deeply to be read as JSON") from None
         if not isinstance(value, dict):
             raise ConfigError(f"the request body must be a JSON object, not {type(value).__name__}")
         return value

@@ -331,14 +331,16 @@ class TaskRegistry:
             pass  # already published as the task's error + complete events
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # a host-side failure (e.g. the sidecar cannot be created)
+        except Exception as exc:  # a host-side failure outside the run (the supervisor ends its own)
             self.log.exception("cmbagent task %s failed on the server side", entry.task_id)
+            message = f"server error: {type(exc).__name__}: {exc}"
             if entry.state.status not in TERMINAL:
                 with contextlib.suppress(Exception):
-                    await supervisor.publish(
-                        "error", {"message": f"server error: {exc}", "error_type": type(exc).__name__}
-                    )
+                    await supervisor.publish("error", {"message": message, "error_type": type(exc).__name__})
                     await supervisor.publish("complete", {"status": "failed"})
+            if entry.session_id:  # never an active sidecar for a dead task
+                with contextlib.suppress(Exception):
+                    self.sessions.suspend_session(entry.session_id, reason=message, run_status="failed")
         finally:
             self._finish(entry)
 
@@ -403,8 +405,10 @@ class TaskRegistry:
             finally:
                 self._finish(entry)
             return entry.state.status
-        if not await self.executor.cancel(task_id):
-            entry.cancel_requested = True  # started but not yet running: _run ends it before the spawn
+        # The cancel is a state of the run: a runner that has not started ends it without a worker,
+        # a spawn under way is stopped as soon as it returns, a running worker is stopped now.
+        if await entry.supervisor.cancel(reason):
+            entry.cancel_requested = True
         return entry.state.status
 
     async def send_input(self, task_id: str, request_id: Any, text: Any) -> None:

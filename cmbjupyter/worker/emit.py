@@ -4,6 +4,11 @@ Every call writes one event line straight to the event pipe (one ``os.write``, n
 whatever was emitted before a crash is already with the host. The pipe is private to the worker:
 nothing printed on stdout/stderr can corrupt it.
 
+Every call is checked against the shape of its event type (:mod:`cmbjupyter._shapes`): a bad
+argument (``node("execute", ["running"])``, ``dag_created(5, [])``) raises a ``TypeError`` naming it,
+inside the engine, where the mistake is; it becomes the task's error. Every line is bounded to
+:data:`~cmbjupyter.events.MAX_EVENT_BYTES` (its longest strings cut, with a marker).
+
 The Emitter also keeps the DAG honest for engines that only report phases: a ``phase()`` whose name
 (or ``step_<n>``) is a node of the DAG marks that node running and the node it replaces completed.
 """
@@ -15,6 +20,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .._shapes import check_data
 from ..dag import PHASE_NODES
 from ..events import encode_new, json_safe, now_iso
 
@@ -55,17 +61,24 @@ class Emitter:
 
     def output(self, message: Any, stream: str = "agent", agent: str | None = None) -> None:
         """Report something an agent said (or any text) for the console."""
+        if stream.__class__ is not str or not (agent is None or isinstance(agent, str)):
+            raise TypeError(f"emit.output: stream and agent must be strings, not {stream!r} and {agent!r}")
         data: dict[str, Any] = {"message": message if isinstance(message, str) else str(message)}
         data["stream"] = stream
         if agent is not None:
             data["agent"] = agent
-        self.event("output", data)
+        line = encode_new("output", data)  # the hot path: checked above, not again in event()
+        with self._lock:
+            self._write(line)
 
     def phase(self, phase: str, step: int | None = None, context: Mapping[str, Any] | None = None) -> None:
         """Report a phase change; the host saves the session on every one.
 
         ``context`` holds the engine's context variables (values that are not JSON become their repr).
         """
+        if not isinstance(phase, str):
+            raise TypeError(f"emit.phase: phase must be a string, not {phase!r}")
+        check_data("phase_change", {"phase": phase, "step": step, "context": context})
         self.phase_name, self.step = phase, step
         if context is not None:
             self.context = json_safe(context)
@@ -80,16 +93,24 @@ class Emitter:
 
         ``nodes``: ``{id, label, type, status}`` dicts; ``edges``: ``{source, target}`` dicts.
         """
+        data = {
+            "nodes": list(nodes) if isinstance(nodes, (list, tuple)) else nodes,
+            "edges": [] if edges is None else list(edges) if isinstance(edges, (list, tuple)) else edges,
+        }
+        check_data("dag_created", data)
+        data = {key: [dict(item) for item in items] for key, items in data.items()}
         self.node_types.clear()
         self.active_nodes.clear()
-        self._learn_dag(nodes)
-        self.event("dag_created", {"nodes": [dict(n) for n in nodes], "edges": [dict(e) for e in edges]})
+        self._learn_dag(data["nodes"])
+        self.event("dag_created", data)
 
     def node(self, node_id: str, status: str, **fields: Any) -> None:
         """Update one node: status pending, running, completed, failed or skipped, plus any details."""
+        data = {"node_id": node_id, "status": status, **fields}
+        check_data("dag_node_update", data)
         if status != "running" and node_id in self.active_nodes:
             self.active_nodes.remove(node_id)
-        self.event("dag_node_update", {"node_id": node_id, "status": status, **fields})
+        self.event("dag_node_update", data)
 
     def add_node(
         self,
@@ -101,8 +122,9 @@ class Emitter:
         **fields: Any,
     ) -> None:
         """Add a node live (a plan step); it goes after ``after``, or before the DAG's end node."""
-        self.node_types[node_id] = type
         data = {"node_id": node_id, "label": label, "after": after, "type": type, "status": status, **fields}
+        check_data("dag_node_add", data)
+        self.node_types[str(node_id)] = type
         self.event("dag_node_add", data)
 
     def cost(
@@ -118,6 +140,15 @@ class Emitter:
     ) -> None:
         """Report one LLM call's usage. ``input_tokens`` counts all prompt tokens, cached ones included
         (OpenAI's convention); without ``cost`` the host prices it from genai-prices."""
+        # Types are checked here; impossible numbers (negative, huge) reach the host, whose ledger
+        # refuses them with a cost warning without stopping the run.
+        if not isinstance(model, str):
+            raise TypeError(f"emit.cost: model must be a model name, not {model!r}")
+        counts = {"input_tokens": input_tokens, "output_tokens": output_tokens}
+        counts.update(cache_read_tokens=cache_read_tokens, cache_write_tokens=cache_write_tokens)
+        for name, value in {**counts, "cost": cost}.items():
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise TypeError(f"emit.cost: {name} must be a number, not {value!r}")
         data: dict[str, Any] = {
             "model": model,
             "agent": agent,
@@ -138,6 +169,8 @@ class Emitter:
         Never reads the worker's stdin: the question goes out as an ``input_request`` event and the
         answer comes back on the control channel.
         """
+        if not isinstance(prompt, str):
+            raise TypeError(f"emit.ask: prompt must be a string, not {prompt!r}")
         if self._ask is None:
             raise RuntimeError("this worker has no control channel, so it cannot ask for input")
         with self._lock:
@@ -147,7 +180,13 @@ class Emitter:
         return self._ask(request_id, prompt)
 
     def event(self, type: str, data: Mapping[str, Any]) -> None:
-        """Send any event. Types the host does not know are delivered and kept, not dropped."""
+        """Send any event. Types the host does not know are delivered and kept, not dropped; a known
+        type must have its shape (a TypeError names what is wrong)."""
+        if not isinstance(type, str) or not type:
+            raise TypeError(f"emit.event: the event type must be a non-empty string, not {type!r}")
+        if not isinstance(data, Mapping):
+            raise TypeError(f"emit.event: data must be a dict, not {data!r}"[:200])
+        check_data(type, data)
         line = encode_new(type, data)
         with self._lock:
             self._write(line)

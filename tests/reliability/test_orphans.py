@@ -15,11 +15,11 @@ from pathlib import Path
 
 import psutil
 import pytest
-from cmbjupyter.server.client import ServerClient
 
 from cmbjupyter import IsolatedTaskExecutor, SessionManager
 from cmbjupyter.backends.process_tree import identity
 from cmbjupyter.errors import SessionError, TaskCancelled, TaskTimeout
+from cmbjupyter.remote.client import ServerClient
 from tests.processes import alive, processes_of
 from tests.server.test_restart import _free_port, _jupyter_server, _wait
 

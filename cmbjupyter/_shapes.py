@@ -1,0 +1,169 @@
+"""The shape of each known event type: one table, checked wherever an event crosses a boundary.
+
+An engine is arbitrary code and may write anything on its event pipe; a ``dag_created`` whose
+``nodes`` is ``5`` must not raise inside the host. So the fields the reducer interprets are checked
+here, once, against this table:
+
+* the worker's :class:`~cmbjupyter.worker.emit.Emitter` raises ``TypeError``/``ValueError`` on a bad
+  call, inside the engine, where the mistake is (it becomes the task's error);
+* the host (:class:`~cmbjupyter.supervisor.TaskSupervisor`) drops a malformed known event that
+  reached the pipe anyway, and says so with a ``warning`` event (kind ``protocol``): the run goes on;
+* the reducer (:class:`~cmbjupyter.state.RunState`) keeps an event it cannot fold (from an old or
+  damaged event log) among ``other_events`` instead of raising.
+
+Only the fields the host reads are checked; any other field passes through. Unknown event types
+have no shape and are always accepted. Standard library only: the worker imports this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from .dag import NODE_STATUSES
+
+__all__ = ["SHAPES", "check_data", "event_problem"]
+
+
+def _str(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _opt_str(value: Any) -> bool:
+    return value.__class__ is str or value is None or isinstance(value, str)
+
+
+def _id(value: Any) -> bool:
+    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def _opt_id(value: Any) -> bool:
+    return value is None or _id(value)
+
+
+def _opt_int(value: Any) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _opt_map(value: Any) -> bool:
+    return value is None or isinstance(value, Mapping)
+
+
+def _node_status(value: Any) -> bool:
+    return value in NODE_STATUSES if isinstance(value, str) else False
+
+
+def _nodes(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(n, Mapping)
+        and _id(n.get("id"))
+        and _opt_str(n.get("label"))
+        and _opt_str(n.get("type"))
+        and (n.get("status") is None or _node_status(n.get("status")))
+        for n in value
+    )
+
+
+def _edges(value: Any) -> bool:
+    return value is None or (
+        isinstance(value, list)
+        and all(isinstance(e, Mapping) and _id(e.get("source")) and _id(e.get("target")) for e in value)
+    )
+
+
+_MISSING: Final = object()
+
+_Check = tuple[Callable[[Any], bool], bool, str]  # (accepts, required, what it accepts)
+
+_STR: Final[_Check] = (_str, False, "a string")
+_OPT_STR: Final[_Check] = (_opt_str, False, "a string or null")
+_NODE_STATUS: Final[_Check] = (_node_status, False, f"one of {', '.join(NODE_STATUSES)}")
+#: Fields a DAG node keeps and the reducer adds to (a string here would break the cost sums).
+_NODE_FIELDS: Final[dict[str, _Check]] = {
+    "label": _STR,
+    "type": _STR,
+    "status": _NODE_STATUS,
+    "agent": _OPT_STR,
+    "cost_usd": (_number, False, "a number"),
+    "tokens": (_number, False, "a number"),
+}
+
+#: For each known event type: field -> (check, required, what it accepts).
+SHAPES: Final[dict[str, dict[str, _Check]]] = {
+    "status": {"status": _STR, "message": _OPT_STR},
+    "output": {"stream": _OPT_STR, "agent": _OPT_STR},
+    "dag_created": {
+        "nodes": (
+            _nodes,
+            True,
+            f"a list of {{id, label, type, status}} objects (status one of {', '.join(NODE_STATUSES)})",
+        ),
+        "edges": (_edges, False, "a list of {source, target} objects"),
+    },
+    "dag_node_update": {"node_id": (_id, True, "a node id (a string)"), **_NODE_FIELDS},
+    "dag_node_add": {
+        "node_id": (_id, True, "a node id (a string)"),
+        "after": (_opt_id, False, "a node id or null"),
+        **_NODE_FIELDS,
+    },
+    "cost_update": {"agent": _OPT_STR, "step": (_opt_int, False, "an integer or null")},
+    "phase_change": {
+        "phase": _OPT_STR,
+        "step": (_opt_int, False, "an integer or null"),
+        "context": (_opt_map, False, "an object or null"),
+    },
+    "input_request": {"request_id": (_id, True, "a request id (a string)"), "prompt": _STR},
+    "input_response": {"request_id": (_id, True, "a request id (a string)")},
+    "warning": {"message": _STR, "kind": _OPT_STR},
+    "budget_warning": {"total_usd": (_number, False, "a number"), "budget_usd": (_number, False, "a number")},
+    "error": {
+        "message": _OPT_STR,
+        "error_type": _OPT_STR,
+        "traceback": _OPT_STR,
+        "exit_code": (_opt_int, False, "an integer or null"),
+        "signal": _OPT_STR,
+    },
+    "complete": {"status": _STR},
+}
+
+
+def event_problem(type: str, data: Any) -> str | None:
+    """What is wrong with an event of ``type`` carrying ``data``, or None when it has its shape.
+
+    On the path of every event (host and reducer): a dict lookup and a few isinstance checks.
+    """
+    shape = SHAPES.get(type)
+    if shape is None:
+        return None  # an unknown type: delivered and kept as it is
+    if data.__class__ is not dict and not isinstance(data, Mapping):
+        return f"{type}: data must be an object, not {_kind(data)}"
+    if type == "dag_node_add" and "node_id" not in data and "id" in data:  # the reducer's fallback
+        data = {**data, "node_id": data["id"]}
+    for field, (accepts, required, what) in shape.items():
+        value = data.get(field, _MISSING)
+        if value is _MISSING:
+            if required:
+                return f"{type}: {field!r} is missing (it must be {what})"
+        elif not accepts(value):
+            return f"{type}: {field!r} must be {what}, not {_preview(value)}"
+    return None
+
+
+def check_data(type: str, data: Any) -> None:
+    """Raise a ``TypeError`` naming the problem of a malformed event (the Emitter's check)."""
+    problem = event_problem(type, data)
+    if problem is not None:
+        raise TypeError(problem)
+
+
+def _kind(value: Any) -> str:
+    return type(value).__name__
+
+
+def _preview(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:80] + "…"
