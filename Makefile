@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMPS := .make
-JS_SOURCES := $(shell find js/src -type f 2>/dev/null) js/package.json js/package-lock.json js/build.mjs
+JS_SOURCES := $(shell find js/src -type f 2>/dev/null) cmbjupyter/protocol.json js/package.json js/package-lock.json js/build.mjs
 PYTEST_ARGS ?=
 
 .PHONY: setup python-env js labext browser cmbagent demo test test-fast lint format lab clean
