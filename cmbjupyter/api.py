@@ -8,10 +8,9 @@ the run is drawn live below the cell and its summary is saved in the notebook.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from .runs import Run, local_sessions, runs, start_in_kernel
+from .runs import Run, local_sessions, new_task_id, prepare_in_kernel, runs
 
 __all__ = ["cancel", "resume", "run", "sessions_table", "show"]
 
@@ -33,34 +32,29 @@ def _server() -> Any:
     return connect()
 
 
-def _drawn(start: Callable[[Any], Run], display: bool) -> Run:
-    """``start(prepare)`` with a live RunView drawn below the cell when ``display``."""
-    views: list[Any] = []
-
-    def draw(run: Run) -> list[Any]:
+def _started(run: Run, display: bool) -> Run:
+    """Start ``run``, drawn live below the cell first when ``display`` (its view subscribes before
+    the first event)."""
+    if display:
         from .view import RunView
 
-        views.append(RunView(run))
-        return views[0].sinks(run.state)
-
-    started = start(draw if display else None)
-    for view in views:
+        view = RunView(run)
+        for sink in view.sinks(run.state):
+            run.subscribe(sink)
         view.show()
-    return started
+    return run.start()
 
 
 def _start(task: str, config: dict[str, Any], *, display: bool, force_kernel: bool) -> Run:
-    from .runs import new_task_id
-
     config = dict(config)
     if display:
         config.setdefault("session_id", f"s-{new_task_id()[3:]}")  # every notebook run is a session
     client = None if force_kernel else _server()
     if client is None:
-        return _drawn(lambda prepare: start_in_kernel(task, config, prepare=prepare), display)
-    from .remote.runs import start_on_server
+        return _started(prepare_in_kernel(task, config), display)
+    from .remote.runs import submit_to_server
 
-    return _drawn(lambda prepare: start_on_server(client, task, config, prepare=prepare), display)
+    return _started(submit_to_server(client, task, config), display)
 
 
 def run(
@@ -89,13 +83,12 @@ def resume(session_id: str, **overrides: Any) -> Run:
     if client is not None and _server_has(client, session_id):
         from .remote.runs import resume_on_server
 
-        return _drawn(
-            lambda prepare: resume_on_server(client, session_id, overrides, prepare=prepare), _in_kernel()
-        )
+        return _started(resume_on_server(client, session_id, overrides), _in_kernel())
     from .executor import IsolatedTaskExecutor
 
-    config = IsolatedTaskExecutor(session_manager=local_sessions()).resume_config(session_id, **overrides)
-    task = config.pop("_task")
+    task, config = IsolatedTaskExecutor(session_manager=local_sessions()).resume_config(
+        session_id, **overrides
+    )
     return run(task, force_kernel=True, **config)
 
 

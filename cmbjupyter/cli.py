@@ -166,26 +166,26 @@ async def _run(args: argparse.Namespace, task_id: str, task: str, config: dict[s
     from .router import Throttle
 
     executor = IsolatedTaskExecutor(session_manager=SessionManager(args.sessions_dir))
-    supervisor = executor.prepare(task_id, task, config)
+    prepared = executor.prepare(task_id, task, config)
     live = None
     if args.plain or not sys.stdout.isatty():
-        supervisor.router.add(PlainView(sys.stdout))
+        prepared.subscribe(PlainView(sys.stdout))
     else:
-        live = LiveView(supervisor.state)
-        throttle = Throttle(supervisor.state, live.on_snapshot, rate=10)
-        supervisor.router.add(throttle)
+        live = LiveView(prepared.state)
+        throttle = Throttle(prepared.state, live.on_snapshot, rate=10)
+        prepared.subscribe(throttle)
     log = EventLog(args.log) if getattr(args, "log", None) else None
     if log is not None:
-        supervisor.router.add(log.append)
+        prepared.subscribe(log.append)
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGINT, lambda: asyncio.ensure_future(executor.cancel(task_id)))
+    loop.add_signal_handler(signal.SIGINT, lambda: asyncio.ensure_future(prepared.cancel()))
     try:
         if live is not None:
             with live.live:
-                result = await executor.run(supervisor)
-                live.on_snapshot(supervisor.state.snapshot())
+                result = await prepared.start()
+                live.on_snapshot(prepared.state.snapshot())
         else:
-            result = await executor.run(supervisor)
+            result = await prepared.start()
     except TaskCancelled as exc:
         print(f"cancelled: {exc}", file=sys.stderr)
         return EXIT_CANCELLED
@@ -196,7 +196,7 @@ async def _run(args: argparse.Namespace, task_id: str, task: str, config: dict[s
         loop.remove_signal_handler(signal.SIGINT)
         if log is not None:
             log.close()
-    cost = supervisor.state.cost
+    cost = prepared.state.cost
     shown = json.dumps(result.get("result", result), default=str)[:500]
     print(f"completed: ${cost['total_usd']:.6f}, result: {shown}")
     return 0
@@ -243,8 +243,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "resume":
         from .executor import IsolatedTaskExecutor
 
-        config = IsolatedTaskExecutor(session_manager=sessions).resume_config(args.session_id)
-        return asyncio.run(_run(args, task_id, config.pop("_task"), config))
+        task, config = IsolatedTaskExecutor(session_manager=sessions).resume_config(args.session_id)
+        return asyncio.run(_run(args, task_id, task, config))
     config: dict[str, Any] = json.loads(args.config) if args.config else {}
     options = {
         "mode": args.mode,

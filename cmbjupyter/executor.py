@@ -18,14 +18,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .config import TaskConfig, check_encodable
-from .errors import ConfigError, SessionError
+from .errors import ConfigError, SessionError, TaskCancelled
 from .redact import REDACTED
 from .router import EventSink
 from .session import SessionManager
 from .state import RunState
 from .supervisor import TaskSupervisor
 
-__all__ = ["IsolatedTaskExecutor"]
+__all__ = ["IsolatedTaskExecutor", "PreparedRun"]
 
 OutputCallback = Callable[..., Any]
 
@@ -79,10 +79,10 @@ class IsolatedTaskExecutor:
         Raises ConfigError (a ValueError) before anything starts if the config is invalid, and a
         TaskFailed subclass after the ``error`` event if the task fails.
         """
-        supervisor = self.prepare(task_id, task, config, output_callback)
+        prepared = self.prepare(task_id, task, config, output_callback)
         for sink in subscribers or ():
-            supervisor.router.add(sink)
-        return await self.run(supervisor)
+            prepared.subscribe(sink)
+        return await prepared.start()
 
     def prepare(
         self,
@@ -90,8 +90,9 @@ class IsolatedTaskExecutor:
         task: str,
         config: Mapping[str, Any] | None = None,
         output_callback: OutputCallback | None = None,
-    ) -> TaskSupervisor:
-        """Check the config and set up a run without starting it (so callers can subscribe first)."""
+    ) -> PreparedRun:
+        """Check the config and set up a run without starting it: subscribe sinks to the returned
+        :class:`PreparedRun`, then ``start()`` it (or ``abandon()`` it if it never starts)."""
         if not isinstance(task_id, str) or not task_id:
             raise ConfigError(f"task_id must be a non-empty string, not {task_id!r}")
         if not isinstance(task, str):
@@ -117,9 +118,9 @@ class IsolatedTaskExecutor:
             )
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"invalid config: {exc}") from exc
-        return supervisor
+        return PreparedRun(self, supervisor)
 
-    async def run(self, supervisor: TaskSupervisor) -> dict[str, Any]:
+    async def _run(self, supervisor: TaskSupervisor) -> dict[str, Any]:
         """Run a prepared task to its end (see :meth:`execute`)."""
         if supervisor.task_id in self._runs:
             raise ConfigError(f"task {supervisor.task_id!r} is already running")
@@ -172,13 +173,12 @@ class IsolatedTaskExecutor:
         needs it), with ``restart_at_step`` set to the saved step and ``context`` to the saved
         context variables, so engines that support it (cmbagent planning-control) continue there.
         """
-        config = self.resume_config(session_id, **overrides)
-        record_task = config.pop("_task")
+        record_task, config = self.resume_config(session_id, **overrides)
         task_id = task_id or f"{session_id}-resume-{os.getpid()}-{len(self._runs)}"
         return await self.execute(task_id, task if task is not None else record_task, config, output_callback)
 
-    def resume_config(self, session_id: str, **overrides: Any) -> dict[str, Any]:
-        """The config that resumes ``session_id`` (its task under the key ``_task``)."""
+    def resume_config(self, session_id: str, **overrides: Any) -> tuple[str, dict[str, Any]]:
+        """The task and the config that resume ``session_id``."""
         manager = self.session_manager or SessionManager()
         self.session_manager = manager
         record = manager.load_session(session_id)
@@ -192,8 +192,7 @@ class IsolatedTaskExecutor:
             config.setdefault("restart_at_step", step)
         config.setdefault("context", record.get("context_variables") or {})
         config["resume"] = {"phase": record.get("current_phase"), "step": step}
-        config["_task"] = record.get("task") or ""
-        return config
+        return str(record.get("task") or ""), config
 
     async def aclose(self) -> None:
         """Cancel every running task and wait for them to end."""
@@ -202,3 +201,79 @@ class IsolatedTaskExecutor:
             await self.cancel(supervisor.task_id)
         for supervisor in running:
             await supervisor.finished.wait()
+
+
+class PreparedRun:
+    """A task checked and set up, not started yet: the one handle its caller holds.
+
+    Subscribe sinks first (:meth:`subscribe`), then :meth:`start` it; a run that will never start
+    (cancelled while queued, a server shutting down) is :meth:`abandon`-ed instead. Either way the
+    supervisor makes every ending: ``error``/``result`` and ``complete`` events and the session's
+    last write. ``state`` is the live RunState (the reducer's; read it, never set it).
+    """
+
+    def __init__(self, executor: IsolatedTaskExecutor, supervisor: TaskSupervisor) -> None:
+        self._executor = executor
+        self._supervisor = supervisor
+        self.task_id = supervisor.task_id
+        self.config = supervisor.config
+        self.state = supervisor.state
+        #: Set when the run is over (its ending published, its worker gone).
+        self.finished = supervisor.finished
+        manager = supervisor.sessions
+        session_id = self.config.session_id
+        #: The session's sidecar file, or None for a run without a session.
+        self.sidecar = str(manager.path(session_id)) if manager is not None and session_id else None
+
+    @property
+    def session_id(self) -> str | None:
+        return self.config.session_id
+
+    def subscribe(self, sink: EventSink) -> None:
+        """Add a Router sink: it gets every event of the run, in order (add before :meth:`start`)."""
+        self._supervisor.router.add(sink)
+
+    async def start(self) -> dict[str, Any]:
+        """Run to the end; the engine's result, or the run's TaskFailed raised after its events."""
+        return await self._executor._run(self._supervisor)
+
+    async def queued(self, position: int, message: str) -> None:
+        """Say the run waits for a free slot (a ``queued`` status event)."""
+        data = {"status": "queued", "message": message, "position": position}
+        await self._supervisor.publish("status", data)
+
+    async def cancel(self, message: str = "the task was cancelled") -> bool:
+        """Cancel at any stage (see :meth:`TaskSupervisor.cancel`); False if the outcome was decided."""
+        return await self._supervisor.cancel(message)
+
+    def stop(self, message: str) -> None:
+        """Cancel without the ``cancelling`` status (a server shutting down stops every run at once)."""
+        self._supervisor.stop(TaskCancelled, message)
+
+    async def abandon(self, reason: str) -> None:
+        """End the run without starting it: cancelled, its session suspended (resumable)."""
+        await self._supervisor.abandon(reason)
+
+    async def send_input(self, request_id: str, text: str) -> None:
+        """Answer the run's pending ``input_request``."""
+        await self._supervisor.send_input(request_id, text)
+
+    def worker_pids(self) -> list[int]:
+        """The worker's processes while it runs (empty before and after)."""
+        worker = self._supervisor.worker
+        return list(worker.pids()) if worker is not None else []
+
+    def held_bytes(self) -> int:
+        """What the run keeps besides its state and buffers: its stderr tail and conversation."""
+        supervisor = self._supervisor
+        held = sum(len(line) for line in supervisor.stderr_tail)
+        if supervisor.recorder is not None:
+            held += sum(len(str(e.get("content", ""))) for e in supervisor.recorder.conversation)
+        return held
+
+    def release(self) -> None:
+        """Drop what a finished run holds beyond its state (a long-lived server keeps many)."""
+        supervisor = self._supervisor
+        supervisor.stderr_tail.clear()
+        if supervisor.recorder is not None:
+            supervisor.recorder.conversation.clear()

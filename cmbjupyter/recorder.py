@@ -15,15 +15,36 @@ import time
 from collections import deque
 from typing import Any, Final
 
+from .backends.process_tree import end_recorded, live_recorded
 from .cost import PRICES_VERSION
+from .errors import SessionError, SessionWriteError, TaskFailed
 from .eventlog import MAX_UNFLUSHED_AGE, EventLog
 from .events import Event
+from .redact import Redactor
 from .session import ENTRY_CHARS, HISTORY_ENTRIES, SessionManager
 from .state import RunState
 
-__all__ = ["SessionRecorder"]
+__all__ = ["SessionRecorder", "claim_session"]
 
 DEFAULT_SAVE_INTERVAL: Final = 30.0
+
+
+def claim_session(manager: SessionManager, session_id: str) -> None:
+    """Never two workers for one session: a worker an earlier run recorded that still runs is ended
+    if its host is gone (an orphan); if its host is alive, SessionError (HTTP 409) refuses the run."""
+    try:
+        record = manager.load_session(session_id)
+    except (SessionError, OSError):
+        return
+    live = live_recorded(record.get("worker"))
+    if live is None:
+        return
+    if live["host_alive"]:
+        raise SessionError(
+            f"session {session_id!r} is still running in worker pid {live['pid']} of host pid "
+            f"{live['host_pid']}; cancel it there (or wait for it) before running it again"
+        )
+    end_recorded(live)
 
 
 class SessionRecorder:
@@ -107,6 +128,48 @@ class SessionRecorder:
     def take_warnings(self) -> list[str]:
         warnings, self.warnings = self.warnings, []
         return warnings
+
+    # ------------------------------------------------------------------ the session's life
+
+    def create(self, task: str, config: dict[str, Any], redactor: Redactor) -> None:
+        """Write the session as created (or reopened, for a resume): its first save."""
+        state = self.state
+        try:
+            self.manager.create_session(
+                self.session_id,
+                mode=state.mode,
+                task=task,
+                config=config,
+                task_id=state.task_id,
+                engine=state.engine,
+                redactor=redactor,
+            )
+        except SessionWriteError as exc:
+            self.warnings.append(str(exc))
+
+    def record_worker(self, identity: dict[str, Any]) -> None:
+        """Save the worker's pid and start time in the session, so a restarted server can end it."""
+        try:
+            self.manager.update_session(self.session_id, worker=identity)
+        except SessionWriteError as exc:  # the run goes on; only a restart's recovery loses it
+            self.warnings.append(str(exc))
+
+    def end(self, failure: TaskFailed | None, result: Any = None) -> None:
+        """The session's last writes: the final state, then completed (with the result) or suspended
+        (with the failure, so it can be resumed). Its worker is gone: the record says so."""
+        self.save(worker=None)
+        try:
+            if failure is None:
+                self.manager.complete_session(self.session_id, result=result)
+            else:
+                self.manager.suspend_session(
+                    self.session_id,
+                    reason=failure.message,
+                    error=failure.to_event_data(),
+                    run_status=self.state.status,
+                )
+        except SessionWriteError as exc:
+            self.warnings.append(str(exc))
 
     def close(self) -> None:
         if self.event_log is not None:

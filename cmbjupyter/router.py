@@ -21,11 +21,42 @@ from typing import Any, Final
 from .events import Event
 from .state import RunState
 
-__all__ = ["EventSink", "Router", "Throttle"]
+__all__ = ["EventSink", "Router", "Throttle", "callback_sink"]
 
 EventSink = Callable[[Event], Awaitable[None] | None]
 
 DEFAULT_RATE: Final = 20.0
+
+
+def callback_sink(callback: Callable[..., Any]) -> Callable[[Event], Any]:
+    """Adapt ``callback(event_type, data)`` (or ``(event_type, data, event)``) to a Router sink."""
+    try:
+        params = inspect.signature(callback).parameters.values()
+        wants_event = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params) >= 3 or any(
+            p.kind == p.VAR_POSITIONAL for p in params
+        )
+    except (TypeError, ValueError):
+        wants_event = False
+    if inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(type(callback).__call__):
+
+        async def async_sink(event: Event) -> None:
+            if wants_event:
+                await callback(event["type"], event["data"], event)
+            else:
+                await callback(event["type"], event["data"])
+
+        return async_sink
+
+    def sink(event: Event) -> None:
+        result = (
+            callback(event["type"], event["data"], event)
+            if wants_event
+            else callback(event["type"], event["data"])
+        )
+        if inspect.isawaitable(result):  # a sync function that returned a coroutine: still deliver in order
+            raise TypeError("output_callback returned an awaitable; declare it with 'async def'")
+
+    return sink
 
 
 class Router:

@@ -22,7 +22,15 @@ from typing import Any
 from .errors import TaskCancelled, TaskFailed
 from .state import RunState
 
-__all__ = ["LoopThread", "Run", "local_sessions", "new_task_id", "runs", "start_in_kernel"]
+__all__ = [
+    "LoopThread",
+    "Run",
+    "local_sessions",
+    "new_task_id",
+    "prepare_in_kernel",
+    "runs",
+    "start_in_kernel",
+]
 
 
 class LoopThread:
@@ -88,11 +96,26 @@ class Run:
         self._cancel: Callable[[], None] | None = None
         self._answer: Callable[[str, str], None] | None = None
         self._done_callbacks: list[Callable[[Run], None]] = []
+        self._sinks: list[Callable[[Any], Any]] = []
+        self._starter: Callable[[list[Callable[[Any], Any]]], None] | None = None
         self.view: Any = None  # the RunView that draws this run (set by cmbjupyter.view)
         self.sidecar = sidecar  # the session's file, in the store of whoever runs the task
         _RUNS[task_id] = self
 
     # ------------------------------------------------------------------ what users call
+
+    def subscribe(self, sink: Callable[[Any], Any]) -> None:
+        """Give every event of the run to ``sink`` too (a view), in order; call before :meth:`start`."""
+        if self._starter is None:
+            raise RuntimeError(f"run {self.task_id!r} has started: subscribe before start()")
+        self._sinks.append(sink)
+
+    def start(self) -> Run:
+        """Start the task (kernel mode) or following it (server mode); a second call does nothing."""
+        starter, self._starter = self._starter, None
+        if starter is not None:
+            starter(list(self._sinks))
+        return self
 
     @property
     def status(self) -> str:
@@ -166,6 +189,15 @@ class Run:
 
     # ------------------------------------------------------------------ for the starters
 
+    def _finish_from(self, future: concurrent.futures.Future[Any]) -> None:
+        """End with a finished future's outcome, whatever it is (the result, or its exception)."""
+        try:
+            result = future.result()
+        except BaseException as exc:
+            self._finish(None, exc)
+        else:
+            self._finish(result, None)
+
     def _finish(self, result: dict[str, Any] | None, error: BaseException | None) -> None:
         if isinstance(error, TaskFailed):
             self.error = error
@@ -200,47 +232,40 @@ def new_task_id() -> str:
     return f"nb-{uuid.uuid4().hex[:10]}"
 
 
-def start_in_kernel(
-    task: str,
-    config: dict[str, Any],
-    *,
-    task_id: str | None = None,
-    prepare: Callable[[Run], list[Callable[[Any], Any]]] | None = None,
-) -> Run:
-    """Start ``task`` in this kernel's executor (kernel mode) on the loop thread.
-
-    ``prepare(run)`` is called before the task starts and returns Router sinks to add (the view).
-    """
+def prepare_in_kernel(task: str, config: dict[str, Any], *, task_id: str | None = None) -> Run:
+    """A Run of ``task`` in this kernel's executor (kernel mode), not started: subscribe its view,
+    then :meth:`Run.start` it (the task runs on the loop thread)."""
     from .executor import IsolatedTaskExecutor
 
     task_id = task_id or new_task_id()
     executor = IsolatedTaskExecutor(session_manager=local_sessions(config.pop("sessions_dir", None)))
-    supervisor = executor.prepare(task_id, task, config)
-    checked = supervisor.config
+    prepared = executor.prepare(task_id, task, config)
+    checked = prepared.config
     run = Run(
         task_id,
         session_id=checked.session_id,
         mode=checked.mode,
         engine=checked.engine,
-        state=supervisor.state,
+        state=prepared.state,
         where="kernel",
-        sidecar=str(executor.session_manager.path(checked.session_id)) if checked.session_id else None,
+        sidecar=prepared.sidecar,
     )
-    for sink in prepare(run) if prepare else ():
-        supervisor.router.add(sink)
     loop = LoopThread.get()
-    # The supervisor itself, not a lookup of running tasks: a cancel before the run starts is kept.
-    run._cancel = lambda: loop.call(lambda: asyncio.ensure_future(supervisor.cancel()))
+    # The prepared run itself, not a lookup of running tasks: a cancel before the run starts is kept.
+    run._cancel = lambda: loop.call(lambda: asyncio.ensure_future(prepared.cancel()))
     run._answer = lambda request_id, text: loop.call(
-        lambda: asyncio.ensure_future(executor.send_input(task_id, request_id, text))
+        lambda: asyncio.ensure_future(prepared.send_input(request_id, text))
     )
-    future = loop.submit(executor.run(supervisor))
 
-    def finished(f: concurrent.futures.Future[Any]) -> None:
-        try:
-            run._finish(f.result(), None)
-        except BaseException as exc:  # the run's outcome, whatever it is, goes to the Run
-            run._finish(None, exc)
+    def start(sinks: list[Callable[[Any], Any]]) -> None:
+        for sink in sinks:
+            prepared.subscribe(sink)
+        loop.submit(prepared.start()).add_done_callback(lambda f: run._finish_from(f))
 
-    future.add_done_callback(finished)
+    run._starter = start
     return run
+
+
+def start_in_kernel(task: str, config: dict[str, Any], *, task_id: str | None = None) -> Run:
+    """Start ``task`` in this kernel's executor (kernel mode); see :func:`prepare_in_kernel`."""
+    return prepare_in_kernel(task, config, task_id=task_id).start()

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import signal
 import traceback
 from collections.abc import Callable
 from typing import Any, Final
 
+from ._outcome import closing_statuses, failure_of
 from ._shapes import event_problem
-from .backends.local import signal_name
-from .backends.process_tree import end_recorded, live_recorded
+from .backends.watch import reap, watch_memory
 from .config import TaskConfig
 from .cost import Budget, CostLedger
 from .dag import first_work_node, template_for
@@ -28,18 +27,16 @@ from .errors import (
     BudgetExceeded,
     MemoryLimitExceeded,
     SessionError,
-    SessionWriteError,
     TaskCancelled,
     TaskFailed,
     TaskTimeout,
     WorkerCrashed,
-    error_class_for,
 )
 from .eventlog import EventLog
 from .events import PROTOCOL_VERSION, Event, now_iso
-from .recorder import SessionRecorder
+from .recorder import SessionRecorder, claim_session
 from .redact import Redactor, StreamRedactor
-from .router import Router
+from .router import Router, callback_sink
 from .session import SessionManager
 from .state import RunState
 
@@ -47,46 +44,12 @@ __all__ = ["TaskSupervisor"]
 
 #: After the event pipe closes without a result, the worker has this long to exit on its own.
 CHANNEL_GRACE: Final = 2.0
-#: After the worker exits, its pipes have this long to drain before they are closed.
-DRAIN_GRACE: Final = 2.0
-MEMORY_POLL: Final = 0.2
 #: How often (and past what age) the event log is flushed while no event arrives to flush it.
 FLUSH_INTERVAL: Final = 0.5
 STDERR_TAIL: Final = 20
 #: The worker enforces the timeout and budget itself this long after the host would have stopped it
 #: (on top of the cancel grace): the second line, for a host that is frozen or gone.
 WORKER_LIMIT_SLACK: Final = 5.0
-
-
-def _callback_sink(callback: Callable[..., Any]) -> Callable[[Event], Any]:
-    """Adapt ``callback(event_type, data)`` (or ``(event_type, data, event)``) to a Router sink."""
-    try:
-        params = inspect.signature(callback).parameters.values()
-        wants_event = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params) >= 3 or any(
-            p.kind == p.VAR_POSITIONAL for p in params
-        )
-    except (TypeError, ValueError):
-        wants_event = False
-    if inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(type(callback).__call__):
-
-        async def async_sink(event: Event) -> None:
-            if wants_event:
-                await callback(event["type"], event["data"], event)
-            else:
-                await callback(event["type"], event["data"])
-
-        return async_sink
-
-    def sink(event: Event) -> None:
-        result = (
-            callback(event["type"], event["data"], event)
-            if wants_event
-            else callback(event["type"], event["data"])
-        )
-        if inspect.isawaitable(result):  # a sync function that returned a coroutine: still deliver in order
-            raise TypeError("output_callback returned an awaitable; declare it with 'async def'")
-
-    return sink
 
 
 class TaskSupervisor:
@@ -134,7 +97,7 @@ class TaskSupervisor:
             )
             self.router.add(self.recorder)
         if output_callback is not None:
-            self.router.add(_callback_sink(output_callback))
+            self.router.add(callback_sink(output_callback))
         self.seq = 0
         self.worker: Any = None
         self.result: dict[str, Any] | None = None
@@ -278,47 +241,31 @@ class TaskSupervisor:
 
     # ------------------------------------------------------------------ the run
 
-    def create_session(self, sessions: SessionManager) -> None:
-        """Write this task's session as created in ``sessions`` (its first save)."""
-        config = self.config
-        sessions.create_session(
-            str(config.session_id),
-            mode=config.mode,
-            task=self.task,
-            config=config.raw,
-            task_id=self.task_id,
-            engine=config.engine,
-            redactor=self.redactor,
-        )
-
-    def _check_recorded_worker(self) -> None:
-        """Never two workers for one session: a worker recorded by an earlier run that still runs is
-        ended if its host is gone (an orphan); if its host is alive, this run is refused."""
-        if self.sessions is None or not self.config.session_id:
-            return
-        try:
-            record = self.sessions.load_session(self.config.session_id)
-        except (SessionError, OSError):
-            return
-        live = live_recorded(record.get("worker"))
-        if live is None:
-            return
-        if live["host_alive"]:
-            raise SessionError(
-                f"session {self.config.session_id!r} is still running in worker pid {live['pid']} of "
-                f"host pid {live['host_pid']}; cancel it there (or wait for it) before running it again"
-            )
-        end_recorded(live)
+    async def abandon(self, reason: str) -> None:
+        """End a run that never started (cancelled while queued, the server shutting down): its
+        ``error`` and ``complete(cancelled)`` events and a suspended session, which can be resumed."""
+        self._decided = True
+        failure = TaskCancelled(reason, task_id=self.task_id, session_id=self.config.session_id)
+        await self.publish("error", failure.to_event_data())
+        if self.recorder is not None:
+            self.recorder.create(self.task, self.config.raw, self.redactor)
+            await self._close_session(failure)
+            self.recorder.close()
+        await self.publish("complete", {"status": "cancelled"})
+        self.finished.set()
 
     async def run(self) -> dict[str, Any]:
         config = self.config
-        try:
-            self._check_recorded_worker()
-        except SessionError:
-            self.finished.set()
-            raise
-        if self.sessions is not None and config.session_id:
-            self.create_session(self.sessions)
+        if self.recorder is not None:
+            try:
+                claim_session(self.recorder.manager, self.recorder.session_id)
+            except SessionError as refused:  # another worker runs this session: leave it alone
+                self._decided = True
+                await self.publish("error", {"message": str(refused), "error_type": "SessionError"})
+                await self.publish("complete", {"status": "failed"})
+                self.finished.set()
+                raise
+            self.recorder.create(self.task, config.raw, self.redactor)
         self._started = True
         dag = template_for(config.mode, config.raw)
         await self.publish("dag_created", dag)
@@ -354,7 +301,9 @@ class TaskSupervisor:
             except OSError as exc:
                 self.stop(WorkerCrashed, f"could not start the worker: {exc}")
             if self.worker is not None:
-                self._record_worker()
+                identity = getattr(self.worker, "identity", None)
+                if self.recorder is not None and identity is not None:
+                    self.recorder.record_worker(identity())
                 if self.stop_reason is not None:  # stopped while the spawn was under way
                     self._signal_stop()
                 await self._supervise()
@@ -378,16 +327,6 @@ class TaskSupervisor:
                 self.recorder.close()
             self.finished.set()
 
-    def _record_worker(self) -> None:
-        """Save the worker's pid and start time in the session, so a restarted server can end it."""
-        identity = getattr(self.worker, "identity", None)
-        if self.sessions is not None and self.config.session_id and identity is not None:
-            try:
-                self.sessions.update_session(self.config.session_id, worker=identity())
-            except SessionWriteError as exc:  # the run goes on; only a restart's recovery loses it
-                if self.recorder is not None:
-                    self.recorder.warnings.append(str(exc))
-
     def _spawn_options(self) -> dict[str, Any]:
         import os
 
@@ -400,7 +339,7 @@ class TaskSupervisor:
 
     async def _supervise(self) -> None:
         worker = self.worker
-        watchers = [asyncio.create_task(self._reap()), asyncio.create_task(self._watch_channel())]
+        watchers = [asyncio.create_task(reap(worker)), asyncio.create_task(self._watch_channel())]
         if self.config.timeout:
             watchers.append(asyncio.create_task(self._watch_timeout(self.config.timeout)))
         if self.config.memory_limit_mb:
@@ -424,15 +363,6 @@ class TaskSupervisor:
                 await asyncio.wait_for(self.worker.wait(), self.cancel_grace + 1)
         await self._finish()
 
-    async def _reap(self) -> None:
-        """When the worker exits: kill what is left of its group, then let the pipes drain."""
-        await self.worker.wait()
-        self.worker.signal(signal.SIGKILL)
-        try:
-            await asyncio.wait_for(self.worker.pipes_closed.wait(), DRAIN_GRACE)
-        except TimeoutError:
-            self.worker.close_pipes()
-
     async def _watch_channel(self) -> None:
         await self.worker.event_pipe_closed.wait()
         if self.result is None and self.worker_error is None:
@@ -455,75 +385,29 @@ class TaskSupervisor:
             self.recorder.flush_stale(FLUSH_INTERVAL)  # type: ignore[union-attr]
 
     async def _watch_memory(self, limit_mb: float) -> None:
-        import psutil
+        def peak(used: int) -> None:
+            self.peak_rss_mb = max(self.peak_rss_mb, used / 2**20)
 
-        while True:
-            await asyncio.sleep(MEMORY_POLL)
-            rss = 0
-            for pid in self.worker.pids():
-                with contextlib.suppress(psutil.Error):
-                    rss += psutil.Process(pid).memory_info().rss
-            self.peak_rss_mb = max(self.peak_rss_mb, rss / 2**20)
-            if rss > limit_mb * 2**20:
-                self.stop(
-                    MemoryLimitExceeded,
-                    f"the worker used {rss / 2**20:.0f} MB, over its memory_limit_mb "
-                    f"of {limit_mb:g}; stopped",
-                )
-                return
+        self.stop(MemoryLimitExceeded, await watch_memory(self.worker, limit_mb, peak))
 
     # ------------------------------------------------------------------ outcome
 
-    def _failure(self) -> TaskFailed | None:
-        """The run's failure, or None when it succeeded."""
-        ids = {"task_id": self.task_id, "session_id": self.config.session_id}
-        if self.result is not None:  # the work is done, even if a stop raced with its end
-            return None
-        if self.stop_reason is not None:
-            return self.stop_reason(self.stop_message, **ids)
-        if self.worker_error is not None:
-            error = self.worker_error
-            cls = error_class_for(error.get("error_type"))
-            return cls(
-                str(error.get("message") or "the engine failed"),
-                error_type=error.get("error_type"),
-                traceback=error.get("traceback"),
-                **ids,
-            )
-        code = self.worker.returncode if self.worker else None
-        tail = "\n".join(self.stderr_tail) or None
-        if code is not None and code < 0:
-            name = signal_name(code)
-            return WorkerCrashed(
-                f"the worker was killed by {name} before reporting a result",
-                signal=name,
-                exit_code=code,
-                traceback=tail,
-                **ids,
-            )
-        if not (self.worker and self.worker.event_pipe_open) and code == 0:
-            message = "the worker exited without reporting a result"
-        else:
-            message = f"the worker exited with code {code} before reporting a result"
-        return WorkerCrashed(message, exit_code=code, traceback=tail, **ids)
-
     async def _finish(self) -> dict[str, Any]:
         self._decided = True
-        failure = self._failure()
-        nodes = self.state.nodes
-        if failure is None:
-            closing = {
-                nid: {"running": "completed", "pending": "skipped"}.get(n["status"])
-                for nid, n in nodes.items()
-            }
-            closing["end"] = "completed"
-        else:
+        worker = self.worker
+        failure = failure_of(
+            result=self.result,
+            stop=(self.stop_reason, self.stop_message) if self.stop_reason is not None else None,
+            worker_error=self.worker_error,
+            returncode=worker.returncode if worker else None,
+            event_pipe_open=bool(worker and worker.event_pipe_open),
+            stderr_tail=self.stderr_tail,
+            ids={"task_id": self.task_id, "session_id": self.config.session_id},
+        )
+        if failure is not None:
             await self.publish("error", failure.to_event_data())
-            closing = {nid: "failed" for nid, n in nodes.items() if n["status"] == "running"}
-            closing["end"] = "failed"
-        for node_id, status in closing.items():
-            if status and node_id in nodes and nodes[node_id]["status"] != status:
-                await self.publish("dag_node_update", {"node_id": node_id, "status": status})
+        for node_id, status in closing_statuses(self.state.nodes, failure is not None).items():
+            await self.publish("dag_node_update", {"node_id": node_id, "status": status})
         await self._close_session(failure)
         outcome = (
             "success" if failure is None else "cancelled" if isinstance(failure, TaskCancelled) else "failed"
@@ -548,31 +432,14 @@ class TaskSupervisor:
             for kind, data in (("error", failure.to_event_data()), ("complete", {"status": "failed"})):
                 with contextlib.suppress(Exception):  # the failing sink may fail again
                     await self.publish(kind, data)
-        if self.recorder is not None and self.sessions is not None and self.config.session_id:
+        if self.recorder is not None:
             with contextlib.suppress(Exception):
-                self.sessions.suspend_session(
-                    self.config.session_id,
-                    reason=failure.message,
-                    error=failure.to_event_data(),
-                    run_status=self.state.status,
-                )
+                self.recorder.end(failure)
         return failure
 
     async def _close_session(self, failure: TaskFailed | None) -> None:
-        if self.recorder is None or self.sessions is None or not self.config.session_id:
+        if self.recorder is None:
             return
-        self.recorder.save(worker=None)
-        try:
-            if failure is None:
-                self.sessions.complete_session(self.config.session_id, result=self.result)
-            else:
-                self.sessions.suspend_session(
-                    self.config.session_id,
-                    reason=failure.message,
-                    error=failure.to_event_data(),
-                    run_status=self.state.status,
-                )
-        except SessionWriteError as exc:
-            self.recorder.warnings.append(str(exc))
+        self.recorder.end(failure, self.result)
         for message in self.recorder.take_warnings():
             await self.publish("warning", {"message": message, "kind": "session"})

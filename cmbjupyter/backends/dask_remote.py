@@ -34,6 +34,7 @@ from typing import Any, Final
 from .._version import __version__
 from ..events import Event, dumps, make_event
 from .local import LocalBackend, LocalWorker
+from .watch import reap, watch_memory
 
 __all__ = ["drop_queues", "forward"]
 
@@ -56,10 +57,7 @@ ITEM_RECORDS: Final = 4096
 PENDING_LIMIT: Final = 8192
 #: A blocked put is retried after this many seconds (checking in between that the host is alive).
 PUT_RETRY: Final = 1.0
-#: After the worker exits, its pipes have this long to drain (as on the host, supervisor.py).
-DRAIN_GRACE: Final = 2.0
-#: Memory polling period and the SIGTERM-to-SIGKILL grace of a worker over its memory limit.
-MEMORY_POLL: Final = 0.2
+#: The SIGTERM-to-SIGKILL grace of a worker over its memory limit (reaping and measuring: watch.py).
 MEMORY_KILL_GRACE: Final = 3.0
 
 #: The guard: waits on a pipe from this process; end of file without a byte means this process
@@ -182,7 +180,7 @@ class _Relay:
 
     async def relay(self, worker: LocalWorker) -> int | None:
         """Relay the worker's stream until its pipes close and it has exited; its return code."""
-        reaper = asyncio.create_task(self.reap(worker))
+        reaper = asyncio.create_task(reap(worker, lambda code: self.record(["exit", code])))
         limit = self.ticket.get("memory_limit_mb")
         watchdog = asyncio.create_task(self.watch_memory(worker, float(limit))) if limit else None
         try:
@@ -203,38 +201,12 @@ class _Relay:
                 watchdog.cancel()
         return worker.returncode
 
-    async def reap(self, worker: LocalWorker) -> None:
-        """When the worker exits: report it, kill what is left of its group, let the pipes drain."""
-        returncode = await worker.wait()
-        self.record(["exit", returncode])
-        worker.signal(signal.SIGKILL)
-        try:
-            await asyncio.wait_for(worker.pipes_closed.wait(), DRAIN_GRACE)
-        except TimeoutError:
-            worker.close_pipes()
-
     async def watch_memory(self, worker: LocalWorker, limit_mb: float) -> None:
         """Stop the worker when its process tree uses more than ``limit_mb`` (as the host does locally)."""
-        import psutil
-
-        def rss(pid: int) -> int:
-            try:
-                return int(psutil.Process(pid).memory_info().rss)
-            except psutil.Error:
-                return 0
-
-        while True:
-            await asyncio.sleep(MEMORY_POLL)
-            used = sum(map(rss, worker.pids()))
-            if used > limit_mb * 2**20:
-                self.memory_error = {
-                    "message": f"the worker used {used / 2**20:.0f} MB, over its memory_limit_mb "
-                    f"of {limit_mb:g}; stopped",
-                    "error_type": "MemoryLimitExceeded",
-                }
-                worker.signal(signal.SIGTERM)
-                asyncio.get_running_loop().call_later(MEMORY_KILL_GRACE, _kill_if_running, worker)
-                return
+        message = await watch_memory(worker, limit_mb)
+        self.memory_error = {"message": message, "error_type": "MemoryLimitExceeded"}
+        worker.signal(signal.SIGTERM)
+        asyncio.get_running_loop().call_later(MEMORY_KILL_GRACE, _kill_if_running, worker)
 
     # ------------------------------------------------------------------ to the host
 

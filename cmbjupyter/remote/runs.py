@@ -27,7 +27,14 @@ from ..runs import LoopThread, Run
 from ..state import RunState
 from .client import ServerClient, Submission, update_state
 
-__all__ = ["follow", "portable_config", "resume_on_server", "start_on_server"]
+__all__ = [
+    "follow",
+    "portable_config",
+    "prepare_follow",
+    "resume_on_server",
+    "start_on_server",
+    "submit_to_server",
+]
 
 #: Config values that name files or folders, resolved against the kernel's folder before submitting.
 PATH_KEYS = ("work_dir", "python", "log")
@@ -64,41 +71,30 @@ def portable_config(
     return portable
 
 
-def start_on_server(
-    client: ServerClient,
-    task: str,
-    config: dict[str, Any],
-    *,
-    prepare: Callable[[Run], list[Callable[[Any], Any]]] | None = None,
-) -> Run:
-    """Submit ``task`` to the server and return a Run that follows it (server mode)."""
+def submit_to_server(client: ServerClient, task: str, config: dict[str, Any]) -> Run:
+    """Submit ``task`` to the server; a Run that will follow it (server mode), not started: subscribe
+    its view, then :meth:`Run.start` it."""
     config = portable_config(config)
     config.pop("sessions_dir", None)  # the server keeps its own store (c.CmbJupyter.sessions_dir)
     if config.get("engine") == "replay" and os.path.isfile(task.strip()):
         task = os.path.abspath(task.strip())  # the replay engine's task is its event log's path
-    return follow(client, client.submit(task, config), prepare=prepare)
+    return prepare_follow(client, client.submit(task, config))
 
 
-def resume_on_server(
-    client: ServerClient,
-    session_id: str,
-    overrides: dict[str, Any],
-    *,
-    prepare: Callable[[Run], list[Callable[[Any], Any]]] | None = None,
-) -> Run:
-    """Resume a session the server holds (from its saved phase and step); a Run that follows it."""
-    return follow(
-        client, client.resume(session_id, portable_config(overrides, defaults=False)), prepare=prepare
-    )
+def start_on_server(client: ServerClient, task: str, config: dict[str, Any]) -> Run:
+    """Submit ``task`` to the server and return a Run that follows it (server mode)."""
+    return submit_to_server(client, task, config).start()
 
 
-def follow(
-    client: ServerClient,
-    submission: Submission,
-    *,
-    prepare: Callable[[Run], list[Callable[[Any], Any]]] | None = None,
-) -> Run:
-    """A Run for a task the server runs: its events stream into ``run.state`` on the loop thread."""
+def resume_on_server(client: ServerClient, session_id: str, overrides: dict[str, Any]) -> Run:
+    """Resume a session the server holds (from its saved phase and step); a Run that will follow it,
+    not started (see :func:`submit_to_server`)."""
+    return prepare_follow(client, client.resume(session_id, portable_config(overrides, defaults=False)))
+
+
+def prepare_follow(client: ServerClient, submission: Submission) -> Run:
+    """A Run for a task the server runs, not started: once started, its events stream into
+    ``run.state`` and its sinks on the loop thread."""
     snapshot = client.task(submission.task_id)
     state = update_state(RunState(submission.task_id), {"type": "snapshot", "data": snapshot})
     run = Run(
@@ -110,12 +106,20 @@ def follow(
         where="server",
         sidecar=submission.sidecar,
     )
-    sinks = prepare(run) if prepare else []
     run._cancel = lambda: client.cancel(run.task_id)
     run._answer = lambda request_id, text: client.send_input(run.task_id, request_id, text)
-    future = LoopThread.get().submit(_follow(client, run, sinks))
-    future.add_done_callback(lambda f: _finished(run, f))
+
+    def start(sinks: list[Callable[[Any], Any]]) -> None:
+        future = LoopThread.get().submit(_follow(client, run, sinks))
+        future.add_done_callback(lambda f: _finished(run, f))
+
+    run._starter = start
     return run
+
+
+def follow(client: ServerClient, submission: Submission) -> Run:
+    """A Run following a task the server runs, started (see :func:`prepare_follow`)."""
+    return prepare_follow(client, submission).start()
 
 
 async def _follow(client: ServerClient, run: Run, sinks: list[Callable[[Any], Any]]) -> None:

@@ -41,14 +41,10 @@ def event_bytes(event: dict[str, Any]) -> int:
 
 
 def entry_bytes(entry: Any) -> int:
-    """What a finished task (a registry ``TaskEntry``) keeps in memory: its replay buffer and its
-    state (result included)."""
+    """What a finished task (a registry ``TaskEntry``) keeps in memory: its replay buffer, its state
+    (result included) and what its run holds besides (stderr tail, conversation)."""
     buffered = sum(event_bytes(event) for event in entry.buffer.events)
-    supervisor = entry.supervisor
-    tail = sum(len(line) for line in supervisor.stderr_tail)
-    recorder = supervisor.recorder
-    conversation = sum(len(str(e.get("content", ""))) for e in recorder.conversation) if recorder else 0
-    return buffered + len(dumps(entry.state.snapshot())) + tail + conversation
+    return buffered + len(dumps(entry.state.snapshot())) + entry.run.held_bytes()
 
 
 def trim_heap(released: int) -> bool:

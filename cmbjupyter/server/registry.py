@@ -18,7 +18,6 @@ the server's RSS comes back near its baseline after big tasks. Sessions stay on 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import time
@@ -30,17 +29,16 @@ from typing import Any, Final
 from ..config import new_session_id, validate_session_id
 from ..errors import (
     ConfigError,
-    SessionWriteError,
-    TaskCancelled,
+    SessionError,
     TaskConflict,
     TaskFailed,
     TaskNotFound,
 )
 from ..events import Event, now_iso
-from ..executor import IsolatedTaskExecutor
+from ..executor import IsolatedTaskExecutor, PreparedRun
+from ..recorder import claim_session
 from ..session import SessionManager
-from ..state import TERMINAL, RunState
-from ..supervisor import TaskSupervisor
+from ..state import RunState
 from ._memory import entry_bytes, trim_heap
 from .replay import EventBuffer
 
@@ -77,12 +75,10 @@ class ChangeFeed:
 
 
 class TaskEntry:
-    """One submitted task: its supervisor (state, router), its replay buffer and where it came from."""
+    """One submitted task: its prepared run (state, sinks), its replay buffer and where it came from."""
 
-    def __init__(
-        self, supervisor: TaskSupervisor, buffer: EventBuffer, feed: ChangeFeed, notebook: str | None
-    ) -> None:
-        self.supervisor = supervisor
+    def __init__(self, run: PreparedRun, buffer: EventBuffer, feed: ChangeFeed, notebook: str | None) -> None:
+        self.run = run
         self.buffer = buffer
         self.notebook = notebook
         self.submitted_at = now_iso()
@@ -96,15 +92,15 @@ class TaskEntry:
 
     @property
     def task_id(self) -> str:
-        return self.supervisor.task_id
+        return self.run.task_id
 
     @property
     def state(self) -> RunState:
-        return self.supervisor.state
+        return self.run.state
 
     @property
     def session_id(self) -> str | None:
-        return self.supervisor.config.session_id
+        return self.run.session_id
 
     @property
     def done(self) -> bool:
@@ -117,9 +113,7 @@ class TaskEntry:
         self.shed_done = True
         before = self.memory
         self.buffer.release()
-        self.supervisor.stderr_tail.clear()
-        if self.supervisor.recorder is not None:
-            self.supervisor.recorder.conversation.clear()
+        self.run.release()
         self.memory = entry_bytes(self)
         return before - self.memory
 
@@ -274,26 +268,23 @@ class TaskRegistry:
         if isinstance(session_id, str) and self.live_for_session(session_id) is not None:
             raise TaskConflict(f"session {session_id!r} is already running or queued on this server")
         try:
-            supervisor = self.executor.prepare(task_id, task, config)
+            run = self.executor.prepare(task_id, task, config)
         except ImportError as exc:  # e.g. backend "dask" without distributed installed on the server
             raise ConfigError(f"this server cannot run the task: {exc}") from None
-        entry = TaskEntry(supervisor, EventBuffer(self.event_log_limit), self.feed, notebook)
-        supervisor.router.add(entry.buffer)
-        supervisor.router.add(entry.touch)
+        claim_session(self.sessions, run.config.session_id)  # SessionError (409): another worker runs it
+        entry = TaskEntry(run, EventBuffer(self.event_log_limit), self.feed, notebook)
+        run.subscribe(entry.buffer)
+        run.subscribe(entry.touch)
         self.tasks[task_id] = entry
         if len(self._running) < self.max_concurrent and not self._queue:
             self._start(entry)
         else:
             self._queue.append(entry)
             ahead = len(self._queue) - 1
-            await supervisor.publish(
-                "status",
-                {
-                    "status": "queued",
-                    "message": f"waiting for a free slot ({self.running} running, {ahead} queued ahead, "
-                    f"max_concurrent_tasks={self.max_concurrent})",
-                    "position": ahead + 1,
-                },
+            await run.queued(
+                ahead + 1,
+                f"waiting for a free slot ({self.running} running, {ahead} queued ahead, "
+                f"max_concurrent_tasks={self.max_concurrent})",
             )
         return entry
 
@@ -303,8 +294,7 @@ class TaskRegistry:
         """Run a suspended session again from its saved phase and step (as a new task)."""
         if self.live_for_session(session_id) is not None:
             raise TaskConflict(f"session {session_id!r} is already running or queued on this server")
-        config = self.executor.resume_config(session_id, **dict(overrides or {}))
-        task = config.pop("_task")
+        task, config = self.executor.resume_config(session_id, **dict(overrides or {}))
         origin = config.pop("origin", None) or {}
         return await self.submit(task, config, notebook=notebook or origin.get("notebook"))
 
@@ -321,26 +311,17 @@ class TaskRegistry:
             self._start(self._queue.popleft())
 
     async def _run(self, entry: TaskEntry) -> None:
-        supervisor = entry.supervisor
         try:
             if entry.cancel_requested:
-                await self._end_unstarted(entry, "the task was cancelled before it started")
+                await entry.run.abandon("the task was cancelled before it started")
                 return
-            await self.executor.run(supervisor)
-        except TaskFailed:
-            pass  # already published as the task's error + complete events
+            await entry.run.start()
+        except (TaskFailed, SessionError):
+            pass  # the run's ending is already published: its error + complete events
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # a host-side failure outside the run (the supervisor ends its own)
+        except Exception:  # the supervisor ends every run it started; this is a bug to report
             self.log.exception("cmbagent task %s failed on the server side", entry.task_id)
-            message = f"server error: {type(exc).__name__}: {exc}"
-            if entry.state.status not in TERMINAL:
-                with contextlib.suppress(Exception):
-                    await supervisor.publish("error", {"message": message, "error_type": type(exc).__name__})
-                    await supervisor.publish("complete", {"status": "failed"})
-            if entry.session_id:  # never an active sidecar for a dead task
-                with contextlib.suppress(Exception):
-                    self.sessions.suspend_session(entry.session_id, reason=message, run_status="failed")
         finally:
             self._finish(entry)
 
@@ -376,21 +357,6 @@ class TaskRegistry:
                 total, freed = total - forgotten.memory, freed + forgotten.memory
         trim_heap(freed)
 
-    async def _end_unstarted(self, entry: TaskEntry, reason: str) -> None:
-        """End a task that never got a worker: cancelled events, and a suspended (resumable) session."""
-        supervisor = entry.supervisor
-        failure = TaskCancelled(reason, task_id=entry.task_id, session_id=entry.session_id)
-        await supervisor.publish("error", failure.to_event_data())
-        await supervisor.publish("complete", {"status": "cancelled"})
-        if entry.session_id:
-            try:
-                supervisor.create_session(self.sessions)
-                self.sessions.suspend_session(entry.session_id, reason=reason, run_status="cancelled")
-            except SessionWriteError as exc:
-                self.log.warning("could not save session %s: %s", entry.session_id, exc)
-        if supervisor.recorder is not None:
-            supervisor.recorder.close()
-
     # ------------------------------------------------------------------ control
 
     async def cancel(self, task_id: str, reason: str = "the task was cancelled") -> str:
@@ -401,13 +367,13 @@ class TaskRegistry:
         if entry in self._queue:
             self._queue.remove(entry)
             try:
-                await self._end_unstarted(entry, f"{reason} while queued")
+                await entry.run.abandon(f"{reason} while queued")
             finally:
                 self._finish(entry)
             return entry.state.status
         # The cancel is a state of the run: a runner that has not started ends it without a worker,
         # a spawn under way is stopped as soon as it returns, a running worker is stopped now.
-        if await entry.supervisor.cancel(reason):
+        if await entry.run.cancel(reason):
             entry.cancel_requested = True
         return entry.state.status
 
@@ -424,7 +390,7 @@ class TaskRegistry:
                 f"task {task_id!r} is waiting for request {pending.get('request_id')!r}, not {request_id!r}"
             )
         try:
-            await self.executor.send_input(task_id, request_id, text)
+            await entry.run.send_input(request_id, text)
         except (KeyError, RuntimeError) as exc:
             raise TaskConflict(f"task {task_id!r} cannot take input now: {exc}") from None
 
@@ -435,14 +401,14 @@ class TaskRegistry:
         while self._queue:
             entry = self._queue.popleft()
             try:
-                await self._end_unstarted(entry, f"{reason} while the task was queued")
+                await entry.run.abandon(f"{reason} while the task was queued")
             finally:
                 self._finish(entry)
         runners = []
         for entry in self.tasks.values():
             if not entry.done and entry.runner is not None:
                 entry.cancel_requested = True
-                entry.supervisor.stop(TaskCancelled, f"{reason} while the task was running")
+                entry.run.stop(f"{reason} while the task was running")
                 runners.append(entry.runner)
         if runners:
             _done, pending = await asyncio.wait(runners, timeout=SHUTDOWN_WAIT)

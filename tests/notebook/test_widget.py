@@ -10,7 +10,7 @@ import pytest
 
 from cmbjupyter.errors import TaskCancelled
 from cmbjupyter.notebook import static_bundle
-from cmbjupyter.runs import start_in_kernel
+from cmbjupyter.runs import prepare_in_kernel
 from cmbjupyter.state import RunState
 from cmbjupyter.static_html import render_html, usd
 from cmbjupyter.view import RunView
@@ -48,15 +48,12 @@ class CountedWidget:
 
 
 def live_run(task: str, **config):
-    views: list[RunView] = []
-
-    def prepare(run):
-        views.append(RunView(run))
-        views[0].counted = CountedWidget(views[0].widget)
-        return views[0].sinks(run.state)
-
-    run = start_in_kernel(task, {"engine": "python", "mode": "planning-control", **config}, prepare=prepare)
-    return run, views[0]
+    run = prepare_in_kernel(task, {"engine": "python", "mode": "planning-control", **config})
+    view = RunView(run)
+    view.counted = CountedWidget(view.widget)
+    for sink in view.sinks(run.state):
+        run.subscribe(sink)
+    return run.start(), view
 
 
 def test_a_100k_event_run_reaches_the_widget_coalesced_and_ends_in_the_exact_state():

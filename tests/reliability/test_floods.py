@@ -78,23 +78,23 @@ class PeakRss:
 
 async def _flood(tmp_path, task: str, session_id: str):
     executor = IsolatedTaskExecutor(session_manager=SessionManager(tmp_path / "sessions"))
-    supervisor = executor.prepare(
+    prepared = executor.prepare(
         "flood", task, {"engine": "python", "mode": "control", "session_id": session_id}
     )
     snapshots = LastSnapshot()
-    throttle = Throttle(supervisor.state, snapshots.append)
-    supervisor.router.add(throttle)
+    throttle = Throttle(prepared.state, snapshots.append)
+    prepared.subscribe(throttle)
     counted = {"output": 0}
 
     def count(event):
         if event["type"] == "output":
             counted["output"] += 1
 
-    supervisor.router.add(count)
+    prepared.subscribe(count)
     started = time.monotonic()
-    await executor.run(supervisor)
+    await prepared.start()
     throttle.flush()
-    return supervisor, snapshots, counted["output"], time.monotonic() - started
+    return prepared, snapshots, counted["output"], time.monotonic() - started
 
 
 @pytest.mark.soak

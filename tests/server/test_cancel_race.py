@@ -40,7 +40,7 @@ async def test_a_cancel_once_the_result_is_in_leaves_the_server_task_completed(a
         if event["type"] == "result":
             replies.append(await registry.cancel(entry.task_id))
 
-    entry.supervisor.router.add(on_result)
+    entry.run.subscribe(on_result)
     snapshot = await api.wait(entry.task_id, ("completed",), timeout=30)
     assert snapshot["result"]["result"] == "finished" and len(replies) == 1
 

@@ -36,7 +36,7 @@ async def test_task_outlives_the_kernel_that_submitted_it(api, jp_serverapp, reg
     assert "SERVER_MODULES []" in printed  # the client never imported jupyter_server into the kernel
 
     await api.wait(task_id, ("running",))
-    worker_pid = registry.get(task_id).supervisor.worker.pids()[0]
+    worker_pid = registry.get(task_id).run.worker_pids()[0]
     assert psutil.Process(worker_pid).ppid() == os.getpid()  # a child of the server, not of the kernel
 
     await kernel.shutdown()

@@ -43,7 +43,7 @@ async def test_the_magic_runs_its_task_on_the_server(
     assert task["notebook"] == "magic.ipynb" and task["status"] == "completed"
     record = await api.get("sessions", "s-magic")
     assert record["config"]["work_dir"] == str(jp_root_dir / "out")  # relative to the notebook, absolute
-    assert registry.get(task["task_id"]).supervisor is not None
+    assert registry.get(task["task_id"]).run is not None
     listed = await kernel.execute(
         "from cmbjupyter import api\nprint([(s['session_id'], s['where']) for s in api.sessions_table()])\n"
         "import cmbjupyter.runs\ncmbjupyter.runs._RUNS.clear()\n"  # as after a kernel restart
