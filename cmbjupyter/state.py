@@ -29,32 +29,25 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from ._folds import BUCKETS, FOLDS, NODE_MESSAGES, TERMINAL, TEXT_CHARS
 from ._shapes import event_problem
 from .events import Event
 
-__all__ = ["TERMINAL", "RunState", "apply"]
+__all__ = [
+    "NODE_MESSAGES",
+    "OUTPUT_LINES",
+    "TERMINAL",
+    "TEXT_CHARS",
+    "RunState",
+    "apply",
+]
 
 STATE_VERSION: Final = 1
 #: Output lines kept for the console (older ones are counted, not kept).
 OUTPUT_LINES: Final = 200
-#: Longest text kept per output line / node message.
-TEXT_CHARS: Final = 2000
-#: Last messages kept per DAG node (shown when the node is clicked).
-NODE_MESSAGES: Final = 3
-NODE_MESSAGE_CHARS: Final = 300
 OTHER_EVENTS: Final = 20
 
-TERMINAL: Final = {"completed", "failed", "cancelled"}
 _NODE_CORE: Final = ("id", "label", "type", "status")
-_BUCKETS: Final = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
-
-
-def _cap(text: str, limit: int) -> str:
-    return text if len(text) <= limit else f"{text[:limit]}… [{len(text) - limit} more characters]"
-
-
-def _bucket() -> dict[str, Any]:
-    return {"usd": 0.0, "calls": 0, **dict.fromkeys(_BUCKETS, 0)}
 
 
 class RunState:
@@ -88,7 +81,7 @@ class RunState:
         self.cost: dict[str, Any] = {
             "total_usd": 0.0,
             "calls": 0,
-            **dict.fromkeys(_BUCKETS, 0),
+            **dict.fromkeys(BUCKETS, 0),
             "by_model": {},
             "by_agent": {},
             "by_step": {},
@@ -120,163 +113,13 @@ class RunState:
         self.updated_at = ts
         if self.started_at is None:
             self.started_at = ts
-        handler = _HANDLERS.get(kind)
+        handler = FOLDS.get(kind)
         # Unknown, or not foldable. Outputs (the flood) fold whatever their fields: nothing raises.
         if handler is None or (kind != "output" and event_problem(kind, data) is not None):
             self.other_events.append({"type": kind, "seq": event.get("seq"), "data": data})
         else:
             handler(self, data, event)
         return self
-
-    def _on_output(self, data: Mapping[str, Any], event: Event) -> None:
-        self.output_count += 1
-        text = data.get("message")
-        text = _cap(text if isinstance(text, str) else str(text), TEXT_CHARS)
-        agent = data.get("agent")
-        self.output.append(
-            {
-                "seq": event.get("seq"),
-                "ts": event.get("ts"),
-                "stream": data.get("stream", "agent"),
-                "agent": agent,
-                "text": text,
-            }
-        )
-        node = self.nodes.get(self.current_node or "")
-        if node is not None and data.get("stream") != "protocol":
-            messages = node.setdefault("messages", [])
-            messages.append({"seq": event.get("seq"), "agent": agent, "text": _cap(text, NODE_MESSAGE_CHARS)})
-            del messages[:-NODE_MESSAGES]
-
-    def _on_status(self, data: Mapping[str, Any], event: Event) -> None:
-        if isinstance(data.get("status"), str) and self.status not in TERMINAL:
-            self.status = data["status"]
-        self.message = str(data.get("message") or "")
-
-    def _on_dag_created(self, data: Mapping[str, Any], event: Event) -> None:
-        self.nodes, self.edges, self.current_node = {}, [], None
-        for node in data.get("nodes") or ():
-            if isinstance(node, Mapping) and node.get("id") is not None:
-                self._put_node(dict(node))
-        self.edges = [
-            {"source": str(e["source"]), "target": str(e["target"])}
-            for e in data.get("edges") or ()
-            if isinstance(e, Mapping) and "source" in e and "target" in e
-        ]
-
-    def _put_node(self, node: dict[str, Any]) -> dict[str, Any]:
-        node["id"] = node_id = str(node["id"])
-        node.setdefault("label", node_id)
-        node.setdefault("type", "step")
-        node.setdefault("status", "pending")
-        node.setdefault("order", len(self.nodes))
-        node.setdefault("cost_usd", 0.0)
-        node.setdefault("tokens", 0)
-        self.nodes[node_id] = node
-        return node
-
-    def _on_node_update(self, data: Mapping[str, Any], event: Event) -> None:
-        node_id = str(data.get("node_id"))
-        node = self.nodes.get(node_id) or self._put_node({"id": node_id})
-        status = data.get("status")
-        for key, value in data.items():
-            if key not in ("node_id", "messages", "order", "id"):
-                node[key] = value
-        if status == "running":
-            node.setdefault("started_at", event.get("ts"))
-            self.current_node = node_id
-        elif status in ("completed", "failed", "skipped"):
-            node["ended_at"] = event.get("ts")
-            if self.current_node == node_id:
-                self.current_node = None
-
-    def _on_node_add(self, data: Mapping[str, Any], event: Event) -> None:
-        node_id = str(data.get("node_id") or data.get("id"))
-        fields = {k: v for k, v in data.items() if k not in ("node_id", "after", "before")}
-        existed = node_id in self.nodes
-        self._put_node({**self.nodes.get(node_id, {}), **fields, "id": node_id})
-        if existed:
-            return
-        after = data.get("after")
-        if after is None and "end" in self.nodes:  # before the end node, after whatever led to it
-            preds = [e for e in self.edges if e["target"] == "end"]
-            self.edges = [e for e in self.edges if e["target"] != "end"]
-            self.edges += [{"source": e["source"], "target": node_id} for e in preds]
-            self.edges.append({"source": node_id, "target": "end"})
-        elif after is not None:
-            after = str(after)
-            succ = [e for e in self.edges if e["source"] == after]
-            self.edges = [e for e in self.edges if e["source"] != after]
-            self.edges.append({"source": after, "target": node_id})
-            self.edges += [{"source": node_id, "target": e["target"]} for e in succ]
-
-    def _on_cost(self, data: Mapping[str, Any], event: Event) -> None:
-        cost = self.cost
-        usd = data.get("cost")
-        model = str(data.get("model"))
-        agent = str(data.get("agent") or "unknown")
-        step = data.get("step", self.step)
-        targets = [
-            cost,
-            cost["by_model"].setdefault(model, _bucket()),
-            cost["by_agent"].setdefault(agent, _bucket()),
-        ]
-        if step is not None:
-            targets.append(cost["by_step"].setdefault(str(step), _bucket()))
-        for target in targets:
-            target["calls"] += 1
-            for key in _BUCKETS:
-                target[key] += data.get(key) or 0
-            if usd is not None:
-                target["usd" if target is not cost else "total_usd"] += usd
-        if usd is None and model not in cost["unpriced"]:
-            cost["unpriced"].append(model)
-        if data.get("priced_by"):
-            cost["prices"] = data["priced_by"]
-        node = self.nodes.get(self.current_node or "")
-        if node is not None:
-            node["cost_usd"] += usd or 0.0
-            node["tokens"] += (data.get("input_tokens") or 0) + (data.get("output_tokens") or 0)
-        budget = cost["budget_usd"]
-        if budget:
-            cost["budget_fraction"] = cost["total_usd"] / budget
-
-    def _on_budget_warning(self, data: Mapping[str, Any], event: Event) -> None:
-        self.cost["warning"] = True
-        if data.get("exceeded"):
-            self.cost["exceeded"] = True
-
-    def _on_phase(self, data: Mapping[str, Any], event: Event) -> None:
-        self.phase = data.get("phase")
-        self.step = data.get("step")
-        if isinstance(data.get("context"), Mapping):
-            self.context = dict(data["context"])
-
-    def _on_input_request(self, data: Mapping[str, Any], event: Event) -> None:
-        self.input_request = {"request_id": data.get("request_id"), "prompt": data.get("prompt")}
-
-    def _on_input_response(self, data: Mapping[str, Any], event: Event) -> None:
-        if self.input_request and self.input_request.get("request_id") == data.get("request_id"):
-            self.input_request = None
-
-    def _on_result(self, data: Mapping[str, Any], event: Event) -> None:
-        self.result = dict(data)
-        if isinstance(data.get("context"), Mapping):
-            self.context = dict(data["context"])
-
-    def _on_complete(self, data: Mapping[str, Any], event: Event) -> None:
-        outcome = data.get("status")
-        self.status = (
-            {"success": "completed"}.get(outcome, outcome) if isinstance(outcome, str) else "completed"
-        )
-        self.ended_at = event.get("ts")
-        self.input_request = None
-        self.current_node = None
-
-    def _on_error(self, data: Mapping[str, Any], event: Event) -> None:
-        self.error = dict(data)
-        if self.status not in TERMINAL:
-            self.status = "failed"
 
     # ------------------------------------------------------------------ views
 
@@ -376,7 +219,7 @@ class RunState:
             "cost": {
                 "total_usd": round(cost["total_usd"], 6),
                 "calls": cost["calls"],
-                **{k: cost[k] for k in _BUCKETS},
+                **{k: cost[k] for k in BUCKETS},
                 "unpriced": list(cost["unpriced"]),
                 "budget_usd": cost["budget_usd"],
             },
@@ -393,23 +236,6 @@ class RunState:
                 state.task_id = str(event["task_id"])
             state.apply(event)
         return state
-
-
-_HANDLERS: Final = {
-    "output": RunState._on_output,
-    "status": RunState._on_status,
-    "dag_created": RunState._on_dag_created,
-    "dag_node_update": RunState._on_node_update,
-    "dag_node_add": RunState._on_node_add,
-    "cost_update": RunState._on_cost,
-    "budget_warning": RunState._on_budget_warning,
-    "phase_change": RunState._on_phase,
-    "input_request": RunState._on_input_request,
-    "input_response": RunState._on_input_response,
-    "result": RunState._on_result,
-    "complete": RunState._on_complete,
-    "error": RunState._on_error,
-}
 
 
 def apply(state: RunState, event: Event) -> RunState:

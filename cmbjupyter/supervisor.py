@@ -17,14 +17,12 @@ import traceback
 from collections.abc import Callable
 from typing import Any, Final
 
+from ._intake import WorkerEventIntake
 from ._outcome import closing_statuses, failure_of
-from ._shapes import event_problem
 from .backends.watch import reap, watch_memory
 from .config import TaskConfig
-from .cost import Budget, CostLedger
 from .dag import first_work_node, template_for
 from .errors import (
-    BudgetExceeded,
     MemoryLimitExceeded,
     SessionError,
     TaskCancelled,
@@ -35,7 +33,7 @@ from .errors import (
 from .eventlog import EventLog
 from .events import PROTOCOL_VERSION, Event, now_iso
 from .recorder import SessionRecorder, claim_session
-from .redact import Redactor, StreamRedactor
+from .redact import Redactor
 from .router import Router, callback_sink
 from .session import SessionManager
 from .state import RunState
@@ -46,13 +44,12 @@ __all__ = ["TaskSupervisor"]
 CHANNEL_GRACE: Final = 2.0
 #: How often (and past what age) the event log is flushed while no event arrives to flush it.
 FLUSH_INTERVAL: Final = 0.5
-STDERR_TAIL: Final = 20
 #: The worker enforces the timeout and budget itself this long after the host would have stopped it
 #: (on top of the cancel grace): the second line, for a host that is frozen or gone.
 WORKER_LIMIT_SLACK: Final = 5.0
 
 
-class TaskSupervisor:
+class TaskSupervisor(WorkerEventIntake):
     """Runs one task on a backend; ``await run()`` returns the result or raises TaskFailed."""
 
     def __init__(
@@ -79,11 +76,8 @@ class TaskSupervisor:
         )
         self.router = Router()
         self.router.add(self.state.apply)
-        self.ledger = CostLedger(config.prices)
-        self.budget = Budget(config.budget_usd)
         self.redactor = Redactor.for_task(config.raw)
-        #: Printed output comes in pieces; it is redacted per stream across them (one point: here).
-        self.output_redactor = StreamRedactor(self.redactor)
+        self._init_intake(config)
         self.sessions = session_manager if config.session_id else None
         self.recorder: SessionRecorder | None = None
         if self.sessions is not None and config.session_id:
@@ -100,13 +94,9 @@ class TaskSupervisor:
             self.router.add(callback_sink(output_callback))
         self.seq = 0
         self.worker: Any = None
-        self.result: dict[str, Any] | None = None
-        self.worker_error: dict[str, Any] | None = None
         self.stop_reason: type[TaskFailed] | None = None
         self.stop_message = ""
         self.peak_rss_mb = 0.0
-        self.stderr_tail: list[str] = []
-        self._worker_up = False
         self._started = False  # run() has begun
         self._decided = False  # _finish() has chosen the outcome: a stop comes too late
         #: Set when the run is over (result or error published, worker gone).
@@ -131,70 +121,6 @@ class TaskSupervisor:
         if self.recorder is not None and self.recorder.warnings:
             for message in self.recorder.take_warnings():
                 await self.publish("warning", {"message": message, "kind": "session"})
-
-    async def _on_worker_event(self, event: Event) -> None:
-        kind = event["type"]
-        problem = event_problem(kind, event["data"])
-        if problem is not None:  # the host boundary: a malformed known event never reaches the Router
-            message = f"dropped a malformed {kind!r} event from the worker: {problem}"
-            await self.publish("warning", {"message": message, "kind": "protocol"})
-            return
-        if kind == "output":
-            if not self._redact_output(event["data"]):
-                return  # all of it could be the start of a secret: shown with the stream's next piece
-            if event["data"].get("stream") == "stderr":
-                self.stderr_tail.append(event["data"]["message"])
-                del self.stderr_tail[:-STDERR_TAIL]
-            await self._dispatch(event)
-        elif kind == "cost_update":
-            data, problem = self.ledger.normalize(event["data"])
-            if data is None:
-                await self.publish("warning", {"message": f"ignored: {problem}", "kind": "cost"})
-                return
-            event["data"] = data
-            await self._dispatch(event)
-            await self._check_budget()
-        elif kind == "result":
-            self.result = event["data"]
-            await self._dispatch(event)
-        elif kind == "error":
-            # Published once, at the end, as the run's error (and raised: redacted like every event).
-            self.worker_error = self.redactor.value(event["data"])
-        elif kind == "complete":
-            await self.publish(
-                "warning",
-                {"message": "the worker sent 'complete'; the host reports completion", "kind": "protocol"},
-            )
-        else:
-            await self._dispatch(event)
-            if kind == "status" and not self._worker_up:
-                self._worker_up = True
-                await self.publish("dag_node_update", {"node_id": "start", "status": "completed"})
-
-    def _redact_output(self, data: dict[str, Any]) -> bool:
-        """Redact an output piece across the pieces of its stream; False if nothing is left to show."""
-        stream = data.get("stream")
-        message = data.get("message")
-        line_ends = data.pop("partial", None) is not True
-        data["message"] = self.output_redactor.piece(
-            stream if isinstance(stream, str) else "stdout",
-            message if isinstance(message, str) else str(message),
-            line_ends=line_ends,
-        )
-        if not line_ends:
-            data["partial"] = True
-        return bool(data["message"]) or line_ends
-
-    async def _check_budget(self) -> None:
-        total, limit = self.state.cost["total_usd"], self.budget.limit
-        for crossed in self.budget.check(total):
-            exceeded = crossed == "exceeded"
-            data = {"total_usd": total, "budget_usd": limit, "fraction": total / limit, "exceeded": exceeded}
-            await self.publish("budget_warning", data)
-            if exceeded:
-                self.stop(
-                    BudgetExceeded, f"the run cost ${total:.4f}, reaching its budget of ${limit:.2f}; stopped"
-                )
 
     # ------------------------------------------------------------------ control
 

@@ -19,8 +19,9 @@ from .._version import __version__
 from ..errors import ConfigError
 from ..notebook import clean_summary, session_summary
 from ._base import BaseHandler, json_errors
+from .entry import TaskEntry
 from .recovery import session_state
-from .registry import TaskEntry, TaskRegistry
+from .registry import TaskRegistry
 
 __all__ = [
     "SessionHandler",

@@ -34,15 +34,14 @@ from ..errors import (
     TaskFailed,
     TaskNotFound,
 )
-from ..events import Event, now_iso
-from ..executor import IsolatedTaskExecutor, PreparedRun
+from ..executor import IsolatedTaskExecutor
 from ..recorder import claim_session
 from ..session import SessionManager
-from ..state import RunState
 from ._memory import entry_bytes, trim_heap
+from .entry import ChangeFeed, TaskEntry
 from .replay import EventBuffer
 
-__all__ = ["TaskEntry", "TaskRegistry"]
+__all__ = ["TaskRegistry"]
 
 #: Finished tasks whose whole replay buffer is kept; older ones keep their final state only.
 FULL_BUFFERS_KEPT: Final = 20
@@ -50,92 +49,6 @@ FULL_BUFFERS_KEPT: Final = 20
 FINISHED_MEMORY_BYTES: Final = 32 * 2**20
 #: How long shutdown waits for running workers to stop (after SIGTERM, then SIGKILL).
 SHUTDOWN_WAIT: Final = 10.0
-
-
-class ChangeFeed:
-    """A version counter with wake-ups: how the sessions panel learns that some task changed."""
-
-    def __init__(self) -> None:
-        self.version = 0
-        self._waiters: set[asyncio.Event] = set()
-
-    def bump(self) -> int:
-        self.version += 1
-        for waiter in self._waiters:
-            waiter.set()
-        return self.version
-
-    def subscribe(self) -> asyncio.Event:
-        waiter = asyncio.Event()
-        self._waiters.add(waiter)
-        return waiter
-
-    def unsubscribe(self, waiter: asyncio.Event) -> None:
-        self._waiters.discard(waiter)
-
-
-class TaskEntry:
-    """One submitted task: its prepared run (state, sinks), its replay buffer and where it came from."""
-
-    def __init__(self, run: PreparedRun, buffer: EventBuffer, feed: ChangeFeed, notebook: str | None) -> None:
-        self.run = run
-        self.buffer = buffer
-        self.notebook = notebook
-        self.submitted_at = now_iso()
-        self.runner: asyncio.Task[None] | None = None
-        self.cancel_requested = False
-        self.version = feed.bump()
-        #: Estimated bytes this task keeps in memory once finished (see ``_memory.entry_bytes``).
-        self.memory = 0
-        self.shed_done = False
-        self._feed = feed
-
-    @property
-    def task_id(self) -> str:
-        return self.run.task_id
-
-    @property
-    def state(self) -> RunState:
-        return self.run.state
-
-    @property
-    def session_id(self) -> str | None:
-        return self.run.session_id
-
-    @property
-    def done(self) -> bool:
-        return self.buffer.closed
-
-    def shed(self) -> int:
-        """Drop what a finished task keeps besides its RunState; returns the bytes freed (estimated)."""
-        if self.shed_done:
-            return 0
-        self.shed_done = True
-        before = self.memory
-        self.buffer.release()
-        self.run.release()
-        self.memory = entry_bytes(self)
-        return before - self.memory
-
-    def touch(self, event: Event) -> None:
-        """Router sink: mark this task changed for the sessions feed (no work per event beyond that)."""
-        self.version = self._feed.bump()
-
-    def summary(self, queued_position: int | None = None) -> dict[str, Any]:
-        """The listing entry: RunState's summary without the per-node map, plus progress and origin."""
-        summary = self.state.summary()
-        nodes = summary.pop("nodes")
-        work = [s for node_id, s in nodes.items() if node_id not in ("start", "end")]
-        summary.update(
-            message=self.state.message,
-            progress={"done": sum(s in ("completed", "skipped") for s in work), "total": len(work)},
-            notebook=self.notebook,
-            submitted_at=self.submitted_at,
-            queued_position=queued_position,
-            last_seq=self.state.last_seq,
-            input_request=self.state.input_request,
-        )
-        return summary
 
 
 class TaskRegistry:

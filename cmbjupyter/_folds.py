@@ -1,0 +1,222 @@
+"""The reducer's folds: how each known event type changes a RunState (``state.py`` dispatches).
+
+One function per event type, ``fold(state, data, event)``, in the table :data:`FOLDS`; together
+with :meth:`RunState.apply` they are the one reducer (nothing else sets a RunState's fields).
+``state`` is a :class:`~cmbjupyter.state.RunState` (typed ``Any`` here: this module must not import
+the class that imports it). Every fold keeps the state bounded (capped texts, last N messages).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from .events import Event
+
+__all__ = [
+    "BUCKETS",
+    "FOLDS",
+    "NODE_MESSAGES",
+    "NODE_MESSAGE_CHARS",
+    "TERMINAL",
+    "TEXT_CHARS",
+    "cap",
+]
+
+#: Longest text kept per output line / node message.
+TEXT_CHARS: Final = 2000
+#: Last messages kept per DAG node (shown when the node is clicked).
+NODE_MESSAGES: Final = 3
+NODE_MESSAGE_CHARS: Final = 300
+#: The statuses a run ends in (a late ``status`` event never overwrites one).
+TERMINAL: Final = frozenset({"completed", "failed", "cancelled"})
+#: The token buckets of a cost entry.
+BUCKETS: Final = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+
+
+def cap(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}… [{len(text) - limit} more characters]"
+
+
+def _bucket() -> dict[str, Any]:
+    return {"usd": 0.0, "calls": 0, **dict.fromkeys(BUCKETS, 0)}
+
+
+def output(state: Any, data: Mapping[str, Any], event: Event) -> None:
+    state.output_count += 1
+    text = data.get("message")
+    text = cap(text if isinstance(text, str) else str(text), TEXT_CHARS)
+    agent = data.get("agent")
+    state.output.append(
+        {
+            "seq": event.get("seq"),
+            "ts": event.get("ts"),
+            "stream": data.get("stream", "agent"),
+            "agent": agent,
+            "text": text,
+        }
+    )
+    node = state.nodes.get(state.current_node or "")
+    if node is not None and data.get("stream") != "protocol":
+        messages = node.setdefault("messages", [])
+        messages.append({"seq": event.get("seq"), "agent": agent, "text": cap(text, NODE_MESSAGE_CHARS)})
+        del messages[:-NODE_MESSAGES]
+
+
+def status(state: Any, data: Mapping[str, Any], event: Event) -> None:
+    if isinstance(data.get("status"), str) and state.status not in TERMINAL:
+        state.status = data["status"]
+    state.message = str(data.get("message") or "")
+
+
+def dag_created(state: Any, data: Mapping[str, Any], event: Event) -> None:
+    state.nodes, state.edges, state.current_node = {}, [], None
+    for node in data.get("nodes") or ():
+        if isinstance(node, Mapping) and node.get("id") is not None:
+            put_node(state, dict(node))
+    state.edges = [
+        {"source": str(e["source"]), "target": str(e["target"])}
+        for e in data.get("edges") or ()
+        if isinstance(e, Mapping) and "source" in e and "target" in e
+    ]
+
+
+def put_node(state: Any, node: dict[str, Any]) -> dict[str, Any]:
+    node["id"] = node_id = str(node["id"])
+    node.setdefault("label", node_id)
+    node.setdefault("type", "step")
+    node.setdefault("status", "pending")
+    node.setdefault("order", len(state.nodes))
+    node.setdefault("cost_usd", 0.0)
+    node.setdefault("tokens", 0)
+    state.nodes[node_id] = node
+    return node
+
+
+def node_update(state: Any, data: Mapping[str, Any], event: Event) -> None:
+    node_id = str(data.get("node_id"))
+    node = state.nodes.get(node_id) or put_node(state, {"id": node_id})
+    status = data.get("status")
+    for key, value in data.items():
+        if key not in ("node_id", "messages", "order", "id"):
+            node[key] = value
+    if status == "running":
+        node.setdefault("started_at", event.get("ts"))
+        state.current_node = node_id
+    elif status in ("completed", "failed", "skipped"):
+        node["ended_at"] = event.get("ts")
+        if state.current_node == node_id:
+            state.current_node = None
+
+
+def node_add(state: Any, data: Mapping[str, Any], event: Event) -> None:
+    node_id = str(data.get("node_id") or data.get("id"))
+    fields = {k: v for k, v in data.items() if k not in ("node_id", "after", "before")}
+    existed = node_id in state.nodes
+    put_node(state, {**state.nodes.get(node_id, {}), **fields, "id": node_id})
+    if existed:
+        return
+    after = data.get("after")
+    if after is None and "end" in state.nodes:  # before the end node, after whatever led to it
+        preds = [e for e in state.edges if e["target"] == "end"]
+        state.edges = [e for e in state.edges if e["target"] != "end"]
+        state.edges += [{"source": e["source"], "target": node_id} for e in preds]
+        state.edges.append({"source": node_id, "target": "end"})
+    elif after is not None:
+        after = str(after)
+        succ = [e for e in state.edges if e["source"] == after]
+        state.edges = [e for e in state.edges if e["source"] != after]
+        state.edges.append({"source": after, "target": node_id})
+        state.edges += [{"source": node_id, "target": e["target"]} for e in succ]
+
+
+def cost(state: Any, data: Mapping[str, Any], event: Event) -> None:
+    cost = state.cost
+    usd = data.get("cost")
+    model = str(data.get("model"))
+    agent = str(data.get("agent") or "unknown")
+    step = data.get("step", state.step)
+    targets = [
+        cost,
+        cost["by_model"].setdefault(model, _bucket()),
+        cost["by_agent"].setdefault(agent, _bucket()),
+    ]
+    if step is not None:
+        targets.append(cost["by_step"].setdefault(str(step), _bucket()))
+    for target in targets:
+        target["calls"] += 1
+        for key in BUCKETS:
+            target[key] += data.get(key) or 0
+        if usd is not None:
+            target["usd" if target is not cost else "total_usd"] += usd
+    if usd is None and model not in cost["unpriced"]:
+        cost["unpriced"].append(model)
+    if data.get("priced_by"):
+        cost["prices"] = data["priced_by"]
+    node = state.nodes.get(state.current_node or "")
+    if node is not None:
+        node["cost_usd"] += usd or 0.0
+        node["tokens"] += (data.get("input_tokens") or 0) + (data.get("output_tokens") or 0)
+    budget = cost["budget_usd"]
+    if budget:
+        cost["budget_fraction"] = cost["total_usd"] / budget
+
+
+def budget_warning(state: Any, data: Mapping[str, Any], event: Event) -> None:
+    state.cost["warning"] = True
+    if data.get("exceeded"):
+        state.cost["exceeded"] = True
+
+
+def phase(state: Any, data: Mapping[str, Any], event: Event) -> None:
+    state.phase = data.get("phase")
+    state.step = data.get("step")
+    if isinstance(data.get("context"), Mapping):
+        state.context = dict(data["context"])
+
+
+def input_request(state: Any, data: Mapping[str, Any], event: Event) -> None:
+    state.input_request = {"request_id": data.get("request_id"), "prompt": data.get("prompt")}
+
+
+def input_response(state: Any, data: Mapping[str, Any], event: Event) -> None:
+    if state.input_request and state.input_request.get("request_id") == data.get("request_id"):
+        state.input_request = None
+
+
+def result(state: Any, data: Mapping[str, Any], event: Event) -> None:
+    state.result = dict(data)
+    if isinstance(data.get("context"), Mapping):
+        state.context = dict(data["context"])
+
+
+def complete(state: Any, data: Mapping[str, Any], event: Event) -> None:
+    outcome = data.get("status")
+    state.status = {"success": "completed"}.get(outcome, outcome) if isinstance(outcome, str) else "completed"
+    state.ended_at = event.get("ts")
+    state.input_request = None
+    state.current_node = None
+
+
+def error(state: Any, data: Mapping[str, Any], event: Event) -> None:
+    state.error = dict(data)
+    if state.status not in TERMINAL:
+        state.status = "failed"
+
+
+#: The fold of each event type the reducer knows (others are kept in ``other_events``).
+FOLDS: Final = {
+    "output": output,
+    "status": status,
+    "dag_created": dag_created,
+    "dag_node_update": node_update,
+    "dag_node_add": node_add,
+    "cost_update": cost,
+    "budget_warning": budget_warning,
+    "phase_change": phase,
+    "input_request": input_request,
+    "input_response": input_response,
+    "result": result,
+    "complete": complete,
+    "error": error,
+}

@@ -1,0 +1,116 @@
+"""What the worker says, made fit for the Router: the supervisor's intake of worker events.
+
+Every event from the worker passes here once, in order: its shape is checked (a malformed known
+event becomes a ``protocol`` warning, never a host exception), printed output is redacted across
+the pieces of its stream (a secret split over two writes is still cut out), ``cost_update`` events
+are priced by the host's ledger and checked against the budget, the ``result`` and ``error`` are
+kept for the outcome, and the first ``status`` marks the DAG's ``start`` node done. A mixin of
+:class:`~cmbjupyter.supervisor.TaskSupervisor`, which provides ``state``, ``redactor``,
+``publish``, ``_dispatch`` and ``stop``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from ._shapes import event_problem
+from .config import TaskConfig
+from .cost import Budget, CostLedger
+from .errors import BudgetExceeded
+from .events import Event
+from .redact import StreamRedactor
+
+__all__ = ["WorkerEventIntake"]
+
+#: Lines of the worker's stderr kept to explain a crash.
+STDERR_TAIL: Final = 20
+
+
+class WorkerEventIntake:
+    """The worker-event half of the supervisor (see the module docstring)."""
+
+    state: Any
+    redactor: Any
+
+    def _init_intake(self, config: TaskConfig) -> None:
+        self.ledger = CostLedger(config.prices)
+        self.budget = Budget(config.budget_usd)
+        #: Printed output comes in pieces; it is redacted per stream across them (one point: here).
+        self.output_redactor = StreamRedactor(self.redactor)
+        self.result: dict[str, Any] | None = None
+        self.worker_error: dict[str, Any] | None = None
+        self.stderr_tail: list[str] = []
+        self._worker_up = False
+
+    async def publish(self, type: str, data: dict[str, Any]) -> None:  # the supervisor's
+        raise NotImplementedError
+
+    async def _dispatch(self, event: Event) -> None:  # the supervisor's
+        raise NotImplementedError
+
+    def stop(self, reason: Any, message: str) -> None:  # the supervisor's
+        raise NotImplementedError
+
+    async def _on_worker_event(self, event: Event) -> None:
+        kind = event["type"]
+        problem = event_problem(kind, event["data"])
+        if problem is not None:  # the host boundary: a malformed known event never reaches the Router
+            message = f"dropped a malformed {kind!r} event from the worker: {problem}"
+            await self.publish("warning", {"message": message, "kind": "protocol"})
+            return
+        if kind == "output":
+            if not self._redact_output(event["data"]):
+                return  # all of it could be the start of a secret: shown with the stream's next piece
+            if event["data"].get("stream") == "stderr":
+                self.stderr_tail.append(event["data"]["message"])
+                del self.stderr_tail[:-STDERR_TAIL]
+            await self._dispatch(event)
+        elif kind == "cost_update":
+            data, problem = self.ledger.normalize(event["data"])
+            if data is None:
+                await self.publish("warning", {"message": f"ignored: {problem}", "kind": "cost"})
+                return
+            event["data"] = data
+            await self._dispatch(event)
+            await self._check_budget()
+        elif kind == "result":
+            self.result = event["data"]
+            await self._dispatch(event)
+        elif kind == "error":
+            # Published once, at the end, as the run's error (and raised: redacted like every event).
+            self.worker_error = self.redactor.value(event["data"])
+        elif kind == "complete":
+            await self.publish(
+                "warning",
+                {"message": "the worker sent 'complete'; the host reports completion", "kind": "protocol"},
+            )
+        else:
+            await self._dispatch(event)
+            if kind == "status" and not self._worker_up:
+                self._worker_up = True
+                await self.publish("dag_node_update", {"node_id": "start", "status": "completed"})
+
+    def _redact_output(self, data: dict[str, Any]) -> bool:
+        """Redact an output piece across the pieces of its stream; False if nothing is left to show."""
+        stream = data.get("stream")
+        message = data.get("message")
+        line_ends = data.pop("partial", None) is not True
+        data["message"] = self.output_redactor.piece(
+            stream if isinstance(stream, str) else "stdout",
+            message if isinstance(message, str) else str(message),
+            line_ends=line_ends,
+        )
+        if not line_ends:
+            data["partial"] = True
+        return bool(data["message"]) or line_ends
+
+    async def _check_budget(self) -> None:
+        total, limit = self.state.cost["total_usd"], self.budget.limit
+        for crossed in self.budget.check(total):
+            exceeded = crossed == "exceeded"
+            data = {"total_usd": total, "budget_usd": limit, "fraction": total / limit, "exceeded": exceeded}
+            await self.publish("budget_warning", data)
+            if exceeded:
+                self.stop(
+                    BudgetExceeded, f"the run cost ${total:.4f}, reaching its budget of ${limit:.2f}; stopped"
+                )
