@@ -5,7 +5,7 @@ event becomes a ``protocol`` warning, never a host exception), printed output is
 the pieces of its stream (a secret split over two writes is still cut out), ``cost_update`` events
 are priced by the host's ledger and checked against the budget, the ``result`` and ``error`` are
 kept for the outcome, and the first ``status`` marks the DAG's ``start`` node done. A mixin of
-:class:`~cmbjupyter.supervisor.TaskSupervisor`, which provides ``state``, ``redactor``,
+:class:`~cmbjupyter._supervisor.TaskSupervisor`, which provides ``state``, ``redactor``,
 ``publish``, ``_dispatch`` and ``stop``.
 """
 

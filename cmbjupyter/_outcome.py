@@ -1,5 +1,5 @@
 """How a run ended, decided once from what the supervisor saw: the failure (or None) and the DAG's
-closing statuses. Pure functions of the facts, so the rule reads in one place (supervisor.py
+closing statuses. Pure functions of the facts, so the rule reads in one place (_supervisor.py
 publishes what they decide).
 """
 

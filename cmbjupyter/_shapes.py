@@ -6,7 +6,7 @@ here, once, against this table:
 
 * the worker's :class:`~cmbjupyter.worker.emit.Emitter` raises ``TypeError``/``ValueError`` on a bad
   call, inside the engine, where the mistake is (it becomes the task's error);
-* the host (:class:`~cmbjupyter.supervisor.TaskSupervisor`) drops a malformed known event that
+* the host (:class:`~cmbjupyter._supervisor.TaskSupervisor`) drops a malformed known event that
   reached the pipe anyway, and says so with a ``warning`` event (kind ``protocol``): the run goes on;
 * the reducer (:class:`~cmbjupyter.state.RunState`) keeps an event it cannot fold (from an old or
   damaged event log) among ``other_events`` instead of raising.

@@ -17,13 +17,13 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ._supervisor import TaskSupervisor
 from .config import TaskConfig, check_encodable
 from .errors import ConfigError, SessionError, TaskCancelled
 from .redact import REDACTED
 from .router import EventSink
 from .session import SessionManager
 from .state import RunState
-from .supervisor import TaskSupervisor
 
 __all__ = ["IsolatedTaskExecutor", "PreparedRun"]
 

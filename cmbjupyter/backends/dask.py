@@ -5,10 +5,10 @@
 
 1. creates two distributed ``Queue`` objects on the scheduler: *events* (bounded, worker -> host) and
    *control* (host -> worker), and puts the ``start`` ticket (spec, environment, limits) on *control*;
-2. submits :func:`.dask_remote.forward` (``pure=False``), which runs the very same worker
+2. submits :func:`._dask_remote.forward` (``pure=False``), which runs the very same worker
    (``python -m cmbjupyter.worker``) as a subprocess of the Dask worker through the local backend,
    and relays its events and exit status back on *events*;
-3. hands the supervisor a :class:`~.dask_worker.DaskWorker`, which behaves like a local worker:
+3. hands the supervisor a :class:`~._dask_worker.DaskWorker`, which behaves like a local worker:
    ordered batches, ``returncode`` (the real one: ``-11`` for a segfault), ``signal()`` reaching the
    remote process group, ``send()`` for human input. ``seq`` is still assigned by the host's
    supervisor, and every session file is still written by the host.
@@ -28,14 +28,14 @@ from typing import Any, Final
 
 from ..config import TaskConfig
 from ..events import dumps
+from ._dask_remote import forward
+from ._dask_worker import DaskWorker
 from .dask_clients import (
     close_clients,
     connect,
     resolve_scheduler,
     set_scheduler,
 )
-from .dask_remote import forward
-from .dask_worker import DaskWorker
 
 __all__ = ["DaskBackend", "DaskWorker", "close_clients", "set_scheduler"]
 

@@ -129,7 +129,7 @@ class SharedClient:
             self._linger.cancel()
             self._linger = None
         if self.queues:  # runs whose own cleanup never ran (e.g. their coroutine was cancelled)
-            from .dask_remote import drop_queues
+            from ._dask_remote import drop_queues
 
             with contextlib.suppress(Exception):
                 await self.client.run_on_scheduler(drop_queues, sorted(self.queues))

@@ -26,6 +26,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any, Final
 
+from .._recorder import claim_session
 from ..config import new_session_id, validate_session_id
 from ..errors import (
     ConfigError,
@@ -35,7 +36,6 @@ from ..errors import (
     TaskNotFound,
 )
 from ..executor import IsolatedTaskExecutor
-from ..recorder import claim_session
 from ..session import SessionManager
 from ._memory import entry_bytes, trim_heap
 from .entry import ChangeFeed, TaskEntry

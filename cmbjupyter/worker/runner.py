@@ -1,6 +1,6 @@
 """The worker's run: read the spec, capture output, run the engine, report its result or error.
 
-If the worker dies instead, the host reports how (exit code, signal): see ``supervisor.py``. However
+If the worker dies instead, the host reports how (exit code, signal): see ``_supervisor.py``. However
 the run ends, nothing it started outlives it: the worker ends its whole tree (``_guard.py``) last.
 """
 

@@ -57,7 +57,7 @@ def test_importing_the_client_stays_cheap():
         import cmbjupyter.remote.client
         import cmbjupyter.server
         heavy = [m for m in sys.modules if m.split(".")[0] in ("jupyter_server", "tornado", "psutil")
-                 or m in ("cmbjupyter.executor", "cmbjupyter.supervisor", "cmbjupyter.server.app")]
+                 or m in ("cmbjupyter.executor", "cmbjupyter._supervisor", "cmbjupyter.server.app")]
         print(heavy)
         """
     )

@@ -32,9 +32,9 @@ import sys
 from typing import Any, Final
 
 from .._version import __version__
+from .._watch import reap, watch_memory
 from ..events import Event, dumps, make_event
 from .local import LocalBackend, LocalWorker
-from .watch import reap, watch_memory
 
 __all__ = ["drop_queues", "forward"]
 
@@ -57,7 +57,7 @@ ITEM_RECORDS: Final = 4096
 PENDING_LIMIT: Final = 8192
 #: A blocked put is retried after this many seconds (checking in between that the host is alive).
 PUT_RETRY: Final = 1.0
-#: The SIGTERM-to-SIGKILL grace of a worker over its memory limit (reaping and measuring: watch.py).
+#: The SIGTERM-to-SIGKILL grace of a worker over its memory limit (reaping and measuring: _watch.py).
 MEMORY_KILL_GRACE: Final = 3.0
 
 #: The guard: waits on a pipe from this process; end of file without a byte means this process

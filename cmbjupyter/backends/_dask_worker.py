@@ -1,6 +1,6 @@
 """The host's handle of one run on a Dask cluster: a worker, as the supervisor sees any worker.
 
-:class:`DaskWorker` reads the run's *events* queue (filled by :func:`.dask_remote.forward` on the
+:class:`DaskWorker` reads the run's *events* queue (filled by :func:`._dask_remote.forward` on the
 Dask worker) into ordered batches, with the same back-pressure as a local worker's pipes
 (:data:`~.local.HIGH_WATER`/:data:`~.local.LOW_WATER`); sends control operations (signals, human
 input, heartbeats) on the *control* queue; learns the remote ``returncode``; and turns a Dask worker
@@ -19,8 +19,8 @@ from typing import Any, Final
 
 from .._version import __version__
 from ..events import Event, dumps, make_event
+from ._dask_remote import drop_queues
 from .dask_clients import SharedClient, track_cleanup
-from .dask_remote import drop_queues
 from .local import HIGH_WATER, LOW_WATER
 
 __all__ = ["DaskWorker"]

@@ -19,7 +19,8 @@ from typing import Any, Final
 
 from ._intake import WorkerEventIntake
 from ._outcome import closing_statuses, failure_of
-from .backends.watch import reap, watch_memory
+from ._recorder import SessionRecorder, claim_session
+from ._watch import reap, watch_memory
 from .config import TaskConfig
 from .dag import first_work_node, template_for
 from .errors import (
@@ -32,7 +33,6 @@ from .errors import (
 )
 from .eventlog import EventLog
 from .events import PROTOCOL_VERSION, Event, now_iso
-from .recorder import SessionRecorder, claim_session
 from .redact import Redactor
 from .router import Router, callback_sink
 from .session import SessionManager
