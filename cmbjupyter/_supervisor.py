@@ -81,11 +81,7 @@ class TaskSupervisor(WorkerEventIntake):
         self.sessions = session_manager if config.session_id else None
         self.recorder: SessionRecorder | None = None
         if self.sessions is not None and config.session_id:
-            log = (
-                EventLog(self.sessions.event_log_path(config.session_id), redactor=self.redactor)
-                if log_events
-                else None
-            )
+            log = EventLog(self.sessions.event_log_path(config.session_id)) if log_events else None
             self.recorder = SessionRecorder(
                 self.sessions, config.session_id, self.state, save_interval=save_interval, event_log=log
             )

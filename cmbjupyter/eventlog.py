@@ -2,7 +2,8 @@
 
 Bounded: past ``max_bytes`` the log stops recording ``output`` events (it counts them and says so
 once) but keeps every structural event (DAG, phase, cost, result, error), so a replay still ends in
-the exact final DAG and cost, whatever the run printed. Secrets are redacted before writing.
+the exact final DAG and cost, whatever the run printed. It writes events as it gets them: they
+were redacted once, at the one point every event of a run passes (the supervisor's dispatch).
 
 Writes go through a 256 KiB buffer (a flood costs few system calls), but nothing stays in it for
 long: an append flushes once the oldest unflushed event is ``MAX_UNFLUSHED_AGE`` old, and the
@@ -23,7 +24,6 @@ from typing import IO, Any, Final
 
 from ._safefile import open_append
 from .events import encode, make_event
-from .redact import Redactor
 
 __all__ = ["MAX_UNFLUSHED_AGE", "EventLog"]
 
@@ -42,11 +42,9 @@ class EventLog:
         path: str | os.PathLike[str],
         *,
         max_bytes: int = DEFAULT_MAX_BYTES,
-        redactor: Redactor | None = None,
     ) -> None:
         self.path = Path(path)
         self.max_bytes = max_bytes
-        self.redactor = redactor or Redactor()
         self.size = 0
         self.dropped_outputs = 0
         self.error: str | None = None
@@ -66,8 +64,6 @@ class EventLog:
                 self._write(encode(marker))
             self.dropped_outputs += 1
             return
-        if self.redactor.secrets:
-            event = self.redactor.value(event)
         self._write(encode(event))
         self.flush_stale()
 
