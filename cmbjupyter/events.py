@@ -1,6 +1,6 @@
 """The event protocol: types, JSON-safe encoding, and the incremental decoder of the event pipe.
 
-This is the one place that knows the wire format (DESIGN.md, "Event protocol")::
+This is the one place that knows the wire format (docs/architecture.md, "Wire protocol")::
 
     {"v": 1, "type": "...", "task_id": "...", "seq": n, "ts": "2026-01-01T00:00:00+00:00", "data": {...}}
 
@@ -263,7 +263,7 @@ def decode_line(line: bytes | str) -> Event:
 
     Never raises: a line that is not a JSON object with a string ``type`` becomes an ``output``
     event on stream ``protocol`` that says what was wrong, so that a malformed line cannot stop a
-    run (DESIGN.md: "malformed lines become output events on the protocol stream, never a crash").
+    run (docs/architecture.md: "malformed lines become output events on the protocol stream, never a crash").
     """
     try:
         text = line.decode("utf-8") if isinstance(line, bytes) else line

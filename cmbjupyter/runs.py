@@ -5,7 +5,7 @@ runs in a worker process; the kernel only watches. Its events feed a RunState, w
 the RunWidget at most 20 times a second, and whose summary is saved to the notebook (output metadata)
 on every phase change and at the end.
 
-Where the task runs (DESIGN.md, "Where tasks run"): by the jupyter_server extension when one is
+Where the task runs (docs/architecture.md, "Where tasks run"): by the jupyter_server extension when one is
 reachable (the task then outlives the kernel), else in this kernel's own executor ("kernel mode"),
 on a private event-loop thread so the kernel stays responsive.
 """

@@ -1,5 +1,5 @@
 """The kernel side of server mode: find the Jupyter server that holds this kernel's folder, submit
-tasks to its cmbjupyter extension and follow them (DESIGN: "Where tasks run").
+tasks to its cmbjupyter extension and follow them (docs/architecture.md: "Where tasks run").
 
 * :mod:`.discovery` finds the server (runtime files, or ``CMBJUPYTER_SERVER_URL``);
 * :mod:`.client` talks to it (REST with ``urllib``, events over tornado's WebSocket client);

@@ -1,4 +1,4 @@
-"""The jupyter_server extension (server mode, DESIGN.md "Where tasks run"): it runs in the Jupyter
+"""The jupyter_server extension (server mode: docs/architecture.md, "Where tasks run"): it runs in the Jupyter
 server and owns the tasks it runs.
 
 * :mod:`.app` (``CmbJupyter``, the ExtensionApp: traitlets and the route table);

@@ -56,7 +56,7 @@ ROUTES: Final = (
 
 
 class CmbJupyter(ExtensionApp):
-    """Runs cmbagent tasks in worker processes owned by the Jupyter server (see DESIGN.md)."""
+    """Runs cmbagent tasks in worker processes owned by the Jupyter server (see docs/architecture.md)."""
 
     name = "cmbjupyter"
     description = "Run and watch cmbagent tasks from Jupyter (REST + WebSocket under /cmbagent/api)."

@@ -33,7 +33,7 @@ __all__ = ["BATCH", "EventBuffer", "follow_events", "follow_state", "snapshot_me
 
 #: Most events sent in one ``send`` call (one WebSocket frame each, flow-controlled per batch).
 BATCH: Final = 500
-#: Snapshot-mode subscribers (browsers) get at most this many snapshots a second (DESIGN.md: ~20/s).
+#: Snapshot-mode subscribers (browsers) get at most this many snapshots a second (~20/s).
 STATE_RATE: Final = 20.0
 
 Send = Callable[[list[dict[str, Any]]], Awaitable[None]]
@@ -164,7 +164,7 @@ async def follow_state(
 ) -> None:
     """Send RunState snapshots, at most ``rate`` a second, whenever the state moved past ``since``.
 
-    For browsers: they render RunState and never re-implement the reducer (DESIGN.md). The final
+    For browsers: they render RunState and never re-implement the reducer (docs/architecture.md). The final
     state is always sent before the loop ends.
     """
     sent = since if since > 0 else -1
