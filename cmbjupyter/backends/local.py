@@ -188,9 +188,10 @@ class LocalWorker:
             self._feeds.append(feed)
             self._open_feeds += 1
 
-    async def warmed(self) -> bool:
-        """Wait until a warm worker has imported its engine (its ``warm`` status); what it printed
-        meanwhile is dropped, so its task's stream starts with the task. False if it ended first."""
+    async def warmed(self) -> str | None:
+        """Wait until a warm worker has imported its engine: ``"warm"``, or ``"cold"`` if the engine
+        did not import; what it printed meanwhile is dropped, so its task's stream starts with the
+        task. None if it ended first."""
         while self._open_feeds or not self._queue.empty():
             item = await self._queue.get()
             if item.__class__ is not list:
@@ -199,9 +200,10 @@ class LocalWorker:
             if self._paused and self._queued <= LOW_WATER:
                 self._set_reading(True)
             for event in item:  # type: ignore[union-attr]
-                if event.get("type") == "status" and event.get("data", {}).get("status") == "warm":
-                    return True
-        return False
+                status = event.get("data", {}).get("status") if event.get("type") == "status" else None
+                if status in ("warm", "cold"):
+                    return status
+        return None
 
     async def send(self, message: Mapping[str, Any]) -> None:
         """Write one control message (the spec, an input answer). Raises BrokenPipeError if gone."""

@@ -36,7 +36,7 @@ from ..redact import is_secret_env_name
 from .local import LocalBackend, LocalWorker, worker_environ
 from .process_tree import TREE_VAR
 
-__all__ = ["WarmPool", "active_pool", "install", "late_variable", "uninstall"]
+__all__ = ["LEARN", "WarmPool", "active_pool", "install", "late_variable", "uninstall"]
 
 #: Seconds a warm worker may take to import its engine before it is given up.
 WARM_START_TIMEOUT: Final = 180.0
@@ -46,6 +46,10 @@ MAX_FAILURES: Final = 3
 #: read at run time by the engines (checked for cmbagent 0.0.1.post30, AG2 and openai).
 LATE_NAMES: Final = frozenset({"CMBJUPYTER_TASK_ID", TREE_VAR})
 LATE_SUFFIXES: Final = ("_BASE_URL", "_API_BASE", "_ENDPOINT")
+
+#: Engines whose environment is warmed once a task used it without a warm worker (the engines
+#: that are slow to import; the others start in tens of milliseconds).
+LEARN: Final = frozenset({"cmbagent"})
 
 Key = tuple[str, str, frozenset[tuple[str, str]]]
 
@@ -101,7 +105,8 @@ class WarmPool:
         self._envs: dict[Key, dict[str, str]] = {}  # the launch environment of each warmed key
         self._used: dict[Key, float] = {}
         self._failures: dict[Key, int] = {}
-        self._refused: set[Key] = set()
+        #: Environments no longer warmed (the engine does not import, or its worker is too big).
+        self.refused: set[Key] = set()
         self._expiring: set[Key] = set()
         self._workers: list[_Warm] = []  # starting and ready
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -121,7 +126,7 @@ class WarmPool:
         self._register(self.key(interpreter, engine, environ), environ)
 
     def _register(self, key: Key, environ: Mapping[str, str]) -> None:
-        if self._closed or self.size == 0 or key in self._refused:
+        if self._closed or self.size == 0 or key in self.refused:
             return
         self.loop = self.loop or asyncio.get_running_loop()
         self._envs.setdefault(key, _launch_env(environ))
@@ -150,37 +155,38 @@ class WarmPool:
         worker = LocalWorker()
         entry = _Warm(key, worker)
         self._workers.append(entry)
+        status: str | None = None
         try:
             env = {**self._envs[key], TREE_VAR: worker.tree_id}
             await worker.launch(python=python, env=env, warm=engine)
-            ready = await asyncio.wait_for(worker.warmed(), WARM_START_TIMEOUT)
-        except (OSError, asyncio.TimeoutError) as exc:
+            status = await asyncio.wait_for(worker.warmed(), WARM_START_TIMEOUT)
+        except (TimeoutError, OSError) as exc:
             self.log.warning("cmbjupyter: a warm %s worker could not start: %s", engine, exc)
-            ready = False
-        if entry not in self._workers:  # taken away meanwhile (shutdown, expiry)
+        if entry not in self._workers:  # ended meanwhile (shutdown, expiry)
             return
-        rss = _rss_mb(worker.pid) if ready else None
-        if ready and self.memory_limit_mb is not None and rss is not None and rss > self.memory_limit_mb:
-            self.log.warning(
-                "cmbjupyter: a warm %s worker uses %.0f MB, more than warm_memory_limit_mb (%g): "
-                "this environment is no longer warmed",
-                engine,
-                rss,
-                self.memory_limit_mb,
-            )
-            self._refused.add(key)
-            self._envs.pop(key, None)
-            ready = False
-        if not ready:
-            await self._end(entry)
-            failures = self._failures[key] = self._failures.get(key, 0) + 1
-            if failures >= MAX_FAILURES and self._envs.pop(key, None) is not None:
-                self.log.warning("cmbjupyter: %d warm %s workers failed: no longer warmed", failures, engine)
-            elif key in self._envs:
-                self._fill(key)
+        refused = None
+        if status == "cold":
+            refused = f"{engine} does not import with {python} (its tasks report why)"
+        elif status == "warm" and self.memory_limit_mb is not None:
+            rss = _rss_mb(worker.pid)
+            if rss is not None and rss > self.memory_limit_mb:
+                refused = (
+                    f"its warm worker uses {rss:.0f} MB, more than the bound of {self.memory_limit_mb:g} MB"
+                )
+        if status == "warm" and refused is None:
+            self._failures.pop(key, None)
+            entry.ready_at = time.monotonic()
             return
-        self._failures.pop(key, None)
-        entry.ready_at = time.monotonic()
+        await self._end(entry)
+        failures = self._failures[key] = self._failures.get(key, 0) + 1
+        if refused is None and failures < MAX_FAILURES:
+            self._fill(key)
+            return
+        self.refused.add(key)
+        self._envs.pop(key, None)
+        self.log.warning(
+            "cmbjupyter: %s workers are no longer warmed: %s", engine, refused or f"{failures} failed"
+        )
 
     async def _end(self, entry: _Warm) -> None:
         with contextlib.suppress(ValueError):
@@ -196,8 +202,8 @@ class WarmPool:
         self, spec: Mapping[str, Any], *, python: str, env: Mapping[str, str], cwd: str | None
     ) -> LocalWorker | None:
         """A ready warm worker for this task, given its spec (with the task's environment and
-        folder), or None (then the caller starts a cold one, and this environment is warmed for the
-        next task). A replacement starts in the background."""
+        folder), or None (then the caller starts a cold one; for an engine in :data:`LEARN`, this
+        environment is warmed for the next task). A replacement starts in the background."""
         key = self.key(python, str(spec.get("engine")), env)
         if self._closed or self.loop not in (None, asyncio.get_running_loop()):
             return None  # another loop's tasks (e.g. a Dask worker thread): cold, as before
@@ -216,7 +222,8 @@ class WarmPool:
             self._used[key] = time.monotonic()
             self._fill(key)
             return worker
-        self._register(key, env)
+        if key[1] in LEARN:  # the next task of this environment finds a warm worker
+            self._register(key, env)
         return None
 
     async def _expire_later(self, key: Key) -> None:

@@ -9,7 +9,8 @@ its life to the host's (``--host-pid``, see ``_guard.py``): a worker never outli
 
 ``--warm ENGINE``: a pool's worker (``cmbjupyter/backends/warm.py``). It ties its life to its host
 the same way, imports the engine's heavy modules (``_warm.py``), says ``warm`` and waits for its
-one task; it says it is up (the same first event) once the task's environment and folder are set.
+one task (``cold`` instead: the engine did not import); it says it is up (the same first event)
+once the task's environment and folder are set.
 """
 
 import os
@@ -35,7 +36,9 @@ def _options(argv: list[str]) -> tuple[int, int, int | None, str | None]:
         event_fd, control_fd = int(options["--event-fd"]), int(options["--control-fd"])
         return event_fd, control_fd, int(host) if host else None, options.get("--warm")
     except (KeyError, ValueError):
-        sys.exit("usage: python -m cmbjupyter.worker --event-fd N --control-fd M [--host-pid P] [--warm ENGINE]")
+        sys.exit(
+            "usage: python -m cmbjupyter.worker --event-fd N --control-fd M [--host-pid P] [--warm ENGINE]"
+        )
 
 
 if __name__ == "__main__":
@@ -48,8 +51,7 @@ if __name__ == "__main__":
     if warm is not None:
         from ._warm import preload
 
-        preload(warm)
-        _hello(event_fd, "warm")
+        _hello(event_fd, "warm" if preload(warm) else "cold")
     from .runner import main
 
     main(event_fd, control_fd, guard, hello=None if warm is None else lambda: _hello(event_fd))

@@ -15,7 +15,6 @@ Only the standard library: the worker may run in another environment than the ho
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import os
 import shutil
@@ -45,20 +44,25 @@ def _forget(packages: tuple[str, ...]) -> None:
     importlib.invalidate_caches()
 
 
-def preload(engine: str) -> None:
-    """Import what ``engine`` needs, in a scratch folder (import-time files land there and go)."""
+def preload(engine: str) -> bool:
+    """Import what ``engine`` needs, in a scratch folder (import-time files land there and go);
+    False if something failed to import (the pool then ends this worker: a cold one reports why)."""
     modules, forget = PRELOAD.get(engine, ((), ()))
     scratch = tempfile.mkdtemp(prefix="cmbjupyter-warm-")
     os.chdir(scratch)
+    complete = True
     try:
         for name in modules:
-            # A missing engine is reported by the task, exactly as a cold worker reports it.
-            with contextlib.suppress(Exception):
+            try:
                 importlib.import_module(name)
+            except Exception:
+                complete = False
+                break
         _forget(forget)
     finally:
         os.chdir("/")
         shutil.rmtree(scratch, ignore_errors=True)
+    return complete
 
 
 def apply(spec: Mapping[str, Any]) -> None:
