@@ -44,7 +44,8 @@ WARM_START_TIMEOUT: Final = 180.0
 MAX_FAILURES: Final = 3
 #: Variables applied when the task starts rather than at launch (besides secret-named ones):
 #: read at run time by the engines (checked for cmbagent 0.0.1.post30, AG2 and openai).
-LATE_NAMES: Final = frozenset({"CMBJUPYTER_TASK_ID", TREE_VAR})
+#: (PYTEST_CURRENT_TEST: pytest rewrites it between a test's phases; no engine reads it.)
+LATE_NAMES: Final = frozenset({"CMBJUPYTER_TASK_ID", TREE_VAR, "PYTEST_CURRENT_TEST"})
 LATE_SUFFIXES: Final = ("_BASE_URL", "_API_BASE", "_ENDPOINT")
 
 #: Engines whose environment is warmed once a task used it without a warm worker (the engines
