@@ -50,6 +50,5 @@ async def test_two_warm_tasks_each_use_their_own_key_and_endpoint(cmbagent_pytho
         for name, server in (("first", first), ("second", second)):
             assert server.requests, f"the {name} task made no LLM call to its endpoint"
             assert set(server.authorizations) == {f"Bearer sk-{name}-offline-key"}
-    assert [r["work_dir"] for r in results] == [
-        str(tmp_path / name / "cmbagent_output" / f"warm-{name}") for name in ("first", "second")
-    ]
+    for name, result in zip(("first", "second"), results, strict=True):  # each in its own folder
+        assert result["work_dir"].startswith(str(tmp_path / name / "cmbagent_output") + "/")
