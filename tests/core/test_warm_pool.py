@@ -175,3 +175,28 @@ def test_warm_workers_end_when_their_host_is_killed():
     finally:
         host.kill()
         host.wait()
+
+
+def test_kernel_mode_warm_is_off_until_asked_then_used(tmp_path, monkeypatch):
+    import cmbjupyter
+    from cmbjupyter.backends.warm import active_pool
+
+    monkeypatch.chdir(tmp_path)
+    assert active_pool() is None  # off by default in a kernel
+    try:
+        cmbjupyter.warm("python")
+        pool = active_pool()
+        assert pool is not None
+        deadline = time.monotonic() + WAIT
+        while not ready_pids(pool):
+            assert time.monotonic() < deadline, "no warm worker in kernel mode"
+            time.sleep(0.05)
+        (idle,) = ready_pids(pool)
+        run = cmbjupyter.run("import os\nresult = os.getpid()\n", engine="python", force_kernel=True)
+        assert run.wait(WAIT)["result"] == idle
+        while not (spare := pool.pids()):  # the replacement
+            assert time.monotonic() < deadline + WAIT, "the warm worker was not replaced"
+            time.sleep(0.05)
+    finally:
+        assert cmbjupyter.warm(size=0) == []
+    assert active_pool() is None and spare and not any(alive(pid) for pid in spare)
