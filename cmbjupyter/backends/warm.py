@@ -109,6 +109,7 @@ class WarmPool:
         #: Environments no longer warmed (the engine does not import, or its worker is too big).
         self.refused: set[Key] = set()
         self._expiring: set[Key] = set()
+        self._asked: set[Key] = set()  # warmed by warm(): warmed again on a task after an expiry
         self._workers: list[_Warm] = []  # starting and ready
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
@@ -124,7 +125,9 @@ class WarmPool:
     def warm(self, engine: str, *, python: str | None = None, env: Mapping[str, str] | None = None) -> None:
         """Keep ``size`` warm workers for ``engine`` (default environment: this process's)."""
         interpreter, environ = worker_environ(python, env)
-        self._register(self.key(interpreter, engine, environ), environ)
+        key = self.key(interpreter, engine, environ)
+        self._asked.add(key)
+        self._register(key, environ)
 
     def _register(self, key: Key, environ: Mapping[str, str]) -> None:
         if self._closed or self.size == 0 or key in self.refused:
@@ -223,7 +226,7 @@ class WarmPool:
             self._used[key] = time.monotonic()
             self._fill(key)
             return worker
-        if key[1] in LEARN:  # the next task of this environment finds a warm worker
+        if key in self._asked or key[1] in LEARN:  # the next task of this environment finds one
             self._register(key, env)
         return None
 
