@@ -145,8 +145,8 @@ class CmbJupyter(ExtensionApp):
         default_value=None,
         allow_none=True,
         help="Engines warmed when the server starts, with $CMBJUPYTER_PYTHON (else this server's "
-        "interpreter). None: the default engine (default_engine). An environment a task uses "
-        "without a warm worker is warmed for the next task too.",
+        "interpreter). None: the default engine (default_engine). A cmbagent environment that a "
+        "task used without a warm worker (e.g. another interpreter) is warmed for its next task.",
     ).tag(config=True)
 
     warm_idle_timeout = Float(
@@ -160,7 +160,7 @@ class CmbJupyter(ExtensionApp):
         2048.0,
         allow_none=True,
         help="Largest RSS (MB) of a warm worker once it has imported its engine (a cmbagent one: "
-        "about 400 MB); a bigger one is ended and its environment no longer warmed. None: no bound.",
+        "about 490 MB); a bigger one is ended and its environment no longer warmed. None: no bound.",
     ).tag(config=True)
 
     @validate("max_concurrent_tasks", "event_log_limit")
