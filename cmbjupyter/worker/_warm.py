@@ -15,8 +15,6 @@ Only the standard library: the worker may run in another environment than the ho
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import importlib
 import os
 import shutil
@@ -25,7 +23,9 @@ import tempfile
 from collections.abc import Mapping
 from typing import Any, Final
 
-__all__ = ["PRELOAD", "apply", "preload", "share_tls_context"]
+from ._speedups import speed_up_cmbagent
+
+__all__ = ["PRELOAD", "apply", "preload"]
 
 #: engine -> (modules imported ahead, packages forgotten afterwards since they read the
 #: environment or the working folder at import; their dependencies stay imported).
@@ -46,43 +46,6 @@ def _forget(packages: tuple[str, ...]) -> None:
     importlib.invalidate_caches()
 
 
-def share_tls_context() -> None:
-    """One TLS context for httpx's default verification, built once and shared by its clients.
-
-    httpx 0.28 (under openai, under AG2) builds a new context for every client and reads the whole
-    CA bundle each time; cmbagent makes one client per agent and per model config before its first
-    message. Measured in a one-shot run: 95 bundle loads of 54 ms, 5.1 s of the 6.2 s to the first
-    agent message once cmbagent is imported. An ``SSLContext`` is meant to be shared (httpx's own
-    advice: ``verify=ctx``); the key is what httpx reads (``SSL_CERT_FILE``, ``SSL_CERT_DIR``), so a
-    task's settings still apply. Clients given their own ``verify`` or ``cert`` are left alone.
-    (httpcore sets ALPN on the context per connection: fine while every client is HTTP/1.1, as
-    openai's and AG2's are.) A no-op without httpx, or when already done.
-    """
-    try:
-        import httpx._config as config
-        import httpx._transports.default as transports
-    except ImportError:
-        return
-    original = config.create_ssl_context
-    if getattr(original, "shared_default", False):
-        return
-    cache: dict[tuple[Any, ...], Any] = {}
-
-    @functools.wraps(original)
-    def create_ssl_context(verify: Any = True, cert: Any = None, trust_env: bool = True) -> Any:
-        if verify is not True or cert:
-            return original(verify, cert, trust_env)
-        key = (
-            (trust_env, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")) if trust_env else ()
-        )
-        if key not in cache:
-            cache[key] = original(verify, cert, trust_env)
-        return cache[key]
-
-    create_ssl_context.shared_default = True  # type: ignore[attr-defined]
-    config.create_ssl_context = transports.create_ssl_context = create_ssl_context
-
-
 def preload(engine: str) -> bool:
     """Import what ``engine`` needs, in a scratch folder (import-time files land there and go);
     False if something failed to import (the pool then ends this worker: a cold one reports why)."""
@@ -99,9 +62,7 @@ def preload(engine: str) -> bool:
                 break
         _forget(forget)
         if engine == "cmbagent":
-            share_tls_context()
-            with contextlib.suppress(Exception):  # its first client then finds it built
-                __import__("httpx")._config.create_ssl_context()
+            speed_up_cmbagent(prepare=True)
     finally:
         os.chdir("/")
         shutil.rmtree(scratch, ignore_errors=True)
