@@ -11,7 +11,7 @@ from ._version import __version__
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from .api import run
+    from .api import run, warm
     from .errors import TaskFailed
     from .executor import IsolatedTaskExecutor
     from .runs import Run
@@ -27,6 +27,7 @@ __all__ = [
     "__version__",
     "load_ipython_extension",
     "run",
+    "warm",
 ]
 
 _LAZY = {
@@ -36,6 +37,7 @@ _LAZY = {
     "TaskFailed": "cmbjupyter.errors",
     "Run": "cmbjupyter.runs",
     "run": "cmbjupyter.api",
+    "warm": "cmbjupyter.api",
 }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from .runs import Run, local_sessions, new_task_id, prepare_in_kernel, runs
 
-__all__ = ["cancel", "resume", "run", "sessions_table", "show"]
+__all__ = ["cancel", "resume", "run", "sessions_table", "show", "warm"]
 
 
 def _in_kernel() -> bool:
@@ -177,3 +177,37 @@ class SessionsTable(list):
             for s in self
         )
         return f"<table class='cmbagent-sessions'><tr>{head}</tr>{rows}</table>"
+
+
+def warm(
+    engine: str | None = None,
+    *,
+    python: str | None = None,
+    size: int = 1,
+    idle_timeout: float | None = 600.0,
+    memory_limit_mb: float | None = 2048.0,
+) -> list[dict[str, Any]]:
+    """Kernel mode: keep ``size`` warm workers for ``engine`` (default: the default engine, with
+    ``python`` or ``$CMBJUPYTER_PYTHON``), so this kernel's next tasks skip the engine's import
+    (cmbagent: 6-9 s). Off by default (a kernel lives shorter than a server; in server mode the
+    server keeps its own). ``size=0`` turns it off and ends them. Returns the warm workers, as
+    ``GET /cmbagent/api/status`` lists them."""
+    import asyncio
+    import os
+
+    from .backends.warm import WarmPool, install, uninstall
+    from .config import PYTHON_ENV, resolve_engine
+    from .runs import LoopThread
+
+    pool = WarmPool(size=size, idle_timeout=idle_timeout, memory_limit_mb=memory_limit_mb)
+    engines = [resolve_engine({"engine": engine} if engine else {})]
+
+    async def replace() -> list[dict[str, Any]]:
+        await uninstall()
+        if size == 0:
+            return []
+        install(pool, engines, python=python or os.environ.get(PYTHON_ENV) or None)
+        await asyncio.sleep(0)
+        return pool.status()
+
+    return LoopThread.get().submit(replace()).result(timeout=60)

@@ -18,12 +18,20 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, ClassVar, Final, Protocol
 
 from ..events import Event, LineDecoder, dumps, output_event
 from .process_tree import TREE_VAR, identity, signal_tree
 
-__all__ = ["HIGH_WATER", "LOW_WATER", "LocalBackend", "LocalWorker", "signal_name"]
+__all__ = [
+    "HIGH_WATER",
+    "LOW_WATER",
+    "LocalBackend",
+    "LocalWorker",
+    "WarmSource",
+    "signal_name",
+    "worker_environ",
+]
 
 #: Events waiting for the consumer before the pipes stop being read (a few MB at most).
 HIGH_WATER: Final = 8192
@@ -132,6 +140,14 @@ class LocalWorker:
     async def start(
         self, spec: Mapping[str, Any], *, python: str, env: Mapping[str, str], cwd: str | None = None
     ) -> None:
+        await self.launch(python=python, env=env, cwd=cwd)
+        await self.send(spec)
+
+    async def launch(
+        self, *, python: str, env: Mapping[str, str], cwd: str | None = None, warm: str | None = None
+    ) -> None:
+        """Start the process and read its pipes; ``warm``: a pool's worker for that engine, which
+        imports it and waits for its spec (see ``cmbjupyter/worker/_warm.py``)."""
         loop = asyncio.get_running_loop()
         event_r, event_w = os.pipe()
         control_r, control_w = os.pipe()
@@ -149,6 +165,7 @@ class LocalWorker:
                 str(control_r),
                 "--host-pid",  # the worker ends itself and its tree when this process is gone
                 str(os.getpid()),
+                *(("--warm", warm) if warm is not None else ()),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=out_w,
                 stderr=err_w,
@@ -170,7 +187,23 @@ class LocalWorker:
             await loop.connect_read_pipe(lambda feed=feed: feed, os.fdopen(fd, "rb", buffering=0))
             self._feeds.append(feed)
             self._open_feeds += 1
-        await self.send(spec)
+
+    async def warmed(self) -> str | None:
+        """Wait until a warm worker has imported its engine: ``"warm"``, or ``"cold"`` if the engine
+        did not import; what it printed meanwhile is dropped, so its task's stream starts with the
+        task. None if it ended first."""
+        while self._open_feeds or not self._queue.empty():
+            item = await self._queue.get()
+            if item.__class__ is not list:
+                continue
+            self._queued -= len(item)  # type: ignore[arg-type]
+            if self._paused and self._queued <= LOW_WATER:
+                self._set_reading(True)
+            for event in item:  # type: ignore[union-attr]
+                status = event.get("data", {}).get("status") if event.get("type") == "status" else None
+                if status in ("warm", "cold"):
+                    return status
+        return None
 
     async def send(self, message: Mapping[str, Any]) -> None:
         """Write one control message (the spec, an input answer). Raises BrokenPipeError if gone."""
@@ -270,10 +303,33 @@ class LocalWorker:
             return [self.process.pid]
 
 
+def worker_environ(python: str | None, env: Mapping[str, str] | None) -> tuple[str, dict[str, str]]:
+    """The interpreter and the whole environment a worker for ``python`` starts with."""
+    environ = dict(os.environ if env is None else env)
+    if python:  # another environment (e.g. one with cmbagent): make our worker importable there
+        environ["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_PARENT, environ.get("PYTHONPATH")]))
+    environ.setdefault("PYTHONUNBUFFERED", "1")
+    environ["PYTHONFAULTHANDLER"] = "1"
+    return python or sys.executable, environ
+
+
+class WarmSource(Protocol):
+    """Where :class:`LocalBackend` takes pre-started workers from (``cmbjupyter.backends.warm``)."""
+
+    async def take(
+        self, spec: Mapping[str, Any], *, python: str, env: Mapping[str, str], cwd: str | None
+    ) -> LocalWorker | None: ...
+
+
 class LocalBackend:
-    """Starts workers as local subprocesses (the default backend)."""
+    """Starts workers as local subprocesses (the default backend).
+
+    ``warm_source``: set by :func:`cmbjupyter.backends.warm.install` (the server extension,
+    ``cmbjupyter.warm()``): a task takes a pre-started worker from it when one matches.
+    """
 
     name = "local"
+    warm_source: ClassVar[WarmSource | None] = None
 
     async def spawn(
         self,
@@ -283,12 +339,12 @@ class LocalBackend:
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
     ) -> LocalWorker:
-        environ = dict(os.environ if env is None else env)
-        interpreter = python or sys.executable
-        if python:  # another environment (e.g. one with cmbagent): make our worker importable there
-            environ["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_PARENT, environ.get("PYTHONPATH")]))
-        environ.setdefault("PYTHONUNBUFFERED", "1")
-        environ["PYTHONFAULTHANDLER"] = "1"
+        interpreter, environ = worker_environ(python, env)
+        source = LocalBackend.warm_source
+        if source is not None:
+            warm = await source.take(spec, python=interpreter, env=environ, cwd=cwd)
+            if warm is not None:
+                return warm
         worker = LocalWorker()
         await worker.start(spec, python=interpreter, env=environ, cwd=cwd)
         return worker

@@ -18,9 +18,10 @@ import os
 from typing import Any, Final
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Enum, Float, Integer, Unicode, validate
+from traitlets import Bool, Enum, Float, Integer, List, Unicode, validate
 
-from ..config import DEFAULT_SESSIONS_DIR
+from ..backends.warm import WarmPool, install, uninstall
+from ..config import DEFAULT_SESSIONS_DIR, PYTHON_ENV, resolve_engine
 from ..session import SessionManager
 from .handlers import (
     SessionHandler,
@@ -125,6 +126,43 @@ class CmbJupyter(ExtensionApp):
         "always kept.",
     ).tag(config=True)
 
+    warm_pool = Bool(
+        True,
+        help="Keep warm workers: processes that have already imported their engine (cmbagent takes "
+        "6-9 s to import) and wait for one task each, so a task's first agent message comes in about "
+        "a second. Each task still gets a process of its own, never reused. False: every task starts "
+        "a fresh worker. Only for the local backend.",
+    ).tag(config=True)
+
+    warm_pool_size = Integer(
+        1,
+        help="Warm workers kept per worker environment (interpreter + engine); one taken by a task is "
+        "replaced in the background. 0: none (as warm_pool = False).",
+    ).tag(config=True)
+
+    warm_engines = List(
+        Unicode(),
+        default_value=None,
+        allow_none=True,
+        help="Engines warmed when the server starts, with $CMBJUPYTER_PYTHON (else this server's "
+        "interpreter). None: the default engine (default_engine). A cmbagent environment that a "
+        "task used without a warm worker (e.g. another interpreter) is warmed for its next task.",
+    ).tag(config=True)
+
+    warm_idle_timeout = Float(
+        600.0,
+        allow_none=True,
+        help="Seconds without a task after which an environment's warm workers are ended (and no "
+        "longer replaced until its next task). None: never.",
+    ).tag(config=True)
+
+    warm_memory_limit_mb = Float(
+        2048.0,
+        allow_none=True,
+        help="Largest RSS (MB) of a warm worker once it has imported its engine (a cmbagent one: "
+        "about 490 MB); a bigger one is ended and its environment no longer warmed. None: no bound.",
+    ).tag(config=True)
+
     @validate("max_concurrent_tasks", "event_log_limit")
     def _at_least_one(self, proposal: Any) -> int:
         value = int(proposal["value"])
@@ -132,11 +170,11 @@ class CmbJupyter(ExtensionApp):
             raise ValueError(f"{proposal['trait'].name} must be at least 1, not {value}")
         return value
 
-    @validate("finished_tasks_memory_mb")
+    @validate("finished_tasks_memory_mb", "warm_pool_size")
     def _not_negative(self, proposal: Any) -> float:
-        value = float(proposal["value"])
+        value = proposal["value"]
         if value < 0:
-            raise ValueError(f"finished_tasks_memory_mb must be 0 or more, not {value:g}")
+            raise ValueError(f"{proposal['trait'].name} must be 0 or more, not {value:g}")
         return value
 
     def resolved_sessions_dir(self) -> str:
@@ -174,6 +212,26 @@ class CmbJupyter(ExtensionApp):
             self.max_concurrent_tasks,
         )
 
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        """On the running event loop: start the warm workers (see ``backends/warm.py``)."""
+        if not self.warm_pool or not self.warm_pool_size or self.backend != "local":
+            return
+        pool = WarmPool(
+            size=self.warm_pool_size,
+            idle_timeout=self.warm_idle_timeout or None,
+            memory_limit_mb=self.warm_memory_limit_mb,
+            log=self.log,
+        )
+        engines = (
+            self.warm_engines
+            if self.warm_engines is not None
+            else [resolve_engine({"engine": self.default_engine})]
+        )
+        self.warm = install(pool, engines, python=os.environ.get(PYTHON_ENV) or None)
+        self.log.info(
+            "cmbjupyter: warm workers for %s (%d each)", ", ".join(engines) or "no engine", pool.size
+        )
+
     def initialize_handlers(self) -> None:
         self.handlers.extend((API_PREFIX + path, handler) for path, handler in ROUTES)
 
@@ -182,3 +240,5 @@ class CmbJupyter(ExtensionApp):
         registry = getattr(self, "registry", None)
         if registry is not None:
             await registry.shutdown()
+        if getattr(self, "warm", None) is not None:
+            await uninstall()  # the warm workers end with the server (and by themselves if it is killed)

@@ -16,6 +16,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from .._version import __version__
+from ..backends.warm import active_pool
 from ..errors import ConfigError
 from ..notebook import clean_summary, session_summary
 from ._base import BaseHandler, json_errors
@@ -65,6 +66,7 @@ class StatusHandler(BaseHandler):
                 "max_concurrent_tasks": registry.max_concurrent,
                 "event_log_limit": registry.event_log_limit,
                 "sessions_dir": str(registry.sessions.root),
+                "warm_workers": pool.status() if (pool := active_pool()) is not None else [],
             }
         )
 

@@ -80,6 +80,8 @@ class ScriptedLLMServer:
     def __init__(self, script: list[Rule] | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
         self.script = list(script or [])
         self.requests: list[dict[str, Any]] = []
+        #: The ``Authorization`` header of each chat-completions request (which key a client used).
+        self.authorizations: list[str] = []
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer((host, port), _handler(self))
         self._thread = threading.Thread(
@@ -107,6 +109,7 @@ class ScriptedLLMServer:
         with self._lock:
             self.script = list(script or [])
             self.requests.clear()
+            self.authorizations.clear()
 
     def answer(self, request: dict[str, Any]) -> dict[str, Any]:
         """The ``message`` and ``usage`` for one chat-completions request."""
@@ -227,6 +230,8 @@ def _handler(server: ScriptedLLMServer) -> type[BaseHTTPRequestHandler]:
             if not self.path.rstrip("/").endswith("/chat/completions"):
                 self._json(404, {"error": {"message": f"no route {self.path}"}})
                 return
+            with server._lock:
+                server.authorizations.append(self.headers.get("Authorization") or "")
             reply = server.answer(request)
             if "error" in reply:
                 self._json(reply["status"], {"error": reply["error"]})

@@ -149,6 +149,7 @@ class Guard:
         ``report(type, data)`` sends an event to the host."""
         limits = limits or {}
         self.report = report
+        self.started = time.monotonic()  # the task's start (a warm worker waited for it)
         self.grace = float(limits.get("grace") or 0.0)
         if limits.get("timeout"):
             self.timeout = float(limits["timeout"])

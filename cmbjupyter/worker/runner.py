@@ -12,11 +12,13 @@ import os
 import signal
 import sys
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import EngineError
 from ..events import json_safe
 from ._guard import Guard, end_tree
+from ._warm import apply
 from .capture import EventStream
 from .control import ControlChannel
 from .emit import ChannelClosed, Emitter
@@ -78,8 +80,12 @@ class _MeteredEmitter(Emitter):
             self._guard.count_cost(data)
 
 
-def main(event_fd: int, control_fd: int, guard: Guard | None = None) -> None:
-    """Run the task the host sends on ``control_fd``, reporting on ``event_fd``; never returns."""
+def main(
+    event_fd: int, control_fd: int, guard: Guard | None = None, *, hello: Callable[[], None] | None = None
+) -> None:
+    """Run the task the host sends on ``control_fd``, reporting on ``event_fd``; never returns.
+
+    ``hello``: a warm worker's first event, sent once the spec's environment and folder are set."""
     os.set_inheritable(event_fd, False)  # children must not keep the event pipe open
     os.set_inheritable(control_fd, False)
     guard = guard or Guard(None, event_fd)
@@ -89,6 +95,11 @@ def main(event_fd: int, control_fd: int, guard: Guard | None = None) -> None:
         spec = control.read_spec()
     except _Terminated:
         os._exit(EXIT_CANCELLED)
+    except RuntimeError:  # the host closed the channel first (a warm worker's pool, or host, ended)
+        os._exit(EXIT_CHANNEL_CLOSED)
+    if hello is not None:
+        apply(spec)
+        hello()
     emit = _MeteredEmitter(event_fd, dag=spec.get("dag"), ask=control.ask, guard=guard)
     guard.start(spec.get("limits"), emit.event)
 

@@ -136,6 +136,9 @@ def run(task: str, config: dict[str, Any], emit: Any) -> dict[str, Any]:
     from .cmbagent_hooks import install, llm_errors
 
     install(emit, context)
+    from .._speedups import speed_up_cmbagent
+
+    speed_up_cmbagent()  # work repeated per agent, done once (see _speedups.py)
     base = Path(config.get("work_dir") or os.getcwd())
     work_dir = base / "cmbagent_output" / str(config.get("session_id") or config.get("task_id") or "run")
     work_dir.mkdir(parents=True, exist_ok=True)
