@@ -8,8 +8,14 @@ BIN := $(VENV)/bin
 STAMPS := .make
 JS_SOURCES := $(shell find js/src -type f 2>/dev/null) cmbjupyter/protocol.json js/package.json js/package-lock.json js/build.mjs
 PYTEST_ARGS ?=
+# What `make test` runs; `make test-loaded` runs the same. TEST_PATHS narrows it (e.g. one file).
+TEST_PATHS ?= tests notebooks
+PYTEST := CMBJUPYTER_OFFLINE=1 $(BIN)/python -m pytest $(TEST_PATHS) --nbval \
+	--nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider $(PYTEST_ARGS)
+# CPU-busy processes beside `make test-loaded` (a shared, loaded CI machine).
+LOAD ?= 3
 
-.PHONY: setup python-env js labext browser cmbagent demo test test-fast lint format lab clean
+.PHONY: setup python-env js labext browser cmbagent demo test test-loaded test-fast bench lint format lab clean
 
 # cmbagent's own environment is part of setup once its install script is in the tree.
 setup: python-env labext browser $(if $(wildcard .ci/install-cmbagent.sh),cmbagent)
@@ -63,11 +69,23 @@ format: python-env
 
 # Tests never call a paid LLM: the cmbagent notebook and tests use the scripted server.
 test: setup lint
-	CMBJUPYTER_OFFLINE=1 $(BIN)/python -m pytest tests notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg \
-		-p no:cacheprovider $(PYTEST_ARGS)
+	$(PYTEST)
+
+# The same tests with LOAD busy loops beside them: tests must assert behaviour, not timing. The loops
+# are always stopped (trap); the exit code is pytest's.
+test-loaded: setup lint
+	@pids=""; trap 'kill $$pids 2>/dev/null' EXIT; \
+	for i in $$(seq 1 $(LOAD)); do sh -c 'while :; do :; done' & pids="$$pids $$!"; done; \
+	echo "$(LOAD) busy loops beside the tests:$$pids"; \
+	$(PYTEST)
 
 test-fast: python-env
 	$(BIN)/python -m pytest tests -m "not soak and not browser" -x -q -p no:cacheprovider
+
+# Every benchmark (benchmarks/*.py), one table of figures and targets; exit 1 if one crashed.
+# BENCH_ARGS: e.g. --smoke, or the names of some benchmarks.
+bench: setup
+	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
 demo: setup
 	$(BIN)/cmbjupyter demo

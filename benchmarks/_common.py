@@ -1,8 +1,11 @@
-"""Shared helpers of the benchmark scripts: timing, ratios, a tidy report."""
+"""Shared helpers of the benchmark scripts: timing, percentiles, task code of a given size.
+
+Code run in a subprocess is a constant with no placeholders, and its size comes first as a plain
+assignment (:func:`with_n`): a ``.format`` template breaks on the first f-string or dict put in it.
+"""
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,20 +21,14 @@ def best_of(runs: int, fn: Callable[[], Any]) -> float:
     return min(timings)
 
 
+def with_n(code: str, n: int) -> str:
+    """``code`` (which uses ``n``) preceded by ``n = <n>``."""
+    return f"n = {int(n)}\n{code}"
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def report(title: str, rows: list[tuple[str, str]], verdicts: list[tuple[str, bool]]) -> int:
-    """Print a small table and the verdicts; returns the number of missed targets."""
-    print(f"\n== {title}")
-    width = max(len(name) for name, _ in rows)
-    for name, value in rows:
-        print(f"  {name:<{width}}  {value}")
-    for text, ok in verdicts:
-        print(f"  [{'ok' if ok else 'MISSED'}] {text}")
-    return sum(not ok for _, ok in verdicts)
-
-
-__all__ = ["best_of", "percentile", "report", "statistics"]
+__all__ = ["best_of", "percentile", "with_n"]

@@ -8,7 +8,7 @@ Measured in the same run, in cmbagent's own environment (.venv-cmbagent, `make c
 
 Prints each as seconds and as a ratio to the import baseline (machines are noisy; ratios travel).
 
-Usage: ``python benchmarks/cmbagent_run.py [repeats]``
+Usage: ``python benchmarks/cmbagent_run.py [--repeats R] [--smoke]`` (``--smoke``: one one-shot run).
 """
 
 from __future__ import annotations
@@ -21,11 +21,17 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Final
+
+from _report import Report, options
 
 from cmbjupyter import IsolatedTaskExecutor, SessionManager
 from cmbjupyter.testing.llm_server import ScriptedLLMServer
 
-PYTHON = Path(__file__).resolve().parents[1] / ".venv-cmbagent" / "bin" / "python"
+#: The runs measured: mode and task.
+RUNS: Final = (("one-shot", "Compute 2 + 2 in Python."), ("planning-control", "Compute 2 + 2 in two steps."))
+#: cmbagent's own environment (`make cmbagent`).
+PYTHON: Final = Path(__file__).resolve().parents[1] / ".venv-cmbagent" / "bin" / "python"
 
 
 def import_seconds() -> float:
@@ -52,24 +58,28 @@ async def run_seconds(mode: str, task: str, work_dir: str) -> tuple[float, float
 
 
 def main() -> None:
+    args = options(__doc__, repeats=(3, 1))
     if not PYTHON.exists():
         sys.exit(f"{PYTHON} is missing: run `make cmbagent` first")
-    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    repeats = args.repeats
+    report = Report("cmbagent_run", f"real cmbagent, offline (scripted LLM), median of {repeats}")
     with ScriptedLLMServer() as server, tempfile.TemporaryDirectory() as work_dir:
         os.environ.update(OPENAI_API_KEY="sk-offline", OPENAI_BASE_URL=server.base_url)
         baseline = statistics.median(import_seconds() for _ in range(repeats))
-        print(f"import cmbagent (baseline): {baseline:.2f} s")
-        for mode, task in (
-            ("one-shot", "Compute 2 + 2 in Python."),
-            ("planning-control", "Compute 2 + 2 in two steps."),
-        ):
+        report.add("import cmbagent (baseline)", f"{baseline:.2f} s")
+        for mode, task in RUNS[:1] if args.smoke else RUNS:
             runs = [asyncio.run(run_seconds(mode, task, work_dir)) for _ in range(repeats)]
             worker, agent, total = (statistics.median(r[i] for r in runs) for i in range(3))
             calls = len(server.requests) // repeats
-            print(f"{mode}: worker's first event {worker * 1000:.0f} ms ({worker / baseline:.3f}x import)")
-            print(f"{mode}: first agent message {agent:.2f} s ({agent / baseline:.2f}x import)")
-            print(f"{mode}: full run {total:.2f} s ({total / baseline:.2f}x import), {calls} LLM calls")
+            report.add(
+                f"{mode}: worker's first event", f"{worker * 1000:.0f} ms ({worker / baseline:.3f}x import)"
+            )
+            report.add(f"{mode}: first agent message", f"{agent:.2f} s ({agent / baseline:.2f}x import)")
+            report.add(
+                f"{mode}: full run", f"{total:.2f} s ({total / baseline:.2f}x import), {calls} LLM calls"
+            )
             server.reset()
+    report.finish()
 
 
 if __name__ == "__main__":

@@ -9,33 +9,34 @@ Every event of the Dask run crosses two extra hops (Dask worker -> scheduler -> 
 distributed Queue), so the figures show what that costs. No hard target: the ratios are printed
 so that a change that makes the Dask path slower shows up.
 
-Usage: ``python benchmarks/dask_backend.py [N] [seconds]``
+Usage: ``python benchmarks/dask_backend.py [--n N] [--seconds S] [--repeats R] [--smoke]``
 """
 
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from typing import Any
 
-from _common import percentile, report
+from _common import percentile, with_n
+from _report import Report, options
 from latency import PACED
+from throughput import EMITTER
 
 from cmbjupyter import IsolatedTaskExecutor
 
 
-async def throughput(config: dict[str, Any], n: int) -> float:
-    """Seconds for ``n`` output events, best of three."""
+async def throughput(config: dict[str, Any], n: int, repeats: int) -> float:
+    """Seconds for ``n`` output events, best of ``repeats``."""
     count = 0
 
     def callback(event_type: str, data: dict) -> None:
         nonlocal count
         count += event_type == "output"
 
-    task = f"for i in range({n}):\n    emit.output('line %d' % i)"
+    task = with_n(EMITTER, n)
     timings = []
-    for _ in range(3):
+    for _ in range(repeats):
         count = 0
         started = time.perf_counter()
         await IsolatedTaskExecutor().execute("bench", task, config, callback)
@@ -51,7 +52,7 @@ async def latencies(config: dict[str, Any], seconds: float) -> list[float]:
         if event_type == "ping":
             values.append((time.time() - data["sent"]) * 1000)
 
-    await IsolatedTaskExecutor().execute("latency", PACED.format(n=int(seconds * 1000)), config, callback)
+    await IsolatedTaskExecutor().execute("latency", with_n(PACED, int(seconds * 1000)), config, callback)
     return values
 
 
@@ -68,7 +69,7 @@ async def first_event(config: dict[str, Any]) -> float:
     return first[0]
 
 
-async def measure(address: str, n: int, seconds: float) -> dict[str, dict[str, Any]]:
+async def measure(address: str, n: int, seconds: float, repeats: int) -> dict[str, dict[str, Any]]:
     from cmbjupyter.backends.dask import close_clients
 
     configs = {
@@ -81,51 +82,42 @@ async def measure(address: str, n: int, seconds: float) -> dict[str, dict[str, A
         for name, config in configs.items():
             lat = await latencies(config, seconds)
             figures[name] = {
-                "seconds": await throughput(config, n),
+                "seconds": await throughput(config, n, repeats),
                 "p50": percentile(lat, 0.5),
                 "p99": percentile(lat, 0.99),
-                "first": min([await first_event(config) for _ in range(5)]),
+                "first": min([await first_event(config) for _ in range(repeats)]),
             }
     finally:
         await close_clients()
     return figures
 
 
-def main() -> int:
+def main() -> None:
     from distributed import LocalCluster
 
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-    seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 3.0
+    args = options(__doc__, n=(100_000, 2_000), seconds=(3.0, 0.2), repeats=(5, 1))
+    n, seconds = args.n, args.seconds
     with LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
     ) as cluster:
-        figures = asyncio.run(measure(cluster.scheduler_address, n, seconds))
+        figures = asyncio.run(measure(cluster.scheduler_address, n, seconds, args.repeats))
     local, dask = figures["local"], figures["dask"]
-    rows = []
-    for name, f in figures.items():
-        rows += [
-            (f"{name}: throughput", f"{f['seconds']:.3f} s  ({n / f['seconds']:,.0f} events/s)"),
-            (f"{name}: latency p50 / p99", f"{f['p50']:.3f} ms / {f['p99']:.3f} ms"),
-            (f"{name}: first worker event", f"{f['first'] * 1000:.1f} ms"),
-        ]
-    rows += [
-        ("dask/local events/s", f"{local['seconds'] / dask['seconds']:.2f}x"),
-        ("dask/local latency p50", f"{dask['p50'] / local['p50']:.2f}x"),
-        ("dask/local latency p99", f"{dask['p99'] / local['p99']:.2f}x"),
-        ("dask/local first event", f"{dask['first'] / local['first']:.2f}x"),
-    ]
-    return report(
+    report = Report(
+        "dask_backend",
         f"Dask backend vs local backend, {n:,} events; latency at 1,000 events/s for {seconds:g} s",
-        rows,
-        [
-            (f"dask p99 latency <= 20 ms ({dask['p99']:.3f} ms)", dask["p99"] <= 20.0),
-            (
-                f"dask throughput >= 0.25x local ({local['seconds'] / dask['seconds']:.2f}x)",
-                local["seconds"] / dask["seconds"] >= 0.25,
-            ),
-        ],
     )
+    for name, f in figures.items():
+        report.add(f"{name}: throughput", f"{f['seconds']:.3f} s ({n / f['seconds']:,.0f} events/s)")
+        report.add(f"{name}: latency p50 / p99", f"{f['p50']:.3f} ms / {f['p99']:.3f} ms")
+        report.add(f"{name}: first worker event", f"{f['first'] * 1000:.1f} ms")
+    speed = local["seconds"] / dask["seconds"]
+    report.add("dask/local events/s", f"{speed:.2f}x", ">= 0.25x", speed >= 0.25)
+    report.add("dask/local latency p50", f"{dask['p50'] / local['p50']:.2f}x")
+    report.add("dask/local latency p99", f"{dask['p99'] / local['p99']:.2f}x")
+    report.add("dask p99 latency", f"{dask['p99']:.3f} ms", "<= 20 ms", dask["p99"] <= 20.0)
+    report.add("dask/local first event", f"{dask['first'] / local['first']:.2f}x")
+    report.finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

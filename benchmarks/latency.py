@@ -2,7 +2,7 @@
 events/s (target p99 <= 5 ms), and the time to the first worker event compared with starting a bare
 interpreter (``python -c pass``) in the same run (target <= 1.5x).
 
-Usage: ``python benchmarks/latency.py [seconds]``
+Usage: ``python benchmarks/latency.py [--seconds S] [--repeats R] [--smoke]``
 """
 
 from __future__ import annotations
@@ -11,18 +11,21 @@ import asyncio
 import subprocess
 import sys
 import time
+from typing import Final
 
-from _common import best_of, percentile, report
+from _common import best_of, percentile, with_n
+from _report import Report, options
 
 from cmbjupyter import IsolatedTaskExecutor
 
-PACED = """
+#: ``n`` pings at 1,000 a second (run as ``with_n(PACED, n)``).
+PACED: Final = """
 import time
 start = time.perf_counter()
-for i in range({n}):
+for i in range(n):
     while time.perf_counter() < start + i / 1000:
         pass
-    emit.event("ping", {{"sent": time.time()}})
+    emit.event("ping", {"sent": time.time()})
 """
 
 
@@ -33,12 +36,12 @@ def event_latencies(seconds: float) -> list[float]:
         if event_type == "ping":
             latencies.append((time.time() - data["sent"]) * 1000)
 
-    task = PACED.format(n=int(seconds * 1000))
+    task = with_n(PACED, int(seconds * 1000))
     asyncio.run(IsolatedTaskExecutor().execute("latency", task, {"engine": "python"}, callback))
     return latencies
 
 
-def first_event_seconds() -> float:
+def first_event_seconds(repeats: int) -> float:
     async def run() -> float:
         started = time.perf_counter()
         first = asyncio.get_running_loop().create_future()
@@ -50,31 +53,24 @@ def first_event_seconds() -> float:
         await IsolatedTaskExecutor().execute("first", "pass", {"engine": "python"}, callback)
         return first.result()
 
-    return min(asyncio.run(run()) for _ in range(10))
+    return min(asyncio.run(run()) for _ in range(repeats))
 
 
-def main() -> int:
-    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
-    latencies = event_latencies(seconds)
+def main() -> None:
+    args = options(__doc__, seconds=(5.0, 0.2), repeats=(10, 2))
+    latencies = event_latencies(args.seconds)
     p50, p99, worst = percentile(latencies, 0.5), percentile(latencies, 0.99), max(latencies)
-    bare = best_of(10, lambda: subprocess.run([sys.executable, "-c", "pass"], check=True))
-    first = first_event_seconds()
-    return report(
-        f"latency, {len(latencies):,} events at 1,000/s",
-        [
-            ("p50", f"{p50:.3f} ms"),
-            ("p99", f"{p99:.3f} ms"),
-            ("max", f"{worst:.3f} ms"),
-            ("python -c pass", f"{bare * 1000:.1f} ms"),
-            ("first worker event", f"{first * 1000:.1f} ms"),
-            ("first event / bare interpreter", f"{first / bare:.2f}x"),
-        ],
-        [
-            (f"p99 <= 5 ms ({p99:.3f} ms)", p99 <= 5.0),
-            (f"first event <= 1.5x python -c pass ({first / bare:.2f}x)", first / bare <= 1.5),
-        ],
-    )
+    bare = best_of(args.repeats, lambda: subprocess.run([sys.executable, "-c", "pass"], check=True))
+    first = first_event_seconds(args.repeats)
+    report = Report("latency", f"latency, {len(latencies):,} events at 1,000/s")
+    report.add("p50", f"{p50:.3f} ms")
+    report.add("p99", f"{p99:.3f} ms", "<= 5 ms", p99 <= 5.0)
+    report.add("max", f"{worst:.3f} ms")
+    report.add("python -c pass", f"{bare * 1000:.1f} ms")
+    report.add("first worker event", f"{first * 1000:.1f} ms")
+    report.add("first event / python -c pass", f"{first / bare:.2f}x", "<= 1.5x", first / bare <= 1.5)
+    report.finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

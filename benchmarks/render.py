@@ -7,14 +7,14 @@ minimal anywidget model (get/on/off/send), as JupyterLab would. Measured in the 
 * a status update of all 300 nodes (no re-layout), median of 15;
 * baseline: appending 300 bare SVG rects to a page (what any drawing of 300 nodes costs at least).
 
-Usage: ``python benchmarks/render.py [nodes]`` (needs `make js` and Debian's chromium).
+Usage: ``python benchmarks/render.py [--nodes N] [--smoke]`` (needs `make js` and Debian's chromium).
 """
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
+
+from _report import Report, options
 
 BUNDLE = Path(__file__).resolve().parents[1] / "cmbjupyter" / "static" / "widget.js"
 CHROMIUM_ARGS = [
@@ -85,19 +85,20 @@ async ([bundle, n]) => {
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+    args = options(__doc__, nodes=(300, 20))
+    n = args.nodes
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page()
         page.set_content("<!doctype html><html><body></body></html>")
         figures = page.evaluate(MEASURE, [BUNDLE.read_text(), n])
         browser.close()
-    print(json.dumps(figures))
-    print(
-        f"{n}-node DAG: first render {figures['render']:.1f} ms (target <= 100 ms), "
-        f"status update {figures['update']:.1f} ms, baseline (bare rects) {figures['baseline']:.2f} ms; "
-        f"render/baseline {figures['render'] / max(figures['baseline'], 0.01):.1f}x"
-    )
+    report = Report("render", f"RunWidget render of a {n}-node DAG in headless Chromium (median of 15)")
+    report.add("first render", f"{figures['render']:.1f} ms", "<= 100 ms", figures["render"] <= 100)
+    report.add("status update of all nodes", f"{figures['update']:.1f} ms")
+    report.add("baseline (bare rects)", f"{figures['baseline']:.2f} ms")
+    report.add("render / baseline", f"{figures['render'] / max(figures['baseline'], 0.01):.1f}x")
+    report.finish()
 
 
 if __name__ == "__main__":

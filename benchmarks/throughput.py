@@ -6,7 +6,9 @@ against two baselines measured in the same run:
 * mp.Queue: the seed's design, a ``multiprocessing`` subprocess putting event dicts on a Queue that
   the host drains.
 
-Targets (issue 3): >= 0.5x raw, >= 2x mp.Queue.  Usage: ``python benchmarks/throughput.py [N]``
+Targets (issue 3): >= 0.5x raw, >= 2x mp.Queue.
+
+Usage: ``python benchmarks/throughput.py [--n N] [--smoke]``
 """
 
 from __future__ import annotations
@@ -18,23 +20,26 @@ import os
 import subprocess
 import sys
 
-from _common import best_of, report
+from _common import best_of, with_n
+from _report import Report, options
 
 from cmbjupyter import IsolatedTaskExecutor
 
 PRODUCER = """
 import datetime, json, os, sys
 out = sys.stdout.buffer
-for i in range({n}):
-    event = {{"v": 1, "type": "output", "ts": datetime.datetime.now(datetime.UTC).isoformat(),
-             "data": {{"message": f"line {{i}}", "stream": "agent"}}}}
+for i in range(n):
+    event = {"v": 1, "type": "output", "ts": datetime.datetime.now(datetime.UTC).isoformat(),
+             "data": {"message": f"line {i}", "stream": "agent"}}
     out.write((json.dumps(event) + "\\n").encode())
 out.flush()
 """
 
+EMITTER = "for i in range(n):\n    emit.output('line %d' % i)"
+
 
 def raw_pipe(n: int) -> None:
-    process = subprocess.Popen([sys.executable, "-c", PRODUCER.format(n=n)], stdout=subprocess.PIPE)
+    process = subprocess.Popen([sys.executable, "-c", with_n(PRODUCER, n)], stdout=subprocess.PIPE)
     count, pending = 0, b""
     while chunk := os.read(process.stdout.fileno(), 256 * 1024):
         *lines, pending = (pending + chunk).split(b"\n")
@@ -124,32 +129,25 @@ def executor_run(n: int) -> None:
         nonlocal count
         count += event_type == "output"
 
-    task = f"for i in range({n}):\n    emit.output('line %d' % i)"
-    asyncio.run(IsolatedTaskExecutor().execute("bench", task, {"engine": "python"}, callback))
+    asyncio.run(IsolatedTaskExecutor().execute("bench", with_n(EMITTER, n), {"engine": "python"}, callback))
     assert count == n, count
 
 
-def main() -> int:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
-    raw = best_of(3, lambda: raw_pipe(n))
-    queue = best_of(3, lambda: mp_queue(n))
-    ours = best_of(3, lambda: executor_run(n))
-    rate = lambda seconds: f"{seconds:.3f} s  ({n / seconds:,.0f} events/s)"  # noqa: E731
-    return report(
-        f"throughput, {n:,} output events",
-        [
-            ("raw pipe + json", rate(raw)),
-            ("mp.Queue (seed design)", rate(queue)),
-            ("cmbjupyter execute", rate(ours)),
-            ("ratio vs raw", f"{raw / ours:.2f}x"),
-            ("ratio vs mp.Queue", f"{queue / ours:.2f}x"),
-        ],
-        [
-            (f"execute >= 0.5x raw pipe ({raw / ours:.2f}x)", raw / ours >= 0.5),
-            (f"execute >= 2x mp.Queue ({queue / ours:.2f}x)", queue / ours >= 2.0),
-        ],
-    )
+def main() -> None:
+    args = options(__doc__, n=(200_000, 2_000), repeats=(3, 1))
+    n = args.n
+    raw = best_of(args.repeats, lambda: raw_pipe(n))
+    queue = best_of(args.repeats, lambda: mp_queue(n))
+    ours = best_of(args.repeats, lambda: executor_run(n))
+    rate = lambda seconds: f"{seconds:.3f} s ({n / seconds:,.0f} events/s)"  # noqa: E731
+    report = Report("throughput", f"throughput, {n:,} output events")
+    report.add("raw pipe + json", rate(raw))
+    report.add("mp.Queue (seed design)", rate(queue))
+    report.add("cmbjupyter execute", rate(ours))
+    report.add("execute vs raw pipe", f"{raw / ours:.2f}x", ">= 0.5x", raw / ours >= 0.5)
+    report.add("execute vs mp.Queue", f"{queue / ours:.2f}x", ">= 2x", queue / ours >= 2.0)
+    report.finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

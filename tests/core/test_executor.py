@@ -9,6 +9,7 @@ import pytest
 
 from cmbjupyter import IsolatedTaskExecutor, TaskFailed
 from cmbjupyter.errors import ConfigError
+from tests.waiting import until
 
 PHASED_TASK = """
 phase("planning", context={"target": "C_ell"})
@@ -184,9 +185,13 @@ async def test_two_tasks_run_concurrently_and_keep_their_events_apart(executor):
     assert events["a"].count("complete") == events["b"].count("complete") == 1
 
 
-async def test_a_running_task_id_cannot_be_reused(executor):
-    first = asyncio.create_task(executor.execute("same", "import time; time.sleep(1)", {"engine": "python"}))
-    await asyncio.sleep(0.3)
+async def test_a_running_task_id_cannot_be_reused(executor, collected):
+    first = asyncio.create_task(
+        executor.execute("same", "import time; time.sleep(60)", {"engine": "python"}, collected)
+    )
+    await until(
+        lambda: "running" in [d["status"] for d in collected.of("status")], what="the first run to start"
+    )
     with pytest.raises(ConfigError, match="already running"):
         await executor.execute("same", "pass", {"engine": "python"})
     await executor.cancel("same")

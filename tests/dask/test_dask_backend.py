@@ -10,13 +10,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 
 import pytest
 from distributed import Client
 
 from cmbjupyter.errors import ConfigError, TaskCancelled, WorkerCrashed
 from tests.processes import alive, processes_of
+from tests.waiting import until
 
 SLEEPER = (
     "import os, time\nemit.event('up', {'pid': os.getpid(), 'dask_worker': os.getppid()})\ntime.sleep(60)"
@@ -32,13 +32,6 @@ def backend() -> str:
 async def client(cluster):
     async with Client(cluster.scheduler_address, asynchronous=True, set_as_default=False) as client:
         yield client
-
-
-async def until(condition: Callable[[], object], within: float = 15.0) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.05)
 
 
 async def test_the_worker_runs_as_a_subprocess_of_a_dask_worker(run_python, client):
@@ -76,7 +69,7 @@ async def test_a_dask_worker_lost_mid_task_is_an_error_and_a_suspended_session(
     assert collected.types()[-1] == "complete" and collected.of("complete") == [{"status": "failed"}]
     record = sessions.load_session("lost")
     assert record["status"] == "suspended" and record["suspend_reason"] == info.value.message
-    await until(lambda: not alive(up["pid"]), 10)  # the guard killed the orphan
+    await until(lambda: not alive(up["pid"]), what="the guard to kill the orphan")
     await client.wait_for_workers(2, timeout=60)
     await asyncio.sleep(1.0)  # Dask restarts the task elsewhere; the relay refuses to run it twice
     assert processes_of("lost-task") == []
@@ -98,7 +91,7 @@ async def test_a_run_waiting_for_a_free_dask_worker_is_cancelled_at_once(executo
     assert await executor.cancel("queued")
     with pytest.raises(TaskCancelled):
         await queued
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 30  # the busy runs hold both workers for 60 s: it did not wait
     for i in range(2):
         await executor.cancel(f"busy-{i}")
     for task in busy:
@@ -133,7 +126,7 @@ async def test_a_run_whose_host_died_is_ended_by_the_cluster(cluster):
     finally:
         host.kill()
         await host.wait()
-    await until(lambda: not alive(pid), 15)
+    await until(lambda: not alive(pid), what="the worker to end")
 
 
 async def test_a_failing_dask_task_is_a_clear_error(run_python, collected, monkeypatch):

@@ -4,12 +4,12 @@ the kernel's own thread is never the one that runs (or blocks on) the task."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
 import cmbjupyter
 from cmbjupyter.errors import TaskCancelled, TaskFailed
+from tests.waiting import wait_until
 
 
 @pytest.fixture(autouse=True)
@@ -17,11 +17,13 @@ def sessions_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("CMBJUPYTER_SESSIONS_DIR", str(tmp_path / "sessions"))
 
 
-def test_a_background_run_returns_at_once_and_wait_gives_the_result():
-    started = time.monotonic()
-    run = cmbjupyter.run("import time\ntime.sleep(0.5)\nresult = 6 * 7", engine="python", display=False)
-    assert time.monotonic() - started < 0.4 and not run.done()
-    assert run.wait(timeout=30) == {"result": 42, "context": {}}
+def test_a_background_run_returns_at_once_and_wait_gives_the_result(tmp_path):
+    go = tmp_path / "go"  # the task cannot end before the test creates this file
+    task = f"import os, time\nwhile not os.path.exists({str(go)!r}):\n    time.sleep(0.01)\nresult = 6 * 7"
+    run = cmbjupyter.run(task, engine="python", display=False)
+    assert not run.done()  # run() returned while its task is still going
+    go.touch()
+    assert run.wait(timeout=60) == {"result": 42, "context": {}}
     assert run.status == "completed" and run.result["result"] == 42
     assert run in cmbjupyter.runs.runs()
 
@@ -42,8 +44,7 @@ def test_a_failed_run_raises_its_task_failed_from_result_and_wait():
 
 def test_cancel_stops_the_worker_and_the_run_ends_cancelled():
     run = cmbjupyter.run("import time\ntime.sleep(60)", engine="python", display=False, session_id="stopme")
-    while run.state.status != "running":
-        time.sleep(0.02)
+    wait_until(lambda: run.state.status == "running", what="the run to start")
     run.cancel()
     assert run.done() and isinstance(run.error, TaskCancelled)
     assert run.status == "cancelled"
@@ -51,9 +52,7 @@ def test_cancel_stops_the_worker_and_the_run_ends_cancelled():
 
 def test_answering_a_question_from_the_kernel():
     run = cmbjupyter.run("result = ask('which spectrum?')", engine="python", mode="hitl", display=False)
-    deadline = time.monotonic() + 30
-    while run.state.input_request is None and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: run.state.input_request, what="the question")
     assert run.state.input_request["prompt"] == "which spectrum?"
     run.answer("TT")
     assert run.wait(timeout=30)["result"] == "TT"

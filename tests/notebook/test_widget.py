@@ -15,6 +15,7 @@ from cmbjupyter.state import RunState
 from cmbjupyter.static_html import render_html, usd
 from cmbjupyter.view import RunView
 from cmbjupyter.widget import RunWidget
+from tests.waiting import wait_until
 
 FLOOD = """
 phase('planning')
@@ -86,9 +87,7 @@ def test_only_the_parts_that_changed_are_synced():
 
 def test_cancel_from_the_browser_ends_the_run_cancelled():
     run, view = live_run("import time\nphase('planning')\ntime.sleep(60)")
-    deadline = time.monotonic() + 20
-    while run.state.phase != "planning" and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: run.state.phase == "planning", what="the planning phase")
     view.widget._handle_message(view.widget, {"type": "cancel"}, [])
     with pytest.raises(TaskCancelled):
         run.wait(timeout=30)
@@ -97,9 +96,7 @@ def test_cancel_from_the_browser_ends_the_run_cancelled():
 
 def test_an_answer_typed_in_the_browser_reaches_the_task():
     run, view = live_run("answer = emit.ask('Which dataset?')\nresult = answer", mode="hitl")
-    deadline = time.monotonic() + 20
-    while run.state.input_request is None and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: run.state.input_request, what="the question")
     view.widget._handle_message(view.widget, {"type": "input", "text": "planck"}, [])
     assert run.wait(timeout=30)["result"] == "planck"
     view.widget._handle_message(view.widget, {"type": "bogus"}, [])  # ignored, not an error

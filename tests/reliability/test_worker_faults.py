@@ -17,6 +17,8 @@ from cmbjupyter.errors import (
     TaskTimeout,
     WorkerCrashed,
 )
+from tests.processes import alive
+from tests.waiting import until, wait_until
 
 
 def _children() -> set[int]:
@@ -27,19 +29,11 @@ def _children() -> set[int]:
 def no_leaked_processes():
     before = _children()
     yield
-    leaked = set()
-    for _ in range(50):
-        leaked = {
-            pid
-            for pid in _children() - before
-            if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-        }
-        if not leaked:
-            break
-        import time
 
-        time.sleep(0.05)
-    assert not leaked, f"processes left behind: {leaked}"
+    def leaked() -> set[int]:
+        return {pid for pid in _children() - before if alive(pid)}
+
+    wait_until(lambda: not leaked(), what="every process of the test to end")
 
 
 async def _fail(run_python, collected, sessions, source: str, expected: type[TaskFailed], **config):
@@ -125,10 +119,7 @@ time.sleep(60)
     task = asyncio.create_task(
         executor.execute("cancel-me", source, {"engine": "python", "session_id": "failing"}, collected)
     )
-    for _ in range(200):
-        if collected.of("children"):
-            break
-        await asyncio.sleep(0.02)
+    await until(lambda: collected.of("children"), what="the worker's children")
     pids = collected.of("children")[0]["pids"]
     assert await executor.cancel("cancel-me") is True
     with pytest.raises(TaskCancelled):
@@ -146,8 +137,7 @@ async def test_cancelling_the_awaiting_coroutine_stops_the_worker_too(executor, 
             "t", "import time\nemit.event('up', {})\ntime.sleep(60)", {"engine": "python"}, collected
         )
     )
-    while not collected.of("up"):
-        await asyncio.sleep(0.02)
+    await until(lambda: collected.of("up"), what="the worker")
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -173,7 +163,7 @@ async def test_budget_exceeded_stops_the_worker_after_a_warning_at_80_percent(
 ):
     source = """
 import time
-for i in range(100):
+while True:  # only the budget stops it
     record_usage("gpt-4o", 100_000, 1_000, agent="engineer")  # $0.26 each
     time.sleep(0.05)
 """
@@ -182,7 +172,7 @@ for i in range(100):
     assert [w["exceeded"] for w in warnings] == [False, True]
     assert warnings[0]["fraction"] >= 0.8
     assert "budget of $1.00" in exc.message
-    assert len(collected.of("cost_update")) < 10
+    assert len(collected.of("cost_update")) >= 4  # it ran until the 4th crossed $1.00, then stopped
 
 
 async def test_a_crash_marks_running_nodes_failed_and_keeps_completed_ones(run_python, collected, sessions):

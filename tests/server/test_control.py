@@ -80,9 +80,12 @@ async def test_input_request_is_answered_over_rest(api):
     assert done["result"]["result"] == "got $5"
 
 
+#: Resumed, it runs until the test creates the file ``go`` (so it is still running when asked to).
 RESUMABLE = """
-import time
+import os, time
 if config.get("resume"):
+    while not os.path.exists(go):
+        time.sleep(0.01)
     result = {"resumed_from": config["resume"]["phase"], "context": dict(context)}
 else:
     phase("waiting", context={"stage": 1})
@@ -90,8 +93,9 @@ else:
 """
 
 
-async def test_resume_a_cancelled_session_continues_from_its_phase(api):
-    created = await api.submit(RESUMABLE, session_id="s-resume")
+async def test_resume_a_cancelled_session_continues_from_its_phase(api, tmp_path):
+    go = tmp_path / "go"
+    created = await api.submit(f"go = {str(go)!r}\n{RESUMABLE}", session_id="s-resume")
     await api.wait(created["task_id"], ("running",))
     while not (await api.get("tasks", created["task_id"]))["phase"]:
         await asyncio.sleep(0.05)
@@ -106,6 +110,7 @@ async def test_resume_a_cancelled_session_continues_from_its_phase(api):
     assert resumed["session_id"] == "s-resume" and resumed["task_id"] != created["task_id"]
     code, reply = await api.call("POST", "sessions", "s-resume", "resume")
     assert code == 409 and "already running" in reply["message"]
+    go.touch()
     snapshot = await api.wait(resumed["task_id"])
     assert snapshot["result"]["result"] == {"resumed_from": "waiting", "context": {"stage": 1}}
     assert snapshot["cost"]["budget_usd"] == 3

@@ -9,26 +9,31 @@ import textwrap
 
 import psutil
 
+#: Runs until the test creates the file ``go`` (so it is still running when the kernel is gone).
 TASK = """
-import time
+import os, time
 phase("outliving", context={"who": "server"})
-time.sleep(2.0)
+while not os.path.exists(go):
+    time.sleep(0.01)
 result = "survived"
 """
 
-SUBMIT = f"""
+SUBMIT = """
 import os, sys
 from cmbjupyter.remote.client import connect
 client = connect()
-submission = client.submit({TASK!r}, {{"engine": "python", "session_id": "s-survivor"}})
+submission = client.submit({task!r}, {{"engine": "python", "session_id": "s-survivor"}})
 print("SUBMITTED", submission.task_id, client.url, os.environ.get("JPY_SESSION_NAME"), flush=True)
 print("SERVER_MODULES", sorted(m for m in sys.modules if m.startswith("jupyter_server")), flush=True)
 """
 
 
-async def test_task_outlives_the_kernel_that_submitted_it(api, jp_serverapp, registry, notebook_kernel):
+async def test_task_outlives_the_kernel_that_submitted_it(
+    api, jp_serverapp, registry, notebook_kernel, tmp_path
+):
+    go = tmp_path / "go"
     kernel = await notebook_kernel("survivor.ipynb")
-    printed = await kernel.execute(SUBMIT)
+    printed = await kernel.execute(SUBMIT.format(task=f"go = {str(go)!r}\n{TASK}"))
     line = next(x for x in printed.splitlines() if x.startswith("SUBMITTED"))
     _, task_id, url, notebook = line.split(" ", 3)
     assert url.startswith("http://") and url.rstrip("/").endswith(jp_serverapp.base_url.rstrip("/"))
@@ -42,7 +47,8 @@ async def test_task_outlives_the_kernel_that_submitted_it(api, jp_serverapp, reg
     await kernel.shutdown()
     assert (await api.get("tasks", task_id))["status"] == "running"
 
-    snapshot = await api.wait(task_id, timeout=30)
+    go.touch()
+    snapshot = await api.wait(task_id)
     assert snapshot["result"]["result"] == "survived"
     assert snapshot["notebook"] == "survivor.ipynb"  # JPY_SESSION_NAME, as a path of the contents API
     record = await api.get("sessions", "s-survivor")

@@ -13,7 +13,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 import psutil
 import pytest
@@ -22,6 +21,7 @@ import cmbjupyter
 from cmbjupyter import TaskFailed
 from cmbjupyter.remote.client import ServerClient
 from cmbjupyter.session import SessionManager
+from tests.waiting import wait_until
 
 LONG = """
 import time
@@ -37,16 +37,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _wait(predicate, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _jupyter_server(tmp_path, sessions_dir, port: int, token: str) -> subprocess.Popen:
@@ -81,12 +71,12 @@ def crashed_server(tmp_path, sessions_dir, monkeypatch):
     monkeypatch.setattr("cmbjupyter.remote.client._cached", None)
     try:
         client = ServerClient(f"http://127.0.0.1:{port}/", token)
-        _wait(client.ping, what="the phase-1 server")
+        wait_until(client.ping, what="the phase-1 server")
         quick = client.submit("phase('only')\nresult = 7", {"engine": "python", "session_id": "s-finished"})
         followed = cmbjupyter.run(LONG, display=False, engine="python", session_id="s-interrupted")
         assert followed.where == "server"
-        _wait(lambda: client.task(quick.task_id)["status"] == "completed", what="the quick task")
-        _wait(lambda: followed.state.phase == "analysis", what="the long task, seen by the Run")
+        wait_until(lambda: client.task(quick.task_id)["status"] == "completed", what="the quick task")
+        wait_until(lambda: followed.state.phase == "analysis", what="the long task, seen by the Run")
         workers = psutil.Process(server.pid).children(recursive=True)
         assert workers, "the long task's worker should be a child of the server"
         server.send_signal(signal.SIGKILL)
@@ -142,9 +132,9 @@ def test_sigterm_stops_workers_and_suspends_running_sessions(tmp_path, sessions_
     server = _jupyter_server(tmp_path, sessions_dir, port, token)
     try:
         client = ServerClient(f"http://127.0.0.1:{port}/", token)
-        _wait(client.ping, what="the server")
+        wait_until(client.ping, what="the server")
         long = client.submit(LONG, {"engine": "python", "session_id": "s-term"})
-        _wait(lambda: client.task(long.task_id)["phase"] == "analysis", what="the long task")
+        wait_until(lambda: client.task(long.task_id)["phase"] == "analysis", what="the long task")
         workers = psutil.Process(server.pid).children(recursive=True)
         server.send_signal(signal.SIGTERM)
         server.wait(30)

@@ -161,11 +161,17 @@ async def test_bad_since_or_mode_is_400(api, jp_ws_fetch):
 async def test_old_finished_tasks_release_their_buffers(api, registry, read_stream):
     from cmbjupyter.server.registry import FULL_BUFFERS_KEPT
 
-    created = [await api.submit("result = 1") for _ in range(FULL_BUFFERS_KEPT + 2)]
+    # tasks run concurrently (two at a time), so they finish in any order; a slow first one makes
+    # sure that submission order is not finish order: the first two to *finish* are the old ones
+    slow = await api.submit("import time\ntime.sleep(0.5)\nresult = 1")
+    created = [slow] + [await api.submit("result = 1") for _ in range(FULL_BUFFERS_KEPT + 1)]
     for c in created:
         await api.wait(c["task_id"])
-    sizes = [len(registry.get(c["task_id"]).buffer.events) for c in created]
-    assert sizes[:2] == [1, 1] and min(sizes[2:]) > 1
-    messages = await read_stream(created[0]["task_id"])  # a late subscriber: the final snapshot
+    finish_order = [t for t in registry._finished if t in {c["task_id"] for c in created}]
+    sizes = {t: len(registry.get(t).buffer.events) for t in finish_order}
+    assert len(finish_order) == len(created)
+    assert [sizes[t] for t in finish_order[:2]] == [1, 1]
+    assert min(sizes[t] for t in finish_order[2:]) > 1
+    messages = await read_stream(finish_order[0])  # a late subscriber: the final snapshot
     assert [m["type"] for m in messages] == ["snapshot"]
     assert messages[0]["data"]["status"] == "completed"
