@@ -21,7 +21,8 @@ from cmbjupyter.backends.process_tree import identity
 from cmbjupyter.errors import SessionError, TaskCancelled, TaskTimeout
 from cmbjupyter.remote.client import ServerClient
 from tests.processes import alive, processes_of
-from tests.server.test_restart import _free_port, _jupyter_server, _wait
+from tests.server.test_restart import _free_port, _jupyter_server
+from tests.waiting import wait_until
 
 #: Generous bound for a whole tree to disappear on a loaded 2-core machine.
 GONE_WITHIN = 60.0
@@ -60,14 +61,15 @@ def daemonising(info: Path, tail: str = SLEEP) -> str:
 
 def started(info: Path) -> dict:
     """The INFO of a daemonising task, once its daemon runs."""
-    return json.loads(_wait(lambda: info.exists() and info.read_text(), what=f"{info.name} to be written"))
+    text = wait_until(lambda: info.exists() and info.read_text(), what=f"{info.name} to be written")
+    return json.loads(text)
 
 
 def assert_all_gone(task_ids: list[str], pids: list[int] = ()) -> None:
     def gone() -> bool:
         return not any(processes_of(t) for t in task_ids) and not any(alive(p) for p in pids)
 
-    _wait(gone, timeout=GONE_WITHIN, what=f"every process of {task_ids} to end")
+    wait_until(gone, within=GONE_WITHIN, what=f"every process of {task_ids} to end")
 
 
 @pytest.fixture
@@ -89,7 +91,7 @@ def test_kill_9_of_the_jupyter_server_ends_its_workers_and_their_daemons(tmp_pat
     server = _jupyter_server(tmp_path, tmp_path / "sessions", port, token)
     try:
         client = ServerClient(f"http://127.0.0.1:{port}/", token)
-        _wait(client.ping, what="the server")
+        wait_until(client.ping, what="the server")
         printer = client.submit(
             "import time\n" + PRINT_FOREVER, {"engine": "python", "session_id": "printer"}
         )
@@ -98,7 +100,7 @@ def test_kill_9_of_the_jupyter_server_ends_its_workers_and_their_daemons(tmp_pat
         leftovers += [printer.task_id, daemon_task.task_id]
         daemon = started(info)
         assert daemon["host"] == server.pid and alive(daemon["daemon"])
-        _wait(lambda: processes_of(printer.task_id), what="the printing worker")
+        wait_until(lambda: processes_of(printer.task_id), what="the printing worker")
         server.send_signal(signal.SIGKILL)
         server.wait(30)
         assert_all_gone(leftovers, [daemon["daemon"]])
@@ -130,7 +132,7 @@ def test_a_kernel_that_dies_or_shuts_down_takes_its_kernel_mode_tasks_with_it(tm
         daemon = started(info)
         leftovers += [daemon["task_id"], printer_id]
         assert daemon["host"] == manager.provisioner.pid
-        _wait(lambda: processes_of(printer_id), what="the printing worker")
+        wait_until(lambda: processes_of(printer_id), what="the printing worker")
         if ending == "SIGKILL":
             os.kill(daemon["host"], signal.SIGKILL)
         else:
