@@ -25,12 +25,15 @@ const ICON = `<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24
 /** Session rows: the sidecars (GET sessions pages) with the live tasks (updates socket) folded in. */
 function rowsOf(sessions, tasks) {
   const rows = new Map();
-  for (const s of sessions.values()) rows.set(s.session_id, { ...s, ...(s.live ?? {}), session_id: s.session_id });
+  for (const s of sessions.values())
+    rows.set(s.session_id, { ...s, ...(s.live ?? {}), session_id: s.session_id });
   for (const t of tasks.values()) {
     if (!t.session_id) continue;
     rows.set(t.session_id, { ...(rows.get(t.session_id) ?? {}), ...t });
   }
-  return [...rows.values()].sort((a, b) => String(b.started_at ?? "").localeCompare(String(a.started_at ?? "")));
+  return [...rows.values()].sort((a, b) =>
+    String(b.started_at ?? "").localeCompare(String(a.started_at ?? "")),
+  );
 }
 
 class SessionsPanel extends Widget {
@@ -42,7 +45,11 @@ class SessionsPanel extends Widget {
     this.addClass("cmbjupyter-sidebar");
     this.title.caption = "cmbagent sessions";
     this.title.iconLabel = "";
-    this.title.icon = { render: (host) => { host.innerHTML = ICON; } };
+    this.title.icon = {
+      render: (host) => {
+        host.innerHTML = ICON;
+      },
+    };
     this.tasks = new Map();
     this.sessions = new Map(); // session id -> sidecar row, the pages fetched so far
     this.total = 0; // sessions on the server
@@ -140,22 +147,30 @@ class SessionsPanel extends Widget {
       this.list.replaceChildren(el("div", "cmb-sidebar-empty", "No sessions yet: run a %%cmbagent cell."));
       return;
     }
-    this.list.replaceChildren(...rows.map((r) => {
-      const row = el("div", `cmb-sidebar-row${r.session_id === this.selected?.session_id ? " cmb-selected" : ""}`);
-      row.dataset.sessionId = r.session_id;
-      row.dataset.status = r.status ?? "";
-      const cost = r.cost?.total_usd ?? r.total_usd;
-      const since = r.started_at ?? r.created_at;
-      row.title = r.error ?? (since ? `started ${since}` : ""); // a damaged file: why
-      row.append(
-        el("span", `cmb-status cmb-${r.status}`, r.status ?? "?"),
-        el("span", "cmb-sidebar-name", ` ${r.session_id} `),
-        el("span", "cmb-where", [r.mode, r.phase, cost != null ? usd(cost) : "", started(since)]
-          .filter(Boolean).join(" · ")),
-      );
-      row.addEventListener("click", () => this.select(r));
-      return row;
-    }));
+    this.list.replaceChildren(
+      ...rows.map((r) => {
+        const row = el(
+          "div",
+          `cmb-sidebar-row${r.session_id === this.selected?.session_id ? " cmb-selected" : ""}`,
+        );
+        row.dataset.sessionId = r.session_id;
+        row.dataset.status = r.status ?? "";
+        const cost = r.cost?.total_usd ?? r.total_usd;
+        const since = r.started_at ?? r.created_at;
+        row.title = r.error ?? (since ? `started ${since}` : ""); // a damaged file: why
+        row.append(
+          el("span", `cmb-status cmb-${r.status}`, r.status ?? "?"),
+          el("span", "cmb-sidebar-name", ` ${r.session_id} `),
+          el(
+            "span",
+            "cmb-where",
+            [r.mode, r.phase, cost != null ? usd(cost) : "", started(since)].filter(Boolean).join(" · "),
+          ),
+        );
+        row.addEventListener("click", () => this.select(r));
+        return row;
+      }),
+    );
     const current = rows.find((r) => r.session_id === this.selected?.session_id);
     if (current) this.renderActions(current);
   }
@@ -170,7 +185,8 @@ class SessionsPanel extends Widget {
     };
     if (ACTIVE.has(row.status) && row.task_id) button("Cancel", () => this.cancel());
     if (RESUMABLE.has(row.status)) button("Resume", () => this.resume(row.session_id));
-    if (row.notebook) button("Open notebook", () => this.app.commands.execute("docmanager:open", { path: row.notebook }));
+    if (row.notebook)
+      button("Open notebook", () => this.app.commands.execute("docmanager:open", { path: row.notebook }));
     this.actions.replaceChildren(...buttons);
   }
 
@@ -182,11 +198,15 @@ class SessionsPanel extends Widget {
     this.renderActions(row);
     const live = row.task_id && this.tasks.has(row.task_id);
     if (live) {
-      this.stream = this.api.socket(`tasks/${encodeURIComponent(row.task_id)}/events?mode=state`, (messages) => {
-        for (const m of messages) if (m.type === "snapshot") this.draw(m.data);
-      });
+      this.stream = this.api.socket(
+        `tasks/${encodeURIComponent(row.task_id)}/events?mode=state`,
+        (messages) => {
+          for (const m of messages) if (m.type === "snapshot") this.draw(m.data);
+        },
+      );
     } else {
-      this.api.call(`sessions/${encodeURIComponent(row.session_id)}?view=state`)
+      this.api
+        .call(`sessions/${encodeURIComponent(row.session_id)}?view=state`)
         .then((snapshot) => this.draw(snapshot.state ?? snapshot))
         .catch((err) => this.view.update({ run: { status: row.status, message: err.message } }));
     }
@@ -195,7 +215,9 @@ class SessionsPanel extends Widget {
   draw(snapshot) {
     this.snapshot = snapshot;
     this.view.update(partsOf(snapshot));
-    this.saveToNotebook(snapshot).catch((err) => console.warn("cmbagent: notebook metadata not written", err));
+    this.saveToNotebook(snapshot).catch((err) =>
+      console.warn("cmbagent: notebook metadata not written", err),
+    );
   }
 
   /** On a phase or status change of any task (listed or drawn), its summary goes into the metadata
@@ -216,19 +238,25 @@ class SessionsPanel extends Widget {
   }
 
   async cancel() {
-    if (this.selected?.task_id) await this.api.call(`tasks/${encodeURIComponent(this.selected.task_id)}`, "DELETE");
+    if (this.selected?.task_id)
+      await this.api.call(`tasks/${encodeURIComponent(this.selected.task_id)}`, "DELETE");
   }
 
   async resume(sessionId) {
     const created = await this.api.call(`sessions/${encodeURIComponent(sessionId)}/resume`, "POST", {});
-    this.tasks.set(created.task_id, { ...created, session_id: sessionId, status: created.status ?? "queued" });
+    this.tasks.set(created.task_id, {
+      ...created,
+      session_id: sessionId,
+      status: created.status ?? "queued",
+    });
     this.select({ ...created, session_id: sessionId });
   }
 
   async answer(text) {
     const request = this.snapshot?.input_request?.request_id;
     const id = this.selected?.task_id;
-    if (id) await this.api.call(`tasks/${encodeURIComponent(id)}/input`, "POST", { text, request_id: request });
+    if (id)
+      await this.api.call(`tasks/${encodeURIComponent(id)}/input`, "POST", { text, request_id: request });
   }
 }
 
