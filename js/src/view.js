@@ -35,7 +35,7 @@ function details(node) {
 
 /**
  * @param {HTMLElement} host
- * @param {{onCancel?: () => void, onInput?: (text: string) => void}} actions
+ * @param {{onCancel?: () => void, onInput?: (text: string) => void, onSelect?: (id: string) => void}} actions
  */
 export function createRunView(host, actions = {}) {
   const root = el("div", "cmbjupyter-run");
