@@ -83,11 +83,12 @@ def _example_root(tmp_path_factory, name: str) -> Path:
     return root
 
 
-def _serve(app: str, root: Path, *options: str):
-    """Run ``jupyter <app>`` on 127.0.0.1 in ``root`` until the generator is closed."""
+def _serve(app: str, root: Path, *options: str, python: str = sys.executable):
+    """Run ``jupyter <app>`` of ``python``'s environment on 127.0.0.1 in ``root`` until the generator
+    is closed."""
     port, token = _free_port(), "cmbjupyter-browser-test"
     env = {**os.environ, "JUPYTER_PLATFORM_DIRS": "1", "CMBJUPYTER_SESSIONS_DIR": str(root / "sessions")}
-    command = [sys.executable, "-m", "jupyter", app, "--no-browser", f"--port={port}", "--ip=127.0.0.1"]
+    command = [python, "-m", "jupyter", app, "--no-browser", f"--port={port}", "--ip=127.0.0.1"]
     command += [f"--IdentityProvider.token={token}", "--allow-root", f"--ServerApp.root_dir={root}"]
     command += ["--ServerApp.disable_check_xsrf=False", *options]
     log = open(root / f"{app}.log", "w")  # noqa: SIM115 - closed below
