@@ -41,7 +41,8 @@ def _drawn(start: Callable[[Any], Run], display: bool) -> Run:
         from .view import RunView
 
         views.append(RunView(run))
-        return views[0].sinks(run.state)
+        sinks: list[Any] = views[0].sinks(run.state)
+        return sinks
 
     started = start(draw if display else None)
     for view in views:
@@ -127,7 +128,8 @@ def cancel(run_or_session_id: str) -> str:
     for task in client.tasks() if client is not None else ():
         ids = (task.get("task_id"), task.get("session_id"))
         if run_or_session_id in ids and task.get("status") not in TERMINAL:
-            return client.cancel(str(task["task_id"]))  # started by another (perhaps dead) kernel
+            cancelled: str = client.cancel(str(task["task_id"]))  # started by another (perhaps dead) kernel
+            return cancelled
     raise KeyError(f"no running task {run_or_session_id!r} in this kernel or on the server")
 
 
@@ -166,7 +168,7 @@ def sessions_table() -> Any:
     return SessionsTable(ordered)
 
 
-class SessionsTable(list):
+class SessionsTable(list[dict[str, Any]]):
     """A list of session summaries that draws itself as an HTML table in notebooks."""
 
     COLUMNS = ("session_id", "status", "mode", "phase", "step", "total_usd", "updated_at", "where")

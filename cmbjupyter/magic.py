@@ -19,7 +19,7 @@ import argparse
 import json
 import shlex
 import sys
-from typing import Any
+from typing import Any, cast
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
@@ -94,10 +94,15 @@ class CmbAgentMagics(Magics):
             run = api.run(cell, background=True, force_kernel=force_kernel, **config)
         except (CmbJupyterError, ValueError) as exc:
             raise UsageError(str(exc)) from None
-        self.shell.user_ns["_"] = run
+        self._user_ns()["_"] = run
         if not background:
             _wait(run)
         return None
+
+    def _user_ns(self) -> dict[str, Any]:
+        if self.shell is None:  # only a Magics made without a shell, which IPython never does
+            raise UsageError("%%cmbagent runs in an IPython shell")
+        return cast(dict[str, Any], self.shell.user_ns)
 
     def _line(self, line: str) -> Any:
         from . import api
@@ -116,16 +121,21 @@ class CmbAgentMagics(Magics):
             return api.cancel(rest[0])
         if command == "resume":
             run = api.resume(rest[0])
-            self.shell.user_ns["_"] = run
+            self._user_ns()["_"] = run
             if "--background" not in rest:
                 _wait(run)
             return None
         raise UsageError(f"unknown %cmbagent command {command!r}: sessions, show, cancel or resume")
 
 
+def _parser() -> argparse.ArgumentParser:
+    """The parser IPython's ``magic_arguments`` built from the decorators (its ``.parser``)."""
+    return cast(argparse.ArgumentParser, cast(Any, CmbAgentMagics.cmbagent).parser)
+
+
 def _cell_usage() -> str:
     """The parser's own usage line (IPython's formatter writes it as a code block: ``::``)."""
-    parser = CmbAgentMagics.cmbagent.parser
+    parser = _parser()
     return "usage: " + parser.format_usage().removeprefix("::").strip()
 
 
@@ -136,7 +146,7 @@ def parse_cell_args(line: str) -> tuple[dict[str, Any], bool, bool]:
     IPython's own splitter keeps the quotes.
     """
     try:
-        args = CmbAgentMagics.cmbagent.parser.parse_args(shlex.split(line))
+        args = _parser().parse_args(shlex.split(line))
     except ValueError as exc:  # shlex: unbalanced quotes
         raise UsageError(f"{exc}\n{_cell_usage()}") from None
     except UsageError as exc:  # the parser's: a bad or unknown option

@@ -224,7 +224,11 @@ def start_in_kernel(
         engine=checked.engine,
         state=supervisor.state,
         where="kernel",
-        sidecar=str(executor.session_manager.path(checked.session_id)) if checked.session_id else None,
+        sidecar=(
+            str(executor.session_manager.path(checked.session_id))
+            if checked.session_id and executor.session_manager
+            else None
+        ),
     )
     for sink in prepare(run) if prepare else ():
         supervisor.router.add(sink)
