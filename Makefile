@@ -30,13 +30,13 @@ $(STAMPS)/venv: pyproject.toml $(STAMPS)/js
 	$(BIN)/python -m pip install -q -e ".[test,dask]"
 	@touch $@
 
-# The JupyterLab sidebar: js/ -> cmbjupyter/labextension (built against this JupyterLab's core
-# packages), linked into the venv's labextensions (wheels ship it as shared-data instead).
+# The JupyterLab sidebar: js/ -> cmbjupyter/labextension (jupyter-builder, against the pinned
+# @jupyterlab/core-meta), linked into the venv's labextensions by `jupyter-builder develop` (wheels
+# ship it as shared-data instead).
 labext: $(STAMPS)/labext
-$(STAMPS)/labext: $(STAMPS)/venv $(JS_SOURCES) js/build-lab.mjs
-	cd js && PYTHON="$(CURDIR)/$(BIN)/python" npm run build:lab
-	@mkdir -p $(VENV)/share/jupyter/labextensions
-	ln -sfn "$(CURDIR)/cmbjupyter/labextension" $(VENV)/share/jupyter/labextensions/cmbjupyter
+$(STAMPS)/labext: $(STAMPS)/venv $(JS_SOURCES)
+	cd js && PATH="$(CURDIR)/$(BIN):$$PATH" npm run build:lab
+	$(BIN)/jupyter-builder develop --overwrite .
 	@touch $@
 
 # Debian's Chromium for the real-browser tests.
@@ -53,16 +53,21 @@ $(STAMPS)/cmbagent: .ci/install-cmbagent.sh
 	bash .ci/install-cmbagent.sh
 	@touch $@
 
-lint: python-env
+# Python: ruff, mypy (pyproject.toml [tool.mypy]); JS: prettier, eslint, tsc --checkJs (js/package.json).
+lint: python-env js
 	$(BIN)/ruff check cmbjupyter tests benchmarks notebooks
 	$(BIN)/ruff format --check cmbjupyter tests benchmarks notebooks
+	$(BIN)/mypy
+	cd js && npm run lint
 
-format: python-env
+format: python-env js
 	$(BIN)/ruff format cmbjupyter tests benchmarks notebooks
 	$(BIN)/ruff check --fix cmbjupyter tests benchmarks notebooks
+	cd js && npm run format
 
 # Tests never call a paid LLM: the cmbagent notebook and tests use the scripted server.
 test: setup lint
+	cd js && npm test
 	CMBJUPYTER_OFFLINE=1 $(BIN)/python -m pytest tests notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg \
 		-p no:cacheprovider $(PYTEST_ARGS)
 
