@@ -9,7 +9,7 @@
 // cost the server nothing per update.
 
 import { Widget } from "@lumino/widgets";
-import { CmbAgentApi } from "./api.js";
+import { ApiError, CmbAgentApi } from "./api.js";
 import { el, started, usd } from "./format.js";
 import { partsOf } from "./parts.js";
 import { ACTIVE } from "./protocol.js";
@@ -59,11 +59,14 @@ class SessionsPanel extends Widget {
     this.stream = null;
     this.phases = new Map(); // task id -> last phase/status written to its notebook
     const header = el("div", "cmb-sidebar-header", "cmbagent sessions ");
+    this.header = header;
+    this.offline = el("span", "cmb-sidebar-offline-note", " reconnecting\u2026 ");
+    this.offline.hidden = true;
     const reload = el("button", "cmb-sidebar-reload", "\u21bb");
     reload.type = "button";
     reload.title = "Reload the session list";
     reload.addEventListener("click", () => this.refresh());
-    header.append(reload);
+    header.append(this.offline, reload);
     this.list = el("div", "cmb-sidebar-list");
     this.more = el("button", "cmb-sidebar-more", "Show more");
     this.more.type = "button";
@@ -82,23 +85,44 @@ class SessionsPanel extends Widget {
 
   async start() {
     await this.refresh();
-    this.updates = this.api.socket("updates", (messages) => {
-      let unknown = false;
-      for (const m of messages) {
-        if (m.type !== "tasks") continue;
-        if (m.full) this.tasks.clear();
-        for (const t of m.tasks) {
-          this.tasks.set(t.task_id, t);
-          if (t.session_id && !this.sessions.has(t.session_id) && !this.relisted.has(t.session_id)) {
-            this.relisted.add(t.session_id);
-            unknown = true;
+    // Reconnects by itself (backoff) after a server restart; its first message is then the full task
+    // list again, and the sessions are re-listed, since they may have changed while it was away.
+    this.updates = this.api.socket(
+      () => "updates",
+      (messages) => this.applyUpdates(messages),
+      {
+        onOpen: (reconnected) => {
+          this.offline.hidden = true;
+          if (reconnected) {
+            this.relisted.clear();
+            this.refresh();
           }
-          this.saveToNotebook(t).catch((err) => console.warn("cmbagent: notebook metadata not written", err));
+        },
+        onDown: () => {
+          this.offline.hidden = false;
+          this.offline.title = "The Jupyter server is not reachable: reconnecting";
+        },
+      },
+    );
+  }
+
+  /** The `updates` feed's task summaries, applied to the rows held. */
+  applyUpdates(messages) {
+    let unknown = false;
+    for (const m of messages) {
+      if (m.type !== "tasks") continue;
+      if (m.full) this.tasks.clear();
+      for (const t of m.tasks) {
+        this.tasks.set(t.task_id, t);
+        if (t.session_id && !this.sessions.has(t.session_id) && !this.relisted.has(t.session_id)) {
+          this.relisted.add(t.session_id);
+          unknown = true;
         }
+        this.saveToNotebook(t).catch((err) => console.warn("cmbagent: notebook metadata not written", err));
       }
-      this.renderList(); // the task summaries, applied to the rows held
-      if (unknown) this.relistSoon();
-    });
+    }
+    this.renderList(); // the task summaries, applied to the rows held
+    if (unknown) this.relistSoon();
   }
 
   /** A new session appeared: fetch the first page again (once per RELIST_DELAY, whatever the rate). */
@@ -197,19 +221,45 @@ class SessionsPanel extends Widget {
     this.renderList();
     this.renderActions(row);
     const live = row.task_id && this.tasks.has(row.task_id);
-    if (live) {
-      this.stream = this.api.socket(
-        `tasks/${encodeURIComponent(row.task_id)}/events?mode=state`,
-        (messages) => {
-          for (const m of messages) if (m.type === "snapshot") this.draw(m.data);
+    if (live) this.follow(row);
+    else this.showSession(row);
+  }
+
+  /** A live task's state snapshots; after a reconnect it resumes from the last seq drawn (`since=`).
+   * A task the server no longer has (it restarted) is shown from its session file instead. */
+  follow(row) {
+    const task = encodeURIComponent(row.task_id);
+    let since = 0;
+    this.stream = this.api.socket(
+      () => `tasks/${task}/events?mode=state${since > 0 ? `&since=${since}` : ""}`,
+      (messages) => {
+        for (const m of messages) {
+          if (m.type !== "snapshot") continue;
+          since = Math.max(since, m.seq ?? 0);
+          this.draw(m.data);
+        }
+      },
+      {
+        shouldRetry: async () => {
+          try {
+            await this.api.call(`tasks/${task}?view=summary`);
+            return true;
+          } catch (err) {
+            if (!(err instanceof ApiError && err.status === 404)) return true; // the server is still away
+            if (this.selected?.session_id === row.session_id) this.showSession(row);
+            return false;
+          }
         },
-      );
-    } else {
-      this.api
-        .call(`sessions/${encodeURIComponent(row.session_id)}?view=state`)
-        .then((snapshot) => this.draw(snapshot.state ?? snapshot))
-        .catch((err) => this.view.update({ run: { status: row.status, message: err.message } }));
-    }
+      },
+    );
+  }
+
+  /** A session that no task runs: its saved state. */
+  showSession(row) {
+    this.api
+      .call(`sessions/${encodeURIComponent(row.session_id)}?view=state`)
+      .then((snapshot) => this.draw(snapshot.state ?? snapshot))
+      .catch((err) => this.view.update({ run: { status: row.status, message: err.message } }));
   }
 
   draw(snapshot) {
