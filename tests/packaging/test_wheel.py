@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import _serve
+from tests.browser.conftest import serving
 from tests.browser.test_sidebar import open_sidebar
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,6 +59,8 @@ def wheel(sdist, tmp_path_factory) -> Path:
     (bare / "python").symlink_to(sys.executable)
     assert shutil.which("npm", path=str(bare)) is None and shutil.which("node", path=str(bare)) is None
     env = {"PATH": str(bare), "HOME": os.environ.get("HOME", str(bare))}
+    if "PYTHONPATH" in os.environ:  # where this interpreter finds `build`, as the sdist's build did
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     out = tmp_path_factory.mktemp("wheel")
     _run([sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(sdist)], env=env)
     [built] = out.glob("cmbjupyter-*.whl")
@@ -150,18 +152,14 @@ def test_jupyterlab_of_the_fresh_venv_loads_the_sidebar_without_page_errors(fres
             patch.delenv(name, raising=False)
         for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
             patch.setenv(name, fresh[name])
-        server = _serve(
+        with serving(
             "lab",
             tmp_path,
             "--LabApp.news_url=",
             "--LabApp.expose_app_in_browser=True",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
             python=fresh["python"],
-        )
-        lab = next(server)
-        try:
+        ) as lab:
             sidebar = open_sidebar(page, lab)
             assert "cmbagent sessions" in sidebar.inner_text()
-        finally:
-            server.close()
     assert errors == []
