@@ -13,6 +13,7 @@ import { ApiError, CmbAgentApi } from "./api.js";
 import { el, started, usd } from "./format.js";
 import { partsOf } from "./parts.js";
 import { ACTIVE } from "./protocol.js";
+import { patchTasks, rowsOf } from "./rows.js";
 import { createRunView } from "./view.js";
 
 const RESUMABLE = new Set(["suspended", "cancelled", "failed"]); // their session is suspended
@@ -21,20 +22,6 @@ const RELIST_DELAY = 1000; // ms: new sessions re-list the first page at most th
 const ICON = `<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24"><g fill="none"
  stroke="currentColor" stroke-width="2"><circle cx="5" cy="12" r="3"/><circle cx="19" cy="5" r="3"/>
  <circle cx="19" cy="19" r="3"/><path d="M8 11l8-5M8 13l8 5"/></g></svg>`;
-
-/** Session rows: the sidecars (GET sessions pages) with the live tasks (updates socket) folded in. */
-function rowsOf(sessions, tasks) {
-  const rows = new Map();
-  for (const s of sessions.values())
-    rows.set(s.session_id, { ...s, ...(s.live ?? {}), session_id: s.session_id });
-  for (const t of tasks.values()) {
-    if (!t.session_id) continue;
-    rows.set(t.session_id, { ...(rows.get(t.session_id) ?? {}), ...t });
-  }
-  return [...rows.values()].sort((a, b) =>
-    String(b.started_at ?? "").localeCompare(String(a.started_at ?? "")),
-  );
-}
 
 class SessionsPanel extends Widget {
   constructor(app) {
@@ -109,17 +96,12 @@ class SessionsPanel extends Widget {
   /** The `updates` feed's task summaries, applied to the rows held. */
   applyUpdates(messages) {
     let unknown = false;
-    for (const m of messages) {
-      if (m.type !== "tasks") continue;
-      if (m.full) this.tasks.clear();
-      for (const t of m.tasks) {
-        this.tasks.set(t.task_id, t);
-        if (t.session_id && !this.sessions.has(t.session_id) && !this.relisted.has(t.session_id)) {
-          this.relisted.add(t.session_id);
-          unknown = true;
-        }
-        this.saveToNotebook(t).catch((err) => console.warn("cmbagent: notebook metadata not written", err));
+    for (const t of patchTasks(this.tasks, messages)) {
+      if (t.session_id && !this.sessions.has(t.session_id) && !this.relisted.has(t.session_id)) {
+        this.relisted.add(t.session_id);
+        unknown = true;
       }
+      this.saveToNotebook(t).catch((err) => console.warn("cmbagent: notebook metadata not written", err));
     }
     this.renderList(); // the task summaries, applied to the rows held
     if (unknown) this.relistSoon();
