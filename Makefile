@@ -36,13 +36,13 @@ $(STAMPS)/venv: pyproject.toml $(STAMPS)/js
 	$(BIN)/python -m pip install -q -e ".[test,dask]"
 	@touch $@
 
-# The JupyterLab sidebar: js/ -> cmbjupyter/labextension (built against this JupyterLab's core
-# packages), linked into the venv's labextensions (wheels ship it as shared-data instead).
+# The JupyterLab sidebar: js/ -> cmbjupyter/labextension (jupyter-builder, against the pinned
+# @jupyterlab/core-meta), linked into the venv's labextensions by `jupyter-builder develop` (wheels
+# ship it as shared-data instead).
 labext: $(STAMPS)/labext
-$(STAMPS)/labext: $(STAMPS)/venv $(JS_SOURCES) js/build-lab.mjs
-	cd js && PYTHON="$(CURDIR)/$(BIN)/python" npm run build:lab
-	@mkdir -p $(VENV)/share/jupyter/labextensions
-	ln -sfn "$(CURDIR)/cmbjupyter/labextension" $(VENV)/share/jupyter/labextensions/cmbjupyter
+$(STAMPS)/labext: $(STAMPS)/venv $(JS_SOURCES)
+	cd js && PATH="$(CURDIR)/$(BIN):$$PATH" npm run build:lab
+	$(BIN)/jupyter-builder develop --overwrite .
 	@touch $@
 
 # Debian's Chromium for the real-browser tests.
@@ -59,16 +59,21 @@ $(STAMPS)/cmbagent: .ci/install-cmbagent.sh
 	bash .ci/install-cmbagent.sh
 	@touch $@
 
-lint: python-env
+# Python: ruff, mypy (pyproject.toml [tool.mypy]); JS: prettier, eslint, tsc --checkJs (js/package.json).
+lint: python-env js
 	$(BIN)/ruff check cmbjupyter tests benchmarks notebooks
 	$(BIN)/ruff format --check cmbjupyter tests benchmarks notebooks
+	$(BIN)/mypy
+	cd js && npm run lint
 
-format: python-env
+format: python-env js
 	$(BIN)/ruff format cmbjupyter tests benchmarks notebooks
 	$(BIN)/ruff check --fix cmbjupyter tests benchmarks notebooks
+	cd js && npm run format
 
 # Tests never call a paid LLM: the cmbagent notebook and tests use the scripted server.
 test: setup lint
+	cd js && npm test
 	$(PYTEST)
 
 # The same tests with LOAD busy loops beside them: tests must assert behaviour, not timing. The loops
@@ -77,7 +82,7 @@ test-loaded: setup lint
 	@pids=""; trap 'kill $$pids 2>/dev/null' EXIT; \
 	for i in $$(seq 1 $(LOAD)); do sh -c 'while :; do :; done' & pids="$$pids $$!"; done; \
 	echo "$(LOAD) busy loops beside the tests:$$pids"; \
-	$(PYTEST)
+	cd js && npm test && cd .. && $(PYTEST)
 
 test-fast: python-env
 	$(BIN)/python -m pytest tests -m "not soak and not browser" -x -q -p no:cacheprovider

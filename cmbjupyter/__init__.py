@@ -7,10 +7,9 @@ or even ``typing``.
 
 from __future__ import annotations
 
-from ._version import __version__
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ._version import __version__
     from .api import run, warm
     from .errors import TaskFailed
     from .executor import IsolatedTaskExecutor
@@ -38,6 +37,7 @@ _LAZY = {
     "Run": "cmbjupyter.runs",
     "run": "cmbjupyter.api",
     "warm": "cmbjupyter.api",
+    "__version__": "cmbjupyter._version",  # read when asked (js/package.json is the one source)
 }
 
 

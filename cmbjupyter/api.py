@@ -120,7 +120,8 @@ def cancel(run_or_session_id: str) -> str:
     for task in client.tasks() if client is not None else ():
         ids = (task.get("task_id"), task.get("session_id"))
         if run_or_session_id in ids and task.get("status") not in TERMINAL:
-            return client.cancel(str(task["task_id"]))  # started by another (perhaps dead) kernel
+            cancelled: str = client.cancel(str(task["task_id"]))  # started by another (perhaps dead) kernel
+            return cancelled
     raise KeyError(f"no running task {run_or_session_id!r} in this kernel or on the server")
 
 
@@ -159,7 +160,7 @@ def sessions_table() -> Any:
     return SessionsTable(ordered)
 
 
-class SessionsTable(list):
+class SessionsTable(list[dict[str, Any]]):
     """A list of session summaries that draws itself as an HTML table in notebooks."""
 
     COLUMNS = ("session_id", "status", "mode", "phase", "step", "total_usd", "updated_at", "where")

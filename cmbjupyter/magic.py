@@ -19,25 +19,17 @@ import argparse
 import json
 import shlex
 import sys
-from typing import Any
+from typing import Any, cast
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments
 
 from .dag import MODES
 
 __all__ = ["CmbAgentMagics", "parse_cell_args"]
 
-CELL_OPTIONS = """%%cmbagent [--mode M] [--engine E] [--session NAME] [--budget USD] [--timeout S]
-           [--background] [--model NAME] [--work-dir DIR] [--backend local|dask] [--python PATH]
-           [--config JSON] [--kernel]"""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises UsageError (a short message in the notebook) instead of exiting."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{message}\nusage: {CELL_OPTIONS}")
+LINE_USAGE = "%cmbagent sessions | show ID | cancel ID | resume ID [--background]"
 
 
 def _json_object(text: str) -> dict[str, Any]:
@@ -48,38 +40,6 @@ def _json_object(text: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError("must be a JSON object")
     return value
-
-
-def _cell_parser() -> _Parser:
-    parser = _Parser(prog="%%cmbagent", add_help=False, exit_on_error=False)
-    parser.add_argument("--mode", default="one-shot", choices=[*MODES, "deep-research"])
-    parser.add_argument("--engine")
-    parser.add_argument("--session", dest="session_id")
-    parser.add_argument("--budget", dest="budget_usd", type=float)
-    parser.add_argument("--timeout", type=float)
-    parser.add_argument("--background", action="store_true")
-    parser.add_argument("--model")
-    parser.add_argument("--work-dir", dest="work_dir")
-    parser.add_argument("--backend", choices=("local", "dask"))
-    parser.add_argument("--python")
-    parser.add_argument("--config", type=_json_object, help="extra config as a JSON object")
-    parser.add_argument(
-        "--kernel", action="store_true", help="run in this kernel even if a server is reachable"
-    )
-    return parser
-
-
-def parse_cell_args(line: str) -> tuple[dict[str, Any], bool, bool]:
-    """``(config, background, force_kernel)`` from the magic's line; UsageError when it is wrong."""
-    try:
-        args = _cell_parser().parse_args(shlex.split(line))
-    except (ValueError, argparse.ArgumentError) as exc:  # shlex: unbalanced quotes; a bad value
-        raise UsageError(f"{exc}\nusage: {CELL_OPTIONS}") from None
-    options = vars(args)
-    background, force_kernel = options.pop("background"), options.pop("kernel")
-    extra = options.pop("config") or {}
-    config = {**extra, **{k: v for k, v in options.items() if v is not None}}
-    return config, background, force_kernel
 
 
 def _wait(run: Any) -> None:
@@ -97,30 +57,59 @@ class CmbAgentMagics(Magics):
     """``%%cmbagent`` runs the cell as a task; ``%cmbagent ...`` manages sessions."""
 
     @line_cell_magic
+    @magic_arguments(name="%cmbagent")
+    @argument(
+        "--mode",
+        default="one-shot",
+        choices=[*MODES, "deep-research"],
+        metavar="MODE",
+        help=f"how the task is run: {', '.join([*MODES, 'deep-research'])} (default: one-shot)",
+    )
+    @argument("--engine", help="the engine that runs the task (README: Engines)")
+    @argument("--session", dest="session_id", metavar="NAME", help="session id (resumable by name)")
+    @argument("--budget", dest="budget_usd", type=float, metavar="USD", help="stop the task past this cost")
+    @argument("--timeout", type=float, metavar="S", help="stop the task after this many seconds")
+    @argument("--background", action="store_true", help="return at once; the cell does not block")
+    @argument("--model", help="the LLM model name")
+    @argument("--work-dir", dest="work_dir", metavar="DIR", help="the task's working directory")
+    @argument("--backend", choices=("local", "dask"), help="where the worker runs")
+    @argument("--python", metavar="PATH", help="the Python that runs the worker")
+    @argument("--config", type=_json_object, metavar="JSON", help="extra config as a JSON object")
+    @argument("--kernel", action="store_true", help="run in this kernel even if a server is reachable")
     def cmbagent(self, line: str, cell: str | None = None) -> Any:
+        """Run the cell as a cmbagent task (``%%cmbagent [options]``), drawn live below the cell.
+
+        The line form manages sessions: ``%cmbagent sessions | show ID | cancel ID | resume ID
+        [--background]``.
+        """
         from . import api
         from .errors import CmbJupyterError
 
         if cell is None:
             return self._line(line)
         if not cell.strip():
-            raise UsageError(f"the cell is the task, and it is empty\nusage: {CELL_OPTIONS}")
+            raise UsageError(f"the cell is the task, and it is empty\n{_cell_usage()}")
         config, background, force_kernel = parse_cell_args(line)
         try:
             run = api.run(cell, background=True, force_kernel=force_kernel, **config)
         except (CmbJupyterError, ValueError) as exc:
             raise UsageError(str(exc)) from None
-        self.shell.user_ns["_"] = run
+        self._user_ns()["_"] = run
         if not background:
             _wait(run)
         return None
+
+    def _user_ns(self) -> dict[str, Any]:
+        if self.shell is None:  # only a Magics made without a shell, which IPython never does
+            raise UsageError("%%cmbagent runs in an IPython shell")
+        return cast(dict[str, Any], self.shell.user_ns)
 
     def _line(self, line: str) -> Any:
         from . import api
 
         words = shlex.split(line)
         if not words:
-            raise UsageError("usage: %cmbagent sessions | show ID | cancel ID | resume ID [--background]")
+            raise UsageError(f"usage: {LINE_USAGE}")
         command, rest = words[0], words[1:]
         if command == "sessions":
             return api.sessions_table()
@@ -132,8 +121,38 @@ class CmbAgentMagics(Magics):
             return api.cancel(rest[0])
         if command == "resume":
             run = api.resume(rest[0])
-            self.shell.user_ns["_"] = run
+            self._user_ns()["_"] = run
             if "--background" not in rest:
                 _wait(run)
             return None
         raise UsageError(f"unknown %cmbagent command {command!r}: sessions, show, cancel or resume")
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The parser IPython's ``magic_arguments`` built from the decorators (its ``.parser``)."""
+    return cast(argparse.ArgumentParser, cast(Any, CmbAgentMagics.cmbagent).parser)
+
+
+def _cell_usage() -> str:
+    """The parser's own usage line (IPython's formatter writes it as a code block: ``::``)."""
+    parser = _parser()
+    return "usage: " + parser.format_usage().removeprefix("::").strip()
+
+
+def parse_cell_args(line: str) -> tuple[dict[str, Any], bool, bool]:
+    """``(config, background, force_kernel)`` from the magic's line; UsageError when it is wrong.
+
+    The line is split as a POSIX shell would (quotes removed, so ``--config '{"a": 1}'`` is JSON);
+    IPython's own splitter keeps the quotes.
+    """
+    try:
+        args = _parser().parse_args(shlex.split(line))
+    except ValueError as exc:  # shlex: unbalanced quotes
+        raise UsageError(f"{exc}\n{_cell_usage()}") from None
+    except UsageError as exc:  # the parser's: a bad or unknown option
+        raise UsageError(f"{exc}\n{_cell_usage()}") from None
+    options = vars(args)
+    background, force_kernel = options.pop("background"), options.pop("kernel")
+    extra = options.pop("config") or {}
+    config = {**extra, **{k: v for k, v in options.items() if v is not None}}
+    return config, background, force_kernel

@@ -61,11 +61,13 @@ def origin_of(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _cap_entry(entry: Any) -> dict[str, Any]:
-    entry = dict(entry) if isinstance(entry, Mapping) else {"role": "system", "content": str(entry)}
-    content = entry.get("content")
+    capped: dict[str, Any] = (
+        dict(entry) if isinstance(entry, Mapping) else {"role": "system", "content": str(entry)}
+    )
+    content = capped.get("content")
     if isinstance(content, str) and len(content) > ENTRY_CHARS:
-        entry["content"] = f"{content[:ENTRY_CHARS]}… [{len(content) - ENTRY_CHARS} more characters]"
-    return entry
+        capped["content"] = f"{content[:ENTRY_CHARS]}… [{len(content) - ENTRY_CHARS} more characters]"
+    return capped
 
 
 def atomic_write(path: Path, payload: bytes, *, keep_mode: bool = False) -> None:

@@ -186,7 +186,7 @@ class _Relay:
         try:
             async for item in worker.items():
                 if item.__class__ is list:
-                    self.record_events(item)  # type: ignore[arg-type]
+                    self.record_events(item)
                 elif item == "events":
                     if self.memory_error is not None:  # last, so that nothing overrides it
                         self.record_events([make_event("error", self.memory_error)])

@@ -223,7 +223,7 @@ class LocalWorker:
         """Every event of the worker, in batches, until all three pipes are closed."""
         async for item in self.items():
             if item.__class__ is list:
-                yield item  # type: ignore[misc]
+                yield item
 
     async def items(self) -> AsyncIterator[list[Event] | str]:
         """The batches of :meth:`batches`, with ``"events"``, ``"stdout"`` or ``"stderr"`` in between

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["_jupyter_server_extension_points"]
+from .._version import __version__
+
+# __version__: `jupyter server extension list` shows it beside "cmbjupyter.server ... OK".
+__all__ = ["__version__", "_jupyter_server_extension_points"]
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:

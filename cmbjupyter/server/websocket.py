@@ -45,7 +45,7 @@ __all__ = ["TaskEventsSocket", "UpdatesSocket"]
 UPDATES_INTERVAL: Final = 0.25
 
 
-class _Socket(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, JupyterHandler):  # type: ignore[misc]
+class _Socket(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, JupyterHandler):
     """Auth, authorization and a background sender shared by both sockets."""
 
     auth_resource = AUTH_RESOURCE
@@ -59,7 +59,7 @@ class _Socket(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, JupyterHa
         """No HTML security headers on an upgrade response (as jupyter_server's kernel socket)."""
 
     def get_compression_options(self) -> dict[str, Any] | None:
-        return self.settings.get("websocket_compression_options", None)  # type: ignore[no-any-return]
+        return self.settings.get("websocket_compression_options", None)
 
     async def authorize(self) -> None:
         allowed = await ensure_async(
@@ -106,7 +106,7 @@ class TaskEventsSocket(_Socket):
     """``tasks/{id}/events``: replay from ``since``, then follow (events or throttled state)."""
 
     @ws_authenticated
-    async def get(self, task_id: str) -> None:  # type: ignore[override]
+    async def get(self, task_id: str) -> None:
         await self.authorize()
         try:
             self.entry = self.registry.get(task_id)
@@ -121,7 +121,7 @@ class TaskEventsSocket(_Socket):
             raise web.HTTPError(400, "'mode' must be 'events' or 'state'")
         await super().get(task_id)
 
-    def open(self, task_id: str) -> None:  # type: ignore[override]
+    def open(self, task_id: str) -> None:
         super().open()
         follow = follow_events if self.mode == "events" else follow_state
         self.start(follow(self.entry.buffer, self.entry.state, self.since, self.send))
@@ -131,11 +131,11 @@ class UpdatesSocket(_Socket):
     """``updates``: the task list, then the tasks that changed, at most every UPDATES_INTERVAL s."""
 
     @ws_authenticated
-    async def get(self) -> None:  # type: ignore[override]
+    async def get(self) -> None:
         await self.authorize()
         await super().get()
 
-    def open(self) -> None:  # type: ignore[override]
+    def open(self) -> None:
         super().open()
         self.start(self._follow())
 

@@ -2,6 +2,16 @@
 // settings, so the token, XSRF cookie and base URL are the ones Lab itself uses.
 
 import { ServerConnection } from "@jupyterlab/services";
+import { liveSocket } from "./reconnect.js";
+
+/** An HTTP error of the API: its message and status (404: no such task or session). */
+export class ApiError extends Error {
+  /** @param {string} message @param {number} status */
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
 
 export class CmbAgentApi {
   constructor(settings = ServerConnection.makeSettings()) {
@@ -17,19 +27,30 @@ export class CmbAgentApi {
     if (body !== undefined) init.body = JSON.stringify(body);
     const reply = await ServerConnection.makeRequest(this.url(path), init, this.settings);
     const data = reply.status === 204 ? {} : await reply.json().catch(() => ({}));
-    if (!reply.ok) throw new Error(data.message ?? `${method} ${path}: HTTP ${reply.status}`);
+    if (!reply.ok)
+      throw new ApiError(data.message ?? `${method} ${path}: HTTP ${reply.status}`, reply.status);
     return data;
   }
 
-  /** A WebSocket on `path` whose JSON frames (each a list of messages) go to `onMessages`. */
-  socket(path, onMessages) {
+  /** The WebSocket URL of `path`. As @jupyterlab/services' own sockets: the page's cookie
+   * authenticates it, and the token is added (URI-encoded) only when the settings ask for it
+   * (`appendToken`: a server on another host than the page). */
+  socketUrl(path) {
     const base = this.settings.wsUrl.replace(/\/$/, "");
-    const token = this.settings.token ? `${path.includes("?") ? "&" : "?"}token=${this.settings.token}` : "";
-    const ws = new this.settings.WebSocket(`${base}/cmbagent/api/${path}${token}`);
-    ws.onmessage = (ev) => {
-      const data = JSON.parse(ev.data);
-      onMessages(Array.isArray(data) ? data : [data]);
-    };
-    return ws;
+    const { token, appendToken } = this.settings;
+    const auth =
+      appendToken && token ? `${path.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}` : "";
+    return `${base}/cmbagent/api/${path}${auth}`;
+  }
+
+  /**
+   * A WebSocket on `path()` (asked again at each reconnect, to resume) whose JSON frames (each a
+   * list of messages) go to `onMessages`; it reconnects with backoff after a server restart.
+   * @param {() => string} path
+   * @param {(messages: any[]) => void} onMessages
+   * @param {import("./reconnect.js").LiveOptions} [options]
+   */
+  socket(path, onMessages, options = {}) {
+    return liveSocket(this.settings.WebSocket, () => this.socketUrl(path()), onMessages, options);
   }
 }

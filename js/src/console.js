@@ -18,7 +18,8 @@ export class ConsolePanel {
     const stick = this.root.scrollTop + this.root.clientHeight >= this.root.scrollHeight - 4;
     const parts = [];
     const hidden = (console?.count ?? lines.length) - lines.length;
-    if (hidden > 0) parts.push(el("div", "cmb-console-hidden", `… ${hidden.toLocaleString("en-US")} earlier lines`));
+    if (hidden > 0)
+      parts.push(el("div", "cmb-console-hidden", `… ${hidden.toLocaleString("en-US")} earlier lines`));
     for (const line of lines) {
       const row = el("div", `cmb-line cmb-stream-${line.stream ?? "agent"}`);
       if (line.agent) row.appendChild(el("span", "cmb-agent", `${line.agent}: `));

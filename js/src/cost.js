@@ -32,8 +32,14 @@ export class CostPanel {
     const total = el("span", "cmb-cost-total", usd(c.total_usd));
     total.title = `${c.total_usd ?? 0} USD`;
     const line = el("div", "cmb-cost-line");
-    line.append(total, el("span", "cmb-cost-tokens",
-      ` · ${tokens(c.input_tokens)} in / ${tokens(c.output_tokens)} out tokens · ${c.calls ?? 0} calls`));
+    line.append(
+      total,
+      el(
+        "span",
+        "cmb-cost-tokens",
+        ` · ${tokens(c.input_tokens)} in / ${tokens(c.output_tokens)} out tokens · ${c.calls ?? 0} calls`,
+      ),
+    );
     const parts = [line];
     if (c.budget_usd) {
       const fraction = Math.min(1, Number(c.budget_fraction ?? 0));
@@ -42,7 +48,10 @@ export class CostPanel {
       fill.style.width = `${(fraction * 100).toFixed(1)}%`;
       bar.appendChild(fill);
       const label = state === "ok" ? "" : state === "warning" ? " · budget warning" : " · budget exceeded";
-      parts.push(bar, el("div", "cmb-budget-label", `${usd(c.total_usd)} of ${usd(c.budget_usd)} budget${label}`));
+      parts.push(
+        bar,
+        el("div", "cmb-budget-label", `${usd(c.total_usd)} of ${usd(c.budget_usd)} budget${label}`),
+      );
     }
     if (c.unpriced?.length) parts.push(el("div", "cmb-unpriced", `No price for: ${c.unpriced.join(", ")}`));
     for (const t of [table("model", c.by_model), table("agent", c.by_agent)]) if (t) parts.push(t);

@@ -176,7 +176,12 @@ export class DagPanel {
     });
     const defs = svg("defs");
     const marker = svg("marker", {
-      id: "cmb-arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 6, markerHeight: 6,
+      id: "cmb-arrow",
+      viewBox: "0 0 10 10",
+      refX: 9,
+      refY: 5,
+      markerWidth: 6,
+      markerHeight: 6,
       orient: "auto-start-reverse",
     });
     marker.appendChild(svg("path", { d: "M 0 0 L 10 5 L 0 10 z", class: "cmb-arrowhead" }));
@@ -200,7 +205,10 @@ export class DagPanel {
     for (const n of nodes) {
       const { x, y } = placed.nodes.get(n.id);
       const g = svg("g", {
-        class: "cmb-node", "data-node-id": n.id, "data-status": "", tabindex: 0,
+        class: "cmb-node",
+        "data-node-id": n.id,
+        "data-status": "",
+        tabindex: 0,
         transform: `translate(${(x - NODE_W / 2).toFixed(1)},${(y - NODE_H / 2).toFixed(1)})`,
       });
       g.appendChild(svg("rect", { width: NODE_W, height: NODE_H, rx: 6, ry: 6 }));

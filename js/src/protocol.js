@@ -1,7 +1,7 @@
 // Names shared with the Python side, from one file (cmbjupyter/protocol.json, also read by
 // cmbjupyter/widget.py): the run fields of a RunWidget and the statuses of a run still going.
 
-import protocol from "../../cmbjupyter/protocol.json";
+import protocol from "../../cmbjupyter/protocol.json" with { type: "json" };
 
 /** @type {readonly string[]} The `run` part's keys (cmbjupyter.widget.widget_parts). */
 export const RUN_KEYS = Object.freeze([...protocol.run_keys]);

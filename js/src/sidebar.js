@@ -9,10 +9,11 @@
 // cost the server nothing per update.
 
 import { Widget } from "@lumino/widgets";
-import { CmbAgentApi } from "./api.js";
+import { ApiError, CmbAgentApi } from "./api.js";
 import { el, started, usd } from "./format.js";
 import { partsOf } from "./parts.js";
 import { ACTIVE } from "./protocol.js";
+import { patchTasks, rowsOf } from "./rows.js";
 import { createRunView } from "./view.js";
 
 const RESUMABLE = new Set(["suspended", "cancelled", "failed"]); // their session is suspended
@@ -21,17 +22,6 @@ const RELIST_DELAY = 1000; // ms: new sessions re-list the first page at most th
 const ICON = `<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24"><g fill="none"
  stroke="currentColor" stroke-width="2"><circle cx="5" cy="12" r="3"/><circle cx="19" cy="5" r="3"/>
  <circle cx="19" cy="19" r="3"/><path d="M8 11l8-5M8 13l8 5"/></g></svg>`;
-
-/** Session rows: the sidecars (GET sessions pages) with the live tasks (updates socket) folded in. */
-function rowsOf(sessions, tasks) {
-  const rows = new Map();
-  for (const s of sessions.values()) rows.set(s.session_id, { ...s, ...(s.live ?? {}), session_id: s.session_id });
-  for (const t of tasks.values()) {
-    if (!t.session_id) continue;
-    rows.set(t.session_id, { ...(rows.get(t.session_id) ?? {}), ...t });
-  }
-  return [...rows.values()].sort((a, b) => String(b.started_at ?? "").localeCompare(String(a.started_at ?? "")));
-}
 
 class SessionsPanel extends Widget {
   constructor(app) {
@@ -42,7 +32,11 @@ class SessionsPanel extends Widget {
     this.addClass("cmbjupyter-sidebar");
     this.title.caption = "cmbagent sessions";
     this.title.iconLabel = "";
-    this.title.icon = { render: (host) => { host.innerHTML = ICON; } };
+    this.title.icon = {
+      render: (host) => {
+        host.innerHTML = ICON;
+      },
+    };
     this.tasks = new Map();
     this.sessions = new Map(); // session id -> sidecar row, the pages fetched so far
     this.total = 0; // sessions on the server
@@ -52,11 +46,14 @@ class SessionsPanel extends Widget {
     this.stream = null;
     this.phases = new Map(); // task id -> last phase/status written to its notebook
     const header = el("div", "cmb-sidebar-header", "cmbagent sessions ");
+    this.header = header;
+    this.offline = el("span", "cmb-sidebar-offline-note", " reconnecting\u2026 ");
+    this.offline.hidden = true;
     const reload = el("button", "cmb-sidebar-reload", "\u21bb");
     reload.type = "button";
     reload.title = "Reload the session list";
     reload.addEventListener("click", () => this.refresh());
-    header.append(reload);
+    header.append(this.offline, reload);
     this.list = el("div", "cmb-sidebar-list");
     this.more = el("button", "cmb-sidebar-more", "Show more");
     this.more.type = "button";
@@ -75,23 +72,39 @@ class SessionsPanel extends Widget {
 
   async start() {
     await this.refresh();
-    this.updates = this.api.socket("updates", (messages) => {
-      let unknown = false;
-      for (const m of messages) {
-        if (m.type !== "tasks") continue;
-        if (m.full) this.tasks.clear();
-        for (const t of m.tasks) {
-          this.tasks.set(t.task_id, t);
-          if (t.session_id && !this.sessions.has(t.session_id) && !this.relisted.has(t.session_id)) {
-            this.relisted.add(t.session_id);
-            unknown = true;
+    // Reconnects by itself (backoff) after a server restart; its first message is then the full task
+    // list again, and the sessions are re-listed, since they may have changed while it was away.
+    this.updates = this.api.socket(
+      () => "updates",
+      (messages) => this.applyUpdates(messages),
+      {
+        onOpen: (reconnected) => {
+          this.offline.hidden = true;
+          if (reconnected) {
+            this.relisted.clear();
+            this.refresh();
           }
-          this.saveToNotebook(t).catch((err) => console.warn("cmbagent: notebook metadata not written", err));
-        }
+        },
+        onDown: () => {
+          this.offline.hidden = false;
+          this.offline.title = "The Jupyter server is not reachable: reconnecting";
+        },
+      },
+    );
+  }
+
+  /** The `updates` feed's task summaries, applied to the rows held. */
+  applyUpdates(messages) {
+    let unknown = false;
+    for (const t of patchTasks(this.tasks, messages)) {
+      if (t.session_id && !this.sessions.has(t.session_id) && !this.relisted.has(t.session_id)) {
+        this.relisted.add(t.session_id);
+        unknown = true;
       }
-      this.renderList(); // the task summaries, applied to the rows held
-      if (unknown) this.relistSoon();
-    });
+      this.saveToNotebook(t).catch((err) => console.warn("cmbagent: notebook metadata not written", err));
+    }
+    this.renderList(); // the task summaries, applied to the rows held
+    if (unknown) this.relistSoon();
   }
 
   /** A new session appeared: fetch the first page again (once per RELIST_DELAY, whatever the rate). */
@@ -140,22 +153,30 @@ class SessionsPanel extends Widget {
       this.list.replaceChildren(el("div", "cmb-sidebar-empty", "No sessions yet: run a %%cmbagent cell."));
       return;
     }
-    this.list.replaceChildren(...rows.map((r) => {
-      const row = el("div", `cmb-sidebar-row${r.session_id === this.selected?.session_id ? " cmb-selected" : ""}`);
-      row.dataset.sessionId = r.session_id;
-      row.dataset.status = r.status ?? "";
-      const cost = r.cost?.total_usd ?? r.total_usd;
-      const since = r.started_at ?? r.created_at;
-      row.title = r.error ?? (since ? `started ${since}` : ""); // a damaged file: why
-      row.append(
-        el("span", `cmb-status cmb-${r.status}`, r.status ?? "?"),
-        el("span", "cmb-sidebar-name", ` ${r.session_id} `),
-        el("span", "cmb-where", [r.mode, r.phase, cost != null ? usd(cost) : "", started(since)]
-          .filter(Boolean).join(" · ")),
-      );
-      row.addEventListener("click", () => this.select(r));
-      return row;
-    }));
+    this.list.replaceChildren(
+      ...rows.map((r) => {
+        const row = el(
+          "div",
+          `cmb-sidebar-row${r.session_id === this.selected?.session_id ? " cmb-selected" : ""}`,
+        );
+        row.dataset.sessionId = r.session_id;
+        row.dataset.status = r.status ?? "";
+        const cost = r.cost?.total_usd ?? r.total_usd;
+        const since = r.started_at ?? r.created_at;
+        row.title = r.error ?? (since ? `started ${since}` : ""); // a damaged file: why
+        row.append(
+          el("span", `cmb-status cmb-${r.status}`, r.status ?? "?"),
+          el("span", "cmb-sidebar-name", ` ${r.session_id} `),
+          el(
+            "span",
+            "cmb-where",
+            [r.mode, r.phase, cost != null ? usd(cost) : "", started(since)].filter(Boolean).join(" · "),
+          ),
+        );
+        row.addEventListener("click", () => this.select(r));
+        return row;
+      }),
+    );
     const current = rows.find((r) => r.session_id === this.selected?.session_id);
     if (current) this.renderActions(current);
   }
@@ -170,7 +191,8 @@ class SessionsPanel extends Widget {
     };
     if (ACTIVE.has(row.status) && row.task_id) button("Cancel", () => this.cancel());
     if (RESUMABLE.has(row.status)) button("Resume", () => this.resume(row.session_id));
-    if (row.notebook) button("Open notebook", () => this.app.commands.execute("docmanager:open", { path: row.notebook }));
+    if (row.notebook)
+      button("Open notebook", () => this.app.commands.execute("docmanager:open", { path: row.notebook }));
     this.actions.replaceChildren(...buttons);
   }
 
@@ -181,21 +203,53 @@ class SessionsPanel extends Widget {
     this.renderList();
     this.renderActions(row);
     const live = row.task_id && this.tasks.has(row.task_id);
-    if (live) {
-      this.stream = this.api.socket(`tasks/${encodeURIComponent(row.task_id)}/events?mode=state`, (messages) => {
-        for (const m of messages) if (m.type === "snapshot") this.draw(m.data);
-      });
-    } else {
-      this.api.call(`sessions/${encodeURIComponent(row.session_id)}?view=state`)
-        .then((snapshot) => this.draw(snapshot.state ?? snapshot))
-        .catch((err) => this.view.update({ run: { status: row.status, message: err.message } }));
-    }
+    if (live) this.follow(row);
+    else this.showSession(row);
+  }
+
+  /** A live task's state snapshots; after a reconnect it resumes from the last seq drawn (`since=`).
+   * A task the server no longer has (it restarted) is shown from its session file instead. */
+  follow(row) {
+    const task = encodeURIComponent(row.task_id);
+    let since = 0;
+    this.stream = this.api.socket(
+      () => `tasks/${task}/events?mode=state${since > 0 ? `&since=${since}` : ""}`,
+      (messages) => {
+        for (const m of messages) {
+          if (m.type !== "snapshot") continue;
+          since = Math.max(since, m.seq ?? 0);
+          this.draw(m.data);
+        }
+      },
+      {
+        shouldRetry: async () => {
+          try {
+            await this.api.call(`tasks/${task}?view=summary`);
+            return true;
+          } catch (err) {
+            if (!(err instanceof ApiError && err.status === 404)) return true; // the server is still away
+            if (this.selected?.session_id === row.session_id) this.showSession(row);
+            return false;
+          }
+        },
+      },
+    );
+  }
+
+  /** A session that no task runs: its saved state. */
+  showSession(row) {
+    this.api
+      .call(`sessions/${encodeURIComponent(row.session_id)}?view=state`)
+      .then((snapshot) => this.draw(snapshot.state ?? snapshot))
+      .catch((err) => this.view.update({ run: { status: row.status, message: err.message } }));
   }
 
   draw(snapshot) {
     this.snapshot = snapshot;
     this.view.update(partsOf(snapshot));
-    this.saveToNotebook(snapshot).catch((err) => console.warn("cmbagent: notebook metadata not written", err));
+    this.saveToNotebook(snapshot).catch((err) =>
+      console.warn("cmbagent: notebook metadata not written", err),
+    );
   }
 
   /** On a phase or status change of any task (listed or drawn), its summary goes into the metadata
@@ -216,19 +270,25 @@ class SessionsPanel extends Widget {
   }
 
   async cancel() {
-    if (this.selected?.task_id) await this.api.call(`tasks/${encodeURIComponent(this.selected.task_id)}`, "DELETE");
+    if (this.selected?.task_id)
+      await this.api.call(`tasks/${encodeURIComponent(this.selected.task_id)}`, "DELETE");
   }
 
   async resume(sessionId) {
     const created = await this.api.call(`sessions/${encodeURIComponent(sessionId)}/resume`, "POST", {});
-    this.tasks.set(created.task_id, { ...created, session_id: sessionId, status: created.status ?? "queued" });
+    this.tasks.set(created.task_id, {
+      ...created,
+      session_id: sessionId,
+      status: created.status ?? "queued",
+    });
     this.select({ ...created, session_id: sessionId });
   }
 
   async answer(text) {
     const request = this.snapshot?.input_request?.request_id;
     const id = this.selected?.task_id;
-    if (id) await this.api.call(`tasks/${encodeURIComponent(id)}/input`, "POST", { text, request_id: request });
+    if (id)
+      await this.api.call(`tasks/${encodeURIComponent(id)}/input`, "POST", { text, request_id: request });
   }
 }
 

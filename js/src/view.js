@@ -11,12 +11,13 @@ import { duration, el, tokens, usd } from "./format.js";
 import { ACTIVE } from "./protocol.js";
 import css from "./style.js";
 
-
 function details(node) {
   const box = el("div", "cmb-details");
   box.appendChild(el("div", "cmb-details-title", `${node.label ?? node.id} · ${node.status ?? "pending"}`));
   const facts = [
-    ["node", node.id], ["type", node.type], ["agent", node.agent],
+    ["node", node.id],
+    ["type", node.type],
+    ["agent", node.agent],
     ["time", duration(node.started_at, node.ended_at)],
     ["cost", node.cost_usd ? `${usd(node.cost_usd)} · ${tokens(node.tokens)} tokens` : ""],
   ];
@@ -34,7 +35,7 @@ function details(node) {
 
 /**
  * @param {HTMLElement} host
- * @param {{onCancel?: () => void, onInput?: (text: string) => void}} actions
+ * @param {{onCancel?: () => void, onInput?: (text: string) => void, onSelect?: (id: string) => void}} actions
  */
 export function createRunView(host, actions = {}) {
   const root = el("div", "cmbjupyter-run");
@@ -91,7 +92,7 @@ export function createRunView(host, actions = {}) {
     where.textContent = bits.filter(Boolean).join(" · ");
     cancel.hidden = !ACTIVE.has(s);
     if (!ACTIVE.has(s)) cancel.disabled = false;
-    message.textContent = run?.error?.message ?? (ACTIVE.has(s) ? run?.message ?? "" : "");
+    message.textContent = run?.error?.message ?? (ACTIVE.has(s) ? (run?.message ?? "") : "");
     message.classList.toggle("cmb-error", Boolean(run?.error));
     const request = run?.input_request;
     ask.hidden = !request;

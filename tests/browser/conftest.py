@@ -6,6 +6,7 @@ a browser. Screenshots go to test-artifacts/ for the CI run to keep.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -83,11 +84,12 @@ def _example_root(tmp_path_factory, name: str) -> Path:
     return root
 
 
-def _serve(app: str, root: Path, *options: str):
-    """Run ``jupyter <app>`` on 127.0.0.1 in ``root`` until the generator is closed."""
-    port, token = _free_port(), "cmbjupyter-browser-test"
+def _serve(app: str, root: Path, *options: str, python: str = sys.executable, port: int | None = None):
+    """Run ``jupyter <app>`` of ``python``'s environment on 127.0.0.1 (``port``, else a free one) in
+    ``root`` until the generator is closed."""
+    port, token = port or _free_port(), "cmbjupyter-browser-test"
     env = {**os.environ, "JUPYTER_PLATFORM_DIRS": "1", "CMBJUPYTER_SESSIONS_DIR": str(root / "sessions")}
-    command = [sys.executable, "-m", "jupyter", app, "--no-browser", f"--port={port}", "--ip=127.0.0.1"]
+    command = [python, "-m", "jupyter", app, "--no-browser", f"--port={port}", "--ip=127.0.0.1"]
     command += [f"--IdentityProvider.token={token}", "--allow-root", f"--ServerApp.root_dir={root}"]
     command += ["--ServerApp.disable_check_xsrf=False", *options]
     log = open(root / f"{app}.log", "w")  # noqa: SIM115 - closed below
@@ -112,6 +114,17 @@ def _serve(app: str, root: Path, *options: str):
     except subprocess.TimeoutExpired:
         server.kill()
     log.close()
+
+
+@contextlib.contextmanager
+def serving(app: str, root: Path, *options: str, **kwargs):
+    """``_serve`` as a context manager: the server is stopped on leaving (closing the generator
+    instead would skip its stop)."""
+    server = _serve(app, root, *options, **kwargs)
+    try:
+        yield next(server)
+    finally:
+        next(server, None)
 
 
 @pytest.fixture(scope="session")

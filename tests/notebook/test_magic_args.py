@@ -46,3 +46,30 @@ def test_bad_arguments_are_a_short_usage_error(line, message):
     with pytest.raises(UsageError, match="usage: %%cmbagent") as info:
         parse_cell_args(line)
     assert message in str(info.value)
+
+
+def test_the_help_is_generated_from_the_options():
+    """`%%cmbagent?` shows the magic's docstring: IPython's magic_arguments writes every option in it."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "cmbjupyter")
+    help_text = shell.find_cell_magic("cmbagent").__doc__
+    for option in (
+        "--mode MODE",
+        "--engine",
+        "--session NAME",
+        "--budget USD",
+        "--timeout S",
+        "--background",
+        "--model",
+        "--work-dir DIR",
+        "--backend",
+        "--python PATH",
+        "--config JSON",
+        "--kernel",
+    ):
+        assert option in help_text
+    assert "%%cmbagent [--mode MODE]" in help_text
+    with pytest.raises(UsageError, match="unrecognized arguments: --nope"):
+        shell.run_cell_magic("cmbagent", "--nope", "a task")
