@@ -86,7 +86,13 @@ export function layeredLayout(nodes, edges) {
   const routed = kept.map((e) => {
     const a = placed.get(e.source);
     const b = placed.get(e.target);
-    return { ...e, points: [{ x: a.x, y: a.y + NODE_H / 2 }, { x: b.x, y: b.y - NODE_H / 2 }] };
+    return {
+      ...e,
+      points: [
+        { x: a.x, y: a.y + NODE_H / 2 },
+        { x: b.x, y: b.y - NODE_H / 2 },
+      ],
+    };
   });
   const height = 2 * MARGIN + rows.length * NODE_H + Math.max(rows.length - 1, 0) * GAP_Y;
   return { width, height, nodes: placed, edges: routed };
@@ -187,7 +193,8 @@ export class DagPanel {
     marker.appendChild(svg("path", { d: "M 0 0 L 10 5 L 0 10 z", class: "cmb-arrowhead" }));
     defs.appendChild(marker);
     root.appendChild(defs);
-    const line = (e) => e.points.map((p, i) => `${i ? "L" : "M"}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(" ");
+    const line = (e) =>
+      e.points.map((p, i) => `${i ? "L" : "M"}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(" ");
     if (nodes.length > LARGE) {
       // One path for every edge, arrowheads drawn in it: a thousand marker instances are what
       // makes a large DAG slow to restyle.
