@@ -4,7 +4,8 @@ printed ``MB`` megabytes (python engine) have ended. Finished tasks stay listed,
 memory is bounded by ``c.CmbJupyter.finished_tasks_memory_mb``, so the RSS must come back near the
 baseline: target <= 1.5x the baseline, measured in the same run.
 
-Usage: ``python benchmarks/server_memory.py [MB per task] [finished_tasks_memory_mb]``
+Usage: ``python benchmarks/server_memory.py [--mb MB per task] [--finished-mb MB (0: the server's
+default)] [--smoke]``
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 from pathlib import Path
 
 import psutil
-from _common import report
+from _report import Report, options
 
 from cmbjupyter.remote.client import ServerClient
 
@@ -96,9 +97,9 @@ def settled_rss(process: psutil.Process) -> int:
     return last
 
 
-def main() -> int:
-    mb = float(sys.argv[1]) if len(sys.argv) > 1 else 50.0
-    memory_mb = float(sys.argv[2]) if len(sys.argv) > 2 else None
+def main() -> None:
+    args = options(__doc__, mb=(50.0, 2.0), finished_mb=(0.0, 0.0))
+    mb, memory_mb = args.mb, (args.finished_mb or None)
     lines = max(1, int(mb * 2**20 / LINE_CHARS))
     port, token = _free_port(), "server-memory-benchmark"
     with tempfile.TemporaryDirectory() as tmp:
@@ -118,18 +119,14 @@ def main() -> int:
             server.terminate()
             server.wait(30)
     ratio = after / baseline
-    return report(
-        f"server memory, {TASKS} tasks printing {mb:g} MB each",
-        [
-            ("baseline RSS", f"{baseline / 2**20:.1f} MB"),
-            ("RSS after the tasks ended", f"{after / 2**20:.1f} MB"),
-            ("ratio to baseline", f"{ratio:.2f}x"),
-            ("tasks still listed", str(listed)),
-            ("run time", f"{elapsed:.1f} s"),
-        ],
-        [(f"RSS after <= 1.5x baseline ({ratio:.2f}x)", ratio <= 1.5)],
-    )
+    report = Report("server_memory", f"server memory, {TASKS} tasks printing {mb:g} MB each")
+    report.add("baseline RSS", f"{baseline / 2**20:.1f} MB")
+    report.add("RSS after the tasks ended", f"{after / 2**20:.1f} MB")
+    report.add("ratio to baseline", f"{ratio:.2f}x", "<= 1.5x", ratio <= 1.5)
+    report.add("tasks still listed", str(listed))
+    report.add("run time", f"{elapsed:.1f} s")
+    report.finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

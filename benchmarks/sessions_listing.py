@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _common import best_of, report
+from _common import best_of
+from _report import Report, options
 
 from cmbjupyter import SessionManager
 
@@ -44,8 +44,8 @@ def write_sessions(root: Path, count: int) -> None:
         (root / f"s{i:05d}.json").write_text(json.dumps(record))
 
 
-def main() -> int:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
+def main() -> None:
+    count = options(__doc__, count=(5000, 200)).count
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "sessions"
         write_sessions(root, count)
@@ -64,22 +64,15 @@ def main() -> int:
             manager.list_page(0, 50)
 
         changed = best_of(5, one_changed)
-    return report(
-        f"sessions listing, {count:,} sidecars",
-        [
-            ("one os.scandir (baseline)", f"{scandir * 1000:.1f} ms"),
-            ("cold listing (every file read)", f"{cold * 1000:.0f} ms ({cold / scandir:.0f}x)"),
-            ("warm listing, unchanged", f"{warm * 1000:.1f} ms ({warm / scandir:.1f}x)"),
-            ("warm page of 50", f"{page * 1000:.1f} ms ({page / scandir:.1f}x)"),
-            ("one session saved, then a page", f"{changed * 1000:.1f} ms"),
-            ("cold / warm", f"{cold / warm:.0f}x"),
-        ],
-        [
-            (f"warm listing >= 10x faster than cold ({cold / warm:.0f}x)", cold >= 10 * warm),
-            (f"warm page <= 100 ms ({page * 1000:.1f} ms)", page <= 0.1),
-        ],
-    )
+    report = Report("sessions_listing", f"sessions listing, {count:,} sidecars")
+    report.add("one os.scandir (baseline)", f"{scandir * 1000:.1f} ms")
+    report.add("cold listing (every file read)", f"{cold * 1000:.0f} ms ({cold / scandir:.0f}x)")
+    report.add("warm listing, unchanged", f"{warm * 1000:.1f} ms ({warm / scandir:.1f}x)")
+    report.add("warm page of 50", f"{page * 1000:.1f} ms ({page / scandir:.1f}x)", "<= 100 ms", page <= 0.1)
+    report.add("one session saved, then a page", f"{changed * 1000:.1f} ms")
+    report.add("cold / warm", f"{cold / warm:.0f}x", ">= 10x", cold >= 10 * warm)
+    report.finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -5,8 +5,6 @@ benchmark that shows the server's RSS coming back near its baseline runs (small,
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -60,15 +58,3 @@ async def test_small_finished_tasks_keep_their_buffers(api, registry):
 def test_a_negative_memory_bound_is_refused():
     with pytest.raises(ValueError, match="finished_tasks_memory_mb must be 0 or more"):
         CmbJupyter(finished_tasks_memory_mb=-1)
-
-
-def test_the_server_memory_benchmark_runs():
-    done = subprocess.run(
-        [sys.executable, "server_memory.py", "2"],
-        cwd=BENCHMARKS,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert "ratio to baseline" in done.stdout, done.stdout + done.stderr
-    assert "RSS after the tasks ended" in done.stdout
