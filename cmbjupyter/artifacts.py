@@ -83,7 +83,7 @@ def categorize(path: str, mime: str | None = None) -> str:
         return "chat"
     if top == "context":
         return "context"
-    if top in ("cost", "time") or suffix == ".log":
+    if top in ("cost", "time") or suffix == ".log" or name.startswith(("cost_report", "timing_report")):
         return "log"
     if top == "codebase" or suffix in _CODE:
         return "code"

@@ -23,7 +23,7 @@ from typing import Any, Final
 from ..events import Event, LineDecoder, dumps, output_event
 from .process_tree import TREE_VAR, identity, signal_tree
 
-__all__ = ["HIGH_WATER", "LOW_WATER", "LocalBackend", "LocalWorker", "signal_name"]
+__all__ = ["HIGH_WATER", "LOW_WATER", "LocalBackend", "LocalWorker", "interpreter_environment", "signal_name"]
 
 #: Events waiting for the consumer before the pipes stop being read (a few MB at most).
 HIGH_WATER: Final = 8192
@@ -290,8 +290,30 @@ class LocalBackend:
         environ.setdefault("PYTHONUNBUFFERED", "1")
         environ["PYTHONFAULTHANDLER"] = "1"
         worker = LocalWorker()
-        await worker.start(spec, python=interpreter, env=environ, cwd=cwd)
+        await worker.start(
+            spec, python=interpreter, env=interpreter_environment(interpreter, environ), cwd=cwd
+        )
         return worker
+
+
+def interpreter_environment(interpreter: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` with ``PATH`` (and ``VIRTUAL_ENV``) as an activated environment of ``interpreter``.
+
+    The code the agents write runs in child processes that find ``python`` on PATH (AG2's
+    LocalCommandLineCodeExecutor runs ``python <script>``): without this, it is whatever Python the
+    kernel's PATH finds first, not the worker's, and a package of the worker's environment
+    (camb, cmbagent...) is missing there. The interpreter's own folder comes first on PATH, and
+    ``VIRTUAL_ENV`` names its venv (or is removed when it is in none: another venv's would lie).
+    The interpreter path is not resolved: a venv's ``python`` is a symlink to its base Python.
+    """
+    bin_dir = os.path.dirname(os.path.abspath(interpreter))
+    rest = [p for p in environ.get("PATH", os.defpath).split(os.pathsep) if p and p != bin_dir]
+    result = {**environ, "PATH": os.pathsep.join([bin_dir, *rest])}
+    result.pop("VIRTUAL_ENV", None)
+    prefix = os.path.dirname(bin_dir)
+    if os.path.isfile(os.path.join(prefix, "pyvenv.cfg")):
+        result["VIRTUAL_ENV"] = prefix
+    return result
 
 
 def signal_name(returncode: int) -> str | None:

@@ -162,9 +162,10 @@ async def test_displayed_figures_become_plot_files(run_python, collected, tmp_pa
 
 
 async def test_the_sidecar_keeps_the_manifest_without_thumbnails(run_python, sessions, tmp_path):
-    await run_python("open('out.txt', 'w').write('x')", work_dir=str(tmp_path), session_id="s-art")
+    work = tmp_path / "work"  # not the sessions folder, which the host writes meanwhile
+    await run_python("open('out.txt', 'w').write('x')", work_dir=str(work), session_id="s-art")
     record = sessions.load_session("s-art")
-    assert record["work_dir"] == str(tmp_path)
+    assert record["work_dir"] == str(work)
     (item,) = record["artifacts"]["items"]
     assert item["path"] == "out.txt" and item["sha256"] and "thumbnail" not in item
     assert record["artifacts"]["count"] == 1
@@ -200,6 +201,7 @@ def test_the_manifest_survives_snapshot_and_restore():
         ("cost/cost_report_1.json", "log"),
         ("time/timing_report.json", "log"),
         ("run.log", "log"),
+        ("cost_report_20261130_115901.json", "log"),
         ("ideas_2024.json", "report"),
         ("notes.md", "report"),
         ("paper.pdf", "report"),
