@@ -16,7 +16,7 @@ import mimetypes
 import posixpath
 from typing import Final
 
-__all__ = ["CATEGORIES", "categorize", "guess_mime", "is_bookkeeping"]
+__all__ = ["CATEGORIES", "SKIPPED_NAMES", "categorize", "guess_mime", "is_bookkeeping"]
 
 #: Every category an artifact can have.
 CATEGORIES: Final = ("plot", "data", "code", "report", "plan", "chat", "context", "log", "other")
@@ -48,8 +48,9 @@ _MIME: Final = {
     ".log": "text/plain",
     ".pkl": "application/octet-stream",
 }
-#: Names the worker never reports: its own bookkeeping and Python's caches.
-_SKIPPED_DIRS: Final = frozenset({".cmbjupyter", "__pycache__", ".ipynb_checkpoints", ".git"})
+#: Folder names the worker never reports nor enters (besides dot-folders): caches and package trees,
+#: which never hold a run's results and can be huge.
+SKIPPED_NAMES: Final = frozenset({"__pycache__", "node_modules", "site-packages"})
 
 
 def guess_mime(path: str) -> str:
@@ -59,9 +60,9 @@ def guess_mime(path: str) -> str:
 
 
 def is_bookkeeping(path: str) -> bool:
-    """True for a path (relative, POSIX) the worker must not report: dotfiles, dot-folders,
-    ``__pycache__``, the worker's own ``.cmbjupyter/``."""
-    return any(part in _SKIPPED_DIRS or part.startswith(".") for part in path.split("/"))
+    """True for a path (relative, POSIX) the worker must not report: dotfiles, dot-folders (the
+    worker's own ``.cmbjupyter/``, ``.git``, checkpoints), ``__pycache__`` and package trees."""
+    return any(part in SKIPPED_NAMES or part.startswith(".") for part in path.split("/"))
 
 
 def categorize(path: str, mime: str | None = None) -> str:

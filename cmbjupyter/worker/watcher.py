@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterable
 from typing import Any, Final
 
-from ..artifacts import categorize, guess_mime, is_bookkeeping
+from ..artifacts import SKIPPED_NAMES, categorize, guess_mime, is_bookkeeping
 from ._guard import descendants
 
 __all__ = ["BATCH", "DISPLAY_DIR", "POLL", "SETTLE", "ArtifactWatcher"]
@@ -249,25 +249,32 @@ class ArtifactWatcher:
 
     def _walk(self, top: str | None = None) -> Iterable[str]:
         """Relative paths of the files under ``top`` (the work dir), not entering symlinked folders."""
-        todo = [top or self.root]
+        start = top or self.root
+        prefix = self._relative(start) if top else ""
+        if prefix is None or start is None:
+            return
+        # Folders entered are real ones under the work dir: only a symlinked file needs resolving.
+        todo = [(start, f"{prefix}/" if prefix else "")]
         while todo:
-            folder = todo.pop()
+            folder, base = todo.pop()
             try:
                 entries = list(os.scandir(folder))
             except OSError:
                 continue
             for entry in entries:
+                if entry.name.startswith(".") or entry.name in SKIPPED_NAMES:
+                    continue
                 try:
                     is_dir = entry.is_dir(follow_symlinks=False)
+                    is_link = not is_dir and entry.is_symlink()
                 except OSError:
                     continue
                 if is_dir:
-                    if not is_bookkeeping(entry.name):
-                        todo.append(entry.path)
-                else:
-                    relative = self._relative(entry.path)
-                    if relative is not None:
-                        yield relative
+                    todo.append((entry.path, f"{base}{entry.name}/"))
+                elif not is_link:
+                    yield base + entry.name
+                elif (relative := self._relative(entry.path)) is not None:
+                    yield relative
 
     def _collect(self, relatives: Iterable[str]) -> None:
         """Make files whose (size, mtime) changed since they were reported candidates."""

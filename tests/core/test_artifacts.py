@@ -81,11 +81,15 @@ async def test_files_outside_the_work_dir_and_symlinks_out_are_not_reported(run_
         with open("inside.txt", "w") as f:
             f.write("inside")
         os.symlink("inside.txt", "inner_link.txt")
+        for folder in (".cmbjupyter", "__pycache__", "node_modules/pkg"):
+            os.makedirs(folder)
+            open(folder + "/bookkeeping.txt", "w").write("not a result")
+        open(".hidden", "w").write("not a result")
         """,
         work_dir=str(work),
     )
     paths = {a["path"] for a in artifacts_of(collected)}
-    assert "inside.txt" in paths
+    assert paths == {"inside.txt", "inner_link.txt"}  # a symlink that stays inside is a file of it
     assert not paths & {"link.txt", "linked_dir/secret.txt", "linked_dir/made.txt", "made.txt"}
     assert not any(p.startswith(("..", "/")) for p in paths)
 
