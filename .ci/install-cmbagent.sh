@@ -22,7 +22,7 @@ GENAI_PRICES="$(grep -o '"genai-prices==[^"]*"' pyproject.toml | tr -d '"')"
 "$VENV/bin/python" -c "import genai_prices" 2>/dev/null || "$VENV/bin/python" -m pip install -q "$GENAI_PRICES"
 
 # watchfiles, pinned as in pyproject.toml: the worker watches the run's work dir with it (without it,
-# the worker falls back to a scan every second and says so).
+# the worker falls back to a scan every 0.5 s and says so).
 WATCHFILES="$(grep -o '"watchfiles==[^"]*"' pyproject.toml | tr -d '"')"
 "$VENV/bin/python" -c "import watchfiles" 2>/dev/null || "$VENV/bin/python" -m pip install -q "$WATCHFILES"
 

@@ -35,7 +35,7 @@ __all__ = ["BATCH", "DISPLAY_DIR", "POLL", "SETTLE", "ArtifactWatcher"]
 #: Seconds between the two looks that find a file complete (same size and mtime).
 SETTLE: Final = 0.2
 #: Seconds between two scans when ``watchfiles`` is not importable.
-POLL: Final = 1.0
+POLL: Final = 0.5
 #: Most artifact events in one write to the event pipe.
 BATCH: Final = 200
 #: Where displayed images are written, relative to the work dir (reported with ``displayed: true``).
