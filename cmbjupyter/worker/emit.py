@@ -97,7 +97,12 @@ class Emitter:
             raise TypeError(f"emit.phase: phase must be a string, not {phase!r}")
         check_data("phase_change", {"phase": phase, "step": step, "context": context})
         if self.before_phase is not None:
-            self.before_phase()  # files of the phase that ends are reported as part of it
+            try:
+                self.before_phase()  # files of the phase that ends are reported as part of it
+            except ChannelClosed:
+                raise
+            except Exception:  # an unreadable file never fails the engine: the next scan retries
+                pass
         self.phase_name, self.step = phase, step
         if context is not None:
             self.context = json_safe(context)

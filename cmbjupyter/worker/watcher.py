@@ -27,6 +27,7 @@ import time
 from collections.abc import Iterable
 from typing import Any, Final
 
+from .._shapes import event_problem
 from ..artifacts import SKIPPED_NAMES, categorize, guess_mime, is_bookkeeping
 from ._guard import descendants
 
@@ -330,6 +331,9 @@ class ArtifactWatcher:
         return os.path.join(self.root or "", relative)
 
     def _record(self, relative: str, path: str, look: tuple[int, int]) -> dict[str, Any] | None:
+        if event_problem("artifact", {"path": relative}) is not None:  # e.g. a name with '\\..\\'
+            self._seen[relative] = look
+            return None
         sha = _sha256(path)
         if sha is None:
             return None

@@ -215,3 +215,16 @@ def test_the_manifest_survives_snapshot_and_restore():
 )
 def test_categories_follow_where_cmbagent_puts_things(path, category):
     assert categorize(path) == category
+
+
+async def test_a_file_name_the_protocol_refuses_is_skipped_not_a_failure(run_python, collected, tmp_path):
+    await run_python(
+        """
+        open(chr(92).join(["a", "..", "b.txt"]), "w").write("x")  # a\\..\\b.txt: a legal Linux name
+        phase("next")
+        open("ok.txt", "w").write("y")
+        """,
+        work_dir=str(tmp_path),
+    )
+    assert [a["path"] for a in artifacts_of(collected)] == ["ok.txt"]
+    assert collected.of("complete")[-1]["status"] == "success"
