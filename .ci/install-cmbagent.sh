@@ -21,10 +21,15 @@ pwd > "$SITE/cmbjupyter-checkout.pth"
 GENAI_PRICES="$(grep -o '"genai-prices==[^"]*"' pyproject.toml | tr -d '"')"
 "$VENV/bin/python" -c "import genai_prices" 2>/dev/null || "$VENV/bin/python" -m pip install -q "$GENAI_PRICES"
 
+# watchfiles, pinned as in pyproject.toml: the worker watches the run's work dir with it (without it,
+# the worker falls back to a scan every 0.5 s and says so).
+WATCHFILES="$(grep -o '"watchfiles==[^"]*"' pyproject.toml | tr -d '"')"
+"$VENV/bin/python" -c "import watchfiles" 2>/dev/null || "$VENV/bin/python" -m pip install -q "$WATCHFILES"
+
 if "$VENV/bin/python" -c "import cmbagent" 2>/dev/null; then
   echo "cmbagent already installed in $VENV"
   exit 0
 fi
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q "$CMBAGENT_SPEC"
-"$VENV/bin/python" -c "import cmbagent, autogen, genai_prices, cmbjupyter.worker; print('cmbagent ready in $VENV')"
+"$VENV/bin/python" -c "import cmbagent, autogen, genai_prices, watchfiles, cmbjupyter.worker; print('cmbagent ready in $VENV')"

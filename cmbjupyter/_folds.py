@@ -14,6 +14,7 @@ from typing import Any, Final
 from .events import Event
 
 __all__ = [
+    "ARTIFACTS_KEPT",
     "BUCKETS",
     "FOLDS",
     "NODE_MESSAGES",
@@ -30,6 +31,8 @@ NODE_MESSAGES: Final = 3
 NODE_MESSAGE_CHARS: Final = 300
 #: The statuses a run ends in (a late ``status`` event never overwrites one).
 TERMINAL: Final = frozenset({"completed", "failed", "cancelled"})
+#: Artifact records a run keeps (the latest per path; the oldest go first, counted as dropped).
+ARTIFACTS_KEPT: Final = 500
 #: The token buckets of a cost entry.
 BUCKETS: Final = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 
@@ -204,6 +207,23 @@ def error(state: Any, data: Mapping[str, Any], event: Event) -> None:
         state.status = "failed"
 
 
+def work_dir(state: Any, data: Mapping[str, Any], event: Event) -> None:
+    state.work_dir = data["path"]
+
+
+def artifact(state: Any, data: Mapping[str, Any], event: Event) -> None:
+    state.artifact_count += 1
+    path = data["path"]
+    artifacts = state.artifacts
+    if path in artifacts:
+        artifacts[path] = dict(data)  # its latest version, where it was first seen
+        return
+    artifacts[path] = dict(data)
+    if len(artifacts) > ARTIFACTS_KEPT:
+        del artifacts[next(iter(artifacts))]
+        state.artifact_count_dropped += 1
+
+
 #: The fold of each event type the reducer knows (others are kept in ``other_events``).
 FOLDS: Final = {
     "output": output,
@@ -219,4 +239,6 @@ FOLDS: Final = {
     "result": result,
     "complete": complete,
     "error": error,
+    "work_dir": work_dir,
+    "artifact": artifact,
 }

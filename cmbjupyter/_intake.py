@@ -3,7 +3,8 @@
 Every event from the worker passes here once, in order: its shape is checked (a malformed known
 event becomes a ``protocol`` warning, never a host exception), printed output is redacted across
 the pieces of its stream (a secret split over two writes is still cut out), ``cost_update`` events
-are priced by the host's ledger and checked against the budget, the ``result`` and ``error`` are
+are priced by the host's ledger and checked against the budget, an ``artifact`` of an image gets its
+thumbnail, the ``result`` and ``error`` are
 kept for the outcome, and the first ``status`` marks the DAG's ``start`` node done. A mixin of
 :class:`~cmbjupyter._supervisor.TaskSupervisor`, which provides ``state``, ``redactor``,
 ``publish``, ``_dispatch`` and ``stop``.
@@ -73,6 +74,9 @@ class WorkerEventIntake:
             event["data"] = data
             await self._dispatch(event)
             await self._check_budget()
+        elif kind == "artifact":
+            await self._add_thumbnail(event["data"])
+            await self._dispatch(event)
         elif kind == "result":
             self.result = event["data"]
             await self._dispatch(event)
@@ -89,6 +93,19 @@ class WorkerEventIntake:
             if kind == "status" and not self._worker_up:
                 self._worker_up = True
                 await self.publish("dag_node_update", {"node_id": "start", "status": "completed"})
+
+    async def _add_thumbnail(self, data: dict[str, Any]) -> None:
+        """A raster image's thumbnail (``thumbnails.for_event``) goes with its event; a missing
+        Pillow or any failure gives none, never a failed run."""
+        data.pop("thumbnail", None)  # only the host makes thumbnails
+        try:
+            from . import thumbnails
+
+            thumbnail = await thumbnails.for_event(self.state.work_dir, data)
+        except Exception:
+            thumbnail = None
+        if thumbnail is not None:
+            data["thumbnail"] = thumbnail
 
     def _redact_output(self, data: dict[str, Any]) -> bool:
         """Redact an output piece across the pieces of its stream; False if nothing is left to show."""

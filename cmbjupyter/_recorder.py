@@ -1,6 +1,7 @@
 """SessionRecorder: the sink that keeps a run's session file up to date.
 
-It saves on every ``phase_change`` (the seed's rule), at the end (the supervisor calls
+It saves (with the run's ``work_dir`` and artifact manifest, without thumbnails) on every
+``phase_change`` (the seed's rule), at the end (the supervisor calls
 :meth:`save`), and at least every ``save_interval`` seconds while events arrive, so a crash loses at
 most that much. It also keeps the conversation buffer bounded (the last 100 entries, each capped)
 and appends every event to the session's JSONL event log, which it flushes often enough that a
@@ -24,7 +25,7 @@ from .redact import Redactor
 from .session import ENTRY_CHARS, HISTORY_ENTRIES, SessionManager
 from .state import RunState
 
-__all__ = ["SessionRecorder", "claim_session"]
+__all__ = ["SessionRecorder", "claim_session", "manifest"]
 
 DEFAULT_SAVE_INTERVAL: Final = 30.0
 
@@ -45,6 +46,16 @@ def claim_session(manager: SessionManager, session_id: str) -> None:
             f"{live['host_pid']}; cancel it there (or wait for it) before running it again"
         )
     end_recorded(live)
+
+
+def manifest(state: RunState) -> dict[str, Any]:
+    """The run's artifact manifest as the sidecar keeps it: paths, hashes and metadata, never the
+    contents nor the thumbnails (the views make those again from the files while they exist)."""
+    return {
+        "items": [{k: v for k, v in a.items() if k != "thumbnail"} for a in state.artifacts.values()],
+        "count": state.artifact_count,
+        "dropped": state.artifact_count_dropped,
+    }
 
 
 class SessionRecorder:
@@ -112,6 +123,8 @@ class SessionRecorder:
                 last_seq=state.last_seq,
                 output_count=state.output_count,
                 prices_version=PRICES_VERSION,
+                work_dir=state.work_dir,
+                artifacts=manifest(state),
                 **fields,
             )
         except OSError as exc:  # SessionWriteError: disk full, permissions

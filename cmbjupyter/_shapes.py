@@ -45,6 +45,17 @@ def _opt_int(value: Any) -> bool:
     return value is None or (isinstance(value, int) and not isinstance(value, bool))
 
 
+def _relative_path(value: Any) -> bool:
+    """A POSIX path relative to a work dir that stays inside it (no absolute path, no ``..``)."""
+    return (
+        isinstance(value, str)
+        and bool(value)
+        and not value.startswith(("/", "\\"))
+        and "\x00" not in value
+        and ".." not in value.replace("\\", "/").split("/")
+    )
+
+
 def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -128,6 +139,18 @@ SHAPES: Final[dict[str, dict[str, _Check]]] = {
         "signal": _OPT_STR,
     },
     "complete": {"status": _STR},
+    "work_dir": {"path": (_str, True, "an absolute path (a string)")},
+    "artifact": {
+        "path": (_relative_path, True, "a path relative to the work dir, without '..'"),
+        "category": _OPT_STR,
+        "mime": _OPT_STR,
+        "size": (_opt_int, False, "an integer or null"),
+        "sha256": _OPT_STR,
+        "step": (_opt_int, False, "an integer or null"),
+        "phase": _OPT_STR,
+        "agent": _OPT_STR,
+        "node_id": (_opt_id, False, "a node id or null"),
+    },
 }
 
 

@@ -235,6 +235,13 @@ class TaskConfig:
             )
         self.dask_resources: Mapping[str, float] | None = resources
         self.dask_host_timeout = _positive(raw, "dask_host_timeout", "seconds")
+        limit = raw.get("artifact_transfer_max_bytes")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+            raise ConfigError(
+                f"config['artifact_transfer_max_bytes'] must be a number of bytes (0 or more), not {limit!r}"
+            )
+        #: Files a remote Dask run makes up to this size come back to the host (None: the default).
+        self.artifact_transfer_max_bytes: int | None = limit
 
     @property
     def engine_config(self) -> dict[str, Any]:

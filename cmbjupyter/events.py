@@ -54,6 +54,8 @@ EVENT_TYPES: Final = frozenset(
         "input_request",
         "input_response",
         "warning",
+        "work_dir",
+        "artifact",
         "result",
         "complete",
         "error",

@@ -19,7 +19,10 @@ Snapshot shape (JSON)::
               "budget_usd", "budget_fraction", "warning", "exceeded", "prices"},
      "output": [{"seq", "ts", "stream", "agent", "text"}], "output_count",
      "input_request": {"request_id", "prompt"} | None,
-     "result", "error", "context", "counts": {type: n}, "other_events": [last unknown events]}
+     "result", "error", "context", "counts": {type: n}, "other_events": [last unknown events],
+     "work_dir": path | None,
+     "artifacts": {"items": [artifact records, latest per path, in order], "count": artifact events,
+                   "dropped": paths no longer kept (beyond ARTIFACTS_KEPT)}}
 """
 
 from __future__ import annotations
@@ -29,11 +32,12 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from ._folds import BUCKETS, FOLDS, NODE_MESSAGES, TERMINAL, TEXT_CHARS
+from ._folds import ARTIFACTS_KEPT, BUCKETS, FOLDS, NODE_MESSAGES, TERMINAL, TEXT_CHARS
 from ._shapes import event_problem
 from .events import Event
 
 __all__ = [
+    "ARTIFACTS_KEPT",
     "NODE_MESSAGES",
     "OUTPUT_LINES",
     "TERMINAL",
@@ -100,6 +104,11 @@ class RunState:
         self.context: dict[str, Any] = {}
         self.counts: dict[str, int] = {}
         self.other_events: deque[dict[str, Any]] = deque(maxlen=OTHER_EVENTS)
+        self.work_dir: str | None = None
+        #: path -> the latest artifact record of that path (at most ARTIFACTS_KEPT, oldest dropped)
+        self.artifacts: dict[str, dict[str, Any]] = {}
+        self.artifact_count = 0
+        self.artifact_count_dropped = 0
 
     # ------------------------------------------------------------------ reducer
 
@@ -157,6 +166,12 @@ class RunState:
             "context": copy.deepcopy(self.context),
             "counts": dict(self.counts),
             "other_events": copy.deepcopy(list(self.other_events)),
+            "work_dir": self.work_dir,
+            "artifacts": {
+                "items": copy.deepcopy(list(self.artifacts.values())),
+                "count": self.artifact_count,
+                "dropped": self.artifact_count_dropped,
+            },
         }
 
     def restore(self, snapshot: Mapping[str, Any]) -> RunState:
@@ -191,6 +206,12 @@ class RunState:
         fresh.context = copy.deepcopy(dict(snapshot.get("context") or {}))
         fresh.counts = dict(snapshot.get("counts") or {})
         fresh.other_events.extend(copy.deepcopy(list(snapshot.get("other_events") or ())))
+        fresh.work_dir = snapshot.get("work_dir")
+        artifacts = snapshot.get("artifacts") or {}
+        items = [dict(a) for a in artifacts.get("items") or () if isinstance(a, Mapping) and "path" in a]
+        fresh.artifacts = {str(a["path"]): copy.deepcopy(a) for a in items}
+        fresh.artifact_count = int(artifacts.get("count") or 0)
+        fresh.artifact_count_dropped = int(artifacts.get("dropped") or 0)
         vars(self).update(vars(fresh))
         return self
 

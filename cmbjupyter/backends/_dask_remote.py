@@ -33,7 +33,8 @@ from typing import Any, Final
 
 from .._version import __version__
 from .._watch import reap, watch_memory
-from ..events import Event, dumps, make_event
+from ..events import dumps, make_event
+from ._dask_files import RemoteFiles
 from .local import LocalBackend, LocalWorker
 
 __all__ = ["drop_queues", "forward"]
@@ -115,6 +116,8 @@ class _Relay:
         self.abandoned: str | None = None  # why the host is presumed gone
         self.early_signal: int | None = None  # a stop that arrived before the worker started
         self.done = False
+        #: Small files of a run the host cannot read come back with its events.
+        self.files = RemoteFiles(address, ticket.get("host"), ticket.get("artifact_transfer_max_bytes"))
 
     # ------------------------------------------------------------------ the run
 
@@ -186,7 +189,7 @@ class _Relay:
         try:
             async for item in worker.items():
                 if item.__class__ is list:
-                    self.record_events(item)
+                    self.record_events(self.files.records(item))  # type: ignore[arg-type]
                 elif item == "events":
                     if self.memory_error is not None:  # last, so that nothing overrides it
                         self.record_events([make_event("error", self.memory_error)])
@@ -214,9 +217,10 @@ class _Relay:
         self.records.append(record)
         self.wake.set()
 
-    def record_events(self, batch: list[Event]) -> None:
+    def record_events(self, batch: list[Any]) -> None:
+        """Events (and the ``artifact_file`` records among them, not counted as events)."""
         self.records.extend(batch)
-        self.pending_events += len(batch)
+        self.pending_events += sum(r.__class__ is dict for r in batch)
         self.wake.set()
 
     async def send_records(self) -> None:

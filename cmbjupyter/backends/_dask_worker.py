@@ -19,6 +19,7 @@ from typing import Any, Final
 
 from .._version import __version__
 from ..events import Event, dumps, make_event
+from ._dask_files import HostCopy
 from ._dask_remote import drop_queues
 from .dask_clients import SharedClient, track_cleanup
 from .local import HIGH_WATER, LOW_WATER
@@ -33,7 +34,14 @@ class DaskWorker:
     """One run on the cluster, as the supervisor sees it (see ``backends.WorkerHandle``)."""
 
     def __init__(
-        self, shared: SharedClient, key: str, events: Any, control: Any, *, heartbeat: float
+        self,
+        shared: SharedClient,
+        key: str,
+        events: Any,
+        control: Any,
+        *,
+        heartbeat: float,
+        files: HostCopy | None = None,
     ) -> None:
         self.key = key
         self.event_pipe_open = True
@@ -58,6 +66,8 @@ class DaskWorker:
         self._remote_ended = False  # the relay said "end": nobody is left to signal
         self._we_cancelled = False
         self._last_signal = SIGTERM
+        #: The host's copy of the work dir of a run on another machine.
+        self._files = files or HostCopy(".", key)
 
     # ------------------------------------------------------------------ WorkerHandle
 
@@ -139,6 +149,8 @@ class DaskWorker:
         batch: list[Event] = []
         for record in records:
             if record.__class__ is dict:
+                if self._files.active:
+                    self._files.event(record)
                 batch.append(record)
                 continue
             if batch:
@@ -149,8 +161,11 @@ class DaskWorker:
                 self._close_event_pipe()
             elif kind == "exit":
                 self._set_returncode(value)
+            elif kind == "artifact_file":
+                self._files.write(value)  # before its artifact event is dispatched
             elif kind == "started":
                 self.started = value
+                self._files.started(value)
                 if value.get("version") != __version__:
                     message = (
                         f"the Dask worker {value.get('worker')} runs cmbjupyter {value.get('version')}, "

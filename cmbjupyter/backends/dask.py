@@ -16,18 +16,21 @@
 What only a remote run can do is reported as the local backend would: the remote memory watchdog
 sends the same ``MemoryLimitExceeded`` error; a Dask worker lost mid-task (noticed from the
 scheduler's ``remove-worker`` event, or from a restarted attempt) becomes a ``WorkerCrashed`` error
-naming the worker, so the run ends and its session is suspended. A task is never run twice.
+naming the worker, so the run ends and its session is suspended. A task is never run twice. The
+files a run on another machine makes come back to the host when small (``_dask_files.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import Mapping
 from typing import Any, Final
 
 from ..config import TaskConfig
 from ..events import dumps
+from ._dask_files import HostCopy, host_name
 from ._dask_remote import forward
 from ._dask_worker import DaskWorker
 from .dask_clients import (
@@ -59,12 +62,14 @@ class DaskBackend:
         memory_limit_mb: float | None = None,
         resources: Mapping[str, float] | None = None,
         host_timeout: float = HOST_TIMEOUT,
+        artifact_transfer_max_bytes: int | None = None,
     ) -> None:
         self.scheduler_address, self.security = scheduler_address, security
         self.env = dict(env or {})
         self.memory_limit_mb = memory_limit_mb
         self.resources = dict(resources) if resources else None
         self.host_timeout = host_timeout
+        self.artifact_transfer_max_bytes = artifact_transfer_max_bytes
 
     @classmethod
     def from_config(cls, config: TaskConfig) -> DaskBackend:
@@ -73,7 +78,9 @@ class DaskBackend:
 
         Uses ``scheduler_address``, ``env`` (sent to the remote worker: the host's own environment
         is not), ``memory_limit_mb`` (enforced remotely), ``dask_resources`` (Dask worker resources
-        the run needs, e.g. ``{"cmbagent": 1}``) and ``dask_host_timeout`` (seconds).
+        the run needs, e.g. ``{"cmbagent": 1}``), ``dask_host_timeout`` (seconds) and
+        ``artifact_transfer_max_bytes`` (the largest file of a run on another machine that comes back
+        to the host's ``dask_output/<run>/`` copy of its work dir; default 5 MB).
         """
         address, security = resolve_scheduler(config.raw)
         return cls(
@@ -83,6 +90,7 @@ class DaskBackend:
             memory_limit_mb=config.memory_limit_mb,
             resources=config.dask_resources,
             host_timeout=config.dask_host_timeout or HOST_TIMEOUT,
+            artifact_transfer_max_bytes=config.artifact_transfer_max_bytes,
         )
 
     async def spawn(
@@ -122,9 +130,19 @@ class DaskBackend:
                     "cwd": cwd,
                     "memory_limit_mb": self.memory_limit_mb,
                     "host_timeout": self.host_timeout,
+                    # A run on another machine sends its small files back (backends/_dask_files.py).
+                    "host": host_name(),
+                    "artifact_transfer_max_bytes": self.artifact_transfer_max_bytes,
                 }
             )
-            worker = DaskWorker(shared, run_id, events, control, heartbeat=min(5.0, self.host_timeout / 4))
+            worker = DaskWorker(
+                shared,
+                run_id,
+                events,
+                control,
+                heartbeat=min(5.0, self.host_timeout / 4),
+                files=HostCopy(os.getcwd(), run_id),
+            )
             shared.on_lost[run_id] = worker._worker_lost  # before submitting: no loss can be missed
             future = client.submit(
                 forward, events.name, control.name, key=run_id, pure=False, resources=self.resources

@@ -29,6 +29,7 @@ __all__ = [
     "LocalBackend",
     "LocalWorker",
     "WarmSource",
+    "interpreter_environment",
     "signal_name",
     "worker_environ",
 ]
@@ -304,13 +305,15 @@ class LocalWorker:
 
 
 def worker_environ(python: str | None, env: Mapping[str, str] | None) -> tuple[str, dict[str, str]]:
-    """The interpreter and the whole environment a worker for ``python`` starts with."""
+    """The interpreter and the whole environment a worker for ``python`` starts with, cold or warm
+    (its PATH and VIRTUAL_ENV those of the interpreter's environment: see interpreter_environment)."""
     environ = dict(os.environ if env is None else env)
     if python:  # another environment (e.g. one with cmbagent): make our worker importable there
         environ["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_PARENT, environ.get("PYTHONPATH")]))
     environ.setdefault("PYTHONUNBUFFERED", "1")
     environ["PYTHONFAULTHANDLER"] = "1"
-    return python or sys.executable, environ
+    interpreter = python or sys.executable
+    return interpreter, interpreter_environment(interpreter, environ)
 
 
 class WarmSource(Protocol):
@@ -348,6 +351,26 @@ class LocalBackend:
         worker = LocalWorker()
         await worker.start(spec, python=interpreter, env=environ, cwd=cwd)
         return worker
+
+
+def interpreter_environment(interpreter: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` with ``PATH`` (and ``VIRTUAL_ENV``) as an activated environment of ``interpreter``.
+
+    The code the agents write runs in child processes that find ``python`` on PATH (AG2's
+    LocalCommandLineCodeExecutor runs ``python <script>``): without this, it is whatever Python the
+    kernel's PATH finds first, not the worker's, and a package of the worker's environment
+    (camb, cmbagent...) is missing there. The interpreter's own folder comes first on PATH, and
+    ``VIRTUAL_ENV`` names its venv (or is removed when it is in none: another venv's would lie).
+    The interpreter path is not resolved: a venv's ``python`` is a symlink to its base Python.
+    """
+    bin_dir = os.path.dirname(os.path.abspath(interpreter))
+    rest = [p for p in environ.get("PATH", os.defpath).split(os.pathsep) if p and p != bin_dir]
+    result = {**environ, "PATH": os.pathsep.join([bin_dir, *rest])}
+    result.pop("VIRTUAL_ENV", None)
+    prefix = os.path.dirname(bin_dir)
+    if os.path.isfile(os.path.join(prefix, "pyvenv.cfg")):
+        result["VIRTUAL_ENV"] = prefix
+    return result
 
 
 def signal_name(returncode: int) -> str | None:

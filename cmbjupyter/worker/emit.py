@@ -9,6 +9,11 @@ argument (``node("execute", ["running"])``, ``dag_created(5, [])``) raises a ``T
 inside the engine, where the mistake is; it becomes the task's error. Every line is bounded to
 :data:`~cmbjupyter.events.MAX_EVENT_BYTES` (its longest strings cut, with a marker).
 
+Files the run makes are reported by the worker's watcher (``watcher.py``) through :meth:`Emitter.artifacts`,
+with the step, phase, node and agent current when they were found; an engine names its folder with
+:meth:`Emitter.work_dir` (the watcher then watches it) and may report a file itself with
+:meth:`Emitter.artifact`. A phase change first lets the watcher report what the last phase made.
+
 The Emitter also keeps the DAG honest for engines that only report phases: a ``phase()`` whose name
 (or ``step_<n>``) is a node of the DAG marks that node running and the node it replaces completed.
 """
@@ -54,6 +59,16 @@ class Emitter:
         self.context: dict[str, Any] = {}
         self.phase_name: str | None = None
         self.step: int | None = None
+        #: The last agent that spoke (an artifact's agent when its node names none).
+        self.agent: str | None = None
+        #: node id -> the agent in charge of it (a plan step's ``agent`` field).
+        self.node_agents: dict[str, str] = {}
+        #: Called with the run's folder when the engine names it (the watcher watches it).
+        self.on_work_dir: Callable[[str, bool], None] | None = None
+        #: Called with files the engine displayed (the watcher reports them with ``displayed: true``).
+        self.on_displayed: Callable[[list[str]], None] | None = None
+        #: Called before a phase change goes out (the watcher reports the files of the last phase).
+        self.before_phase: Callable[[], None] | None = None
         if dag:
             self._learn_dag(dag.get("nodes", ()))
 
@@ -67,6 +82,8 @@ class Emitter:
         data["stream"] = stream
         if agent is not None:
             data["agent"] = agent
+            if agent != "cmbjupyter":
+                self.agent = agent
         line = encode_new("output", data)  # the hot path: checked above, not again in event()
         with self._lock:
             self._write(line)
@@ -79,6 +96,13 @@ class Emitter:
         if not isinstance(phase, str):
             raise TypeError(f"emit.phase: phase must be a string, not {phase!r}")
         check_data("phase_change", {"phase": phase, "step": step, "context": context})
+        if self.before_phase is not None:
+            try:
+                self.before_phase()  # files of the phase that ends are reported as part of it
+            except ChannelClosed:
+                raise
+            except Exception:  # an unreadable file never fails the engine: the next scan retries
+                pass
         self.phase_name, self.step = phase, step
         if context is not None:
             self.context = json_safe(context)
@@ -125,7 +149,48 @@ class Emitter:
         data = {"node_id": node_id, "label": label, "after": after, "type": type, "status": status, **fields}
         check_data("dag_node_add", data)
         self.node_types[str(node_id)] = type
+        if isinstance(fields.get("agent"), str):
+            self.node_agents[str(node_id)] = fields["agent"]
         self.event("dag_node_add", data)
+
+    def work_dir(self, path: str | os.PathLike[str], *, existing: bool = True) -> None:
+        """Name the folder the run works in; its files are reported as artifacts. ``existing``: the
+        files already there are the run's too (an engine's own folder, a resumed run's); False for a
+        shared folder (the worker's cwd), where only files made or changed from now on count."""
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"emit.work_dir: path must be a path, not {path!r}")
+        absolute = os.path.abspath(os.fspath(path))
+        self.event("work_dir", {"path": absolute})
+        if self.on_work_dir is not None:
+            self.on_work_dir(absolute, existing)
+
+    def displayed(self, paths: Any) -> None:
+        """Files of the work dir the engine displayed (cmbagent's ``displayed_images``)."""
+        if self.on_displayed is not None and isinstance(paths, (list, tuple)):
+            self.on_displayed([os.fspath(p) for p in paths if isinstance(p, (str, os.PathLike))])
+
+    def attribution(self) -> dict[str, Any]:
+        """Where the run is now: the ``step``, ``phase``, ``node_id`` and ``agent`` of an artifact."""
+        node_id = self.active_nodes[-1] if self.active_nodes else None
+        agent = self.node_agents.get(node_id or "") or self.agent
+        return {"step": self.step, "phase": self.phase_name, "node_id": node_id, "agent": agent}
+
+    def artifact(self, path: str, **fields: Any) -> None:
+        """Report one file of the work dir (``path`` relative to it, POSIX) with its fields
+        (``category``, ``mime``, ``size``, ``sha256``...); where the run is fills the rest."""
+        self.artifacts([{"path": path, **fields}])
+
+    def artifacts(self, records: list[Mapping[str, Any]]) -> None:
+        """Report several files at once: one write for the batch (the watcher's many small files)."""
+        where = self.attribution()
+        lines = []
+        for record in records:
+            data = {**where, "created_at": now_iso(), **record}
+            check_data("artifact", data)
+            lines.append(encode_new("artifact", data))
+        if lines:
+            with self._lock:
+                self._write(b"".join(lines))
 
     def cost(
         self,
@@ -210,6 +275,8 @@ class Emitter:
         for n in nodes:
             if isinstance(n, Mapping) and "id" in n:
                 self.node_types[str(n["id"])] = str(n.get("type", "step"))
+                if isinstance(n.get("agent"), str):
+                    self.node_agents[str(n["id"])] = n["agent"]
 
     def _advance_dag(self, phase: str, step: int | None) -> None:
         """Mark the node this phase stands for running, and the one(s) it follows completed."""

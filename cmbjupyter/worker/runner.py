@@ -1,7 +1,9 @@
 """The worker's run: read the spec, capture output, run the engine, report its result or error.
 
-If the worker dies instead, the host reports how (exit code, signal): see ``_supervisor.py``. However
-the run ends, nothing it started outlives it: the worker ends its whole tree (``_guard.py``) last.
+Every file the run makes in its work dir is reported as an ``artifact`` (``watcher.py``), the last
+ones before the result. If the worker dies instead, the host reports how (exit code, signal): see
+``_supervisor.py``. However the run ends, nothing it started outlives it: the worker ends its whole
+tree (``_guard.py``) last.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from ._guard import Guard, end_tree
 from ._warm import apply
 from .capture import EventStream
 from .control import ControlChannel
+from .display import DisplayCapture
 from .emit import ChannelClosed, Emitter
 from .engines import load_engine
+from .watcher import ArtifactWatcher
 
 #: Exit codes the host recognises (besides signals).
 EXIT_OK, EXIT_ENGINE_ERROR, EXIT_CHANNEL_CLOSED, EXIT_CANCELLED = 0, 1, 3, 143
@@ -43,15 +47,42 @@ def _error_data(exc: BaseException) -> dict[str, Any]:
     return data
 
 
+def _watch_files(emit: Emitter) -> ArtifactWatcher:
+    """The run's files become artifact events: a watcher on the folder the engine names (the cwd
+    until it names another), told of each phase change; displayed images are written there."""
+    watcher = ArtifactWatcher(emit)
+    emit.on_work_dir = watcher.watch
+    emit.before_phase = watcher.scan
+    emit.on_displayed = watcher.mark_displayed
+    DisplayCapture(watcher).install()
+    return watcher
+
+
+def _last_scan(watcher: ArtifactWatcher) -> None:
+    """Report what the run left (before its result or error goes out); never fails the run."""
+    try:
+        watcher.stop()
+    except ChannelClosed:
+        raise
+    except Exception as exc:  # an unreadable folder: the run's outcome stands
+        with contextlib.suppress(ChannelClosed):
+            message = f"the last scan of the work dir failed: {exc}"
+            watcher.emit.event("warning", {"message": message, "kind": "artifacts"})
+
+
 def run(spec: dict[str, Any], emit: Emitter) -> int:
     """Run the engine of ``spec``; return the process exit code."""
     if spec.get("first_node"):
         emit.start_node(spec["first_node"])
+    watcher = _watch_files(emit)
     try:
         engine = load_engine(spec["engine"])
+        if not getattr(engine, "reports_work_dir", False):
+            emit.work_dir(os.getcwd(), existing=False)  # a shared folder: only what the run makes
         value = engine(spec["task"], spec["config"], emit)
         result = json_safe(value) if isinstance(value, dict) else {"result": json_safe(value)}
         result.setdefault("context", emit.context)
+        _last_scan(watcher)
         emit.finish_active()
         emit.event("result", result)
         return EXIT_OK
@@ -61,6 +92,7 @@ def run(spec: dict[str, Any], emit: Emitter) -> int:
         return EXIT_CHANNEL_CLOSED
     except BaseException as exc:  # the engine's failure is the task's failure, whatever it is
         try:
+            _last_scan(watcher)  # what it made before failing is still there to see
             emit.event("error", _error_data(exc))
         except ChannelClosed:
             return EXIT_CHANNEL_CLOSED

@@ -6,7 +6,8 @@ point ``config["python"]`` or ``$CMBJUPYTER_PYTHON`` at that interpreter). Newer
 (``cmbagent-update``) need Python 3.12+ and add the ocr, arxiv and enhance-input entry points.
 
 cmbagent clears its work_dir, so runs never get the user's folder: each run works in
-``<work_dir>/cmbagent_output/<session or task id>``.
+``<work_dir>/cmbagent_output/<session or task id>``, which it names with ``emit.work_dir`` (every file
+there is reported as an artifact; the images cmbagent displays with ``displayed: true``).
 """
 
 from __future__ import annotations
@@ -142,6 +143,7 @@ def run(task: str, config: dict[str, Any], emit: Any) -> dict[str, Any]:
     base = Path(config.get("work_dir") or os.getcwd())
     work_dir = base / "cmbagent_output" / str(config.get("session_id") or config.get("task_id") or "run")
     work_dir.mkdir(parents=True, exist_ok=True)
+    emit.work_dir(work_dir)  # its files are the run's (a resumed session's earlier ones too)
     arguments = _arguments(function, config, work_dir, model, emit)
     restart = int(config.get("restart_at_step") or 0)
     try:
@@ -164,6 +166,7 @@ def run(task: str, config: dict[str, Any], emit: Any) -> dict[str, Any]:
     final = outcome.get("final_context") if isinstance(outcome, dict) else None
     if final is not None:
         context.update(dict(final))
+    emit.displayed(context.get("displayed_images"))
     history = outcome.get("chat_history", []) if isinstance(outcome, dict) else []
     return {
         "context": json_safe(context),
@@ -172,6 +175,9 @@ def run(task: str, config: dict[str, Any], emit: Any) -> dict[str, Any]:
         "cmbagent_version": _distribution_version(),
         "cmbagent_cost_report": _cost_report(work_dir),
     }
+
+
+run.reports_work_dir = True  # type: ignore[attr-defined]  # the worker watches the folder it names
 
 
 def _cost_report(work_dir: Path) -> dict[str, Any] | None:

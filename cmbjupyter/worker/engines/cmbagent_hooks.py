@@ -225,6 +225,7 @@ def _hook_phases(emit: Any, context: dict[str, Any], tracker: StepTracker) -> No
         if final is not None:
             with contextlib.suppress(TypeError, ValueError):
                 context.update({k: v for k, v in dict(final).items() if not k.startswith("_")})
+                emit.displayed(context.get("displayed_images"))
         if planning and not tracker.steps:
             _add_steps(emit, tracker, final, Path(getattr(self, "work_dir", ".")))
         return result

@@ -1,0 +1,371 @@
+"""The worker's watcher: every file the run makes in its work dir becomes an ``artifact`` event.
+
+A thread watches the work dir with ``watchfiles`` (inotify: it wakes on a change, not on a timer) and
+reports each file once it is *complete*, once per content: its size and mtime are the same in two
+looks :data:`SETTLE` seconds apart and no process of the worker's tree has it open for writing (a
+file half written, even by a writer that pauses, is not reported until it is closed); its sha256
+differs from the last one reported for that path (a rewrite with new content is reported again with
+``updated: true``). A final :meth:`ArtifactWatcher.scan` at each phase change and at the end of the
+run walks the whole folder, so nothing is missed whatever the watch saw. Without ``watchfiles``
+importable (another environment), the thread scans every :data:`POLL` seconds instead, and says so
+once with a ``warning``.
+
+Only files under the work dir are reported: a symlink whose target leaves it never is (its path is
+resolved and checked), symlinked folders are not entered, and the worker's own bookkeeping
+(``.cmbjupyter/``, ``__pycache__``, dotfiles) is skipped. Images the engine displays are written
+under ``displayed/`` (``display.py``) and reported with ``displayed: true``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import stat
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any, Final
+
+from .._shapes import event_problem
+from ..artifacts import SKIPPED_NAMES, categorize, guess_mime, is_bookkeeping
+from ._guard import descendants
+
+__all__ = ["BATCH", "DISPLAY_DIR", "POLL", "SETTLE", "ArtifactWatcher"]
+
+#: Seconds between the two looks that find a file complete (same size and mtime).
+SETTLE: Final = 0.2
+#: Seconds between two scans when ``watchfiles`` is not importable.
+POLL: Final = 0.5
+#: Most artifact events in one write to the event pipe.
+BATCH: Final = 200
+#: Where displayed images are written, relative to the work dir (reported with ``displayed: true``).
+DISPLAY_DIR: Final = "displayed"
+#: Most rounds of the final check when files keep changing while it waits.
+FINAL_ROUNDS: Final = 3
+#: Read size when hashing a file.
+_CHUNK: Final = 1 << 20
+#: O_ACCMODE bits of a file descriptor open for writing (O_WRONLY, O_RDWR).
+_WRITE_MODES: Final = (1, 2)
+
+
+def _look(path: str) -> tuple[int, int] | None:
+    """(size, mtime_ns) of a regular file, or None when it is gone or not a file."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def _sha256(path: str) -> str | None:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(_CHUNK):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def open_for_writing() -> set[str]:
+    """Real paths of the files the worker and its descendants hold open for writing (Linux /proc)."""
+    found: set[str] = set()
+    for pid in (os.getpid(), *descendants()):
+        fd_dir = f"/proc/{pid}/fd"
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(f"{fd_dir}/{fd}")
+                if not target.startswith("/"):
+                    continue  # pipes, sockets, anon inodes
+                with open(f"/proc/{pid}/fdinfo/{fd}") as info:
+                    flags = next((line for line in info if line.startswith("flags:")), "flags: 0")
+            except OSError:
+                continue
+            if int(flags.split()[1], 8) & 3 in _WRITE_MODES:
+                found.add(target)
+    return found
+
+
+class ArtifactWatcher:
+    """Watches one work dir (see the module docstring); ``emit`` is the worker's Emitter."""
+
+    def __init__(self, emit: Any, root: str | None = None, *, settle: float = SETTLE) -> None:
+        self.emit = emit
+        self.settle = settle
+        self.root: str | None = None
+        self._real_root: str | None = None
+        self._lock = threading.RLock()
+        #: relative path -> sha256 last reported
+        self._reported: dict[str, str] = {}
+        #: relative path -> (size, mtime_ns) of the last look, and when it was taken
+        self._pending: dict[str, tuple[tuple[int, int], float]] = {}
+        #: relative path -> (size, mtime_ns) of the reported content (a scan skips unchanged files)
+        self._seen: dict[str, tuple[int, int]] = {}
+        #: paths the engine displayed (cmbagent's ``displayed_images``): reported with displayed=True
+        self._displayed: set[str] = set()
+        self._stop = threading.Event()
+        self._restart = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.reported = 0
+        if root is not None:
+            self.watch(root)
+
+    # ------------------------------------------------------------------ control
+
+    def watch(self, root: str, existing: bool = True) -> None:
+        """Watch ``root`` (absolute) from now on; a previous folder's files stay reported.
+        ``existing``: the files already there are reported too (else only those made from now on)."""
+        with self._lock:
+            if self.root is not None and self._pending:
+                self._check(final=True)
+            self.root = os.path.abspath(root)
+            self._real_root = os.path.realpath(self.root)
+            self._pending.clear()
+            self._reported.clear()
+            self._seen.clear()
+            if not existing:  # only files made or changed from now on count
+                self._seen = {r: look for r in self._walk() if (look := _look(self._join(r))) is not None}
+        self._restart.set()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="cmbjupyter-watcher", daemon=True)
+            self._thread.start()
+
+    def mark_displayed(self, paths: Iterable[str]) -> None:
+        """Files the engine displayed (absolute or relative): reported with ``displayed: true``."""
+        with self._lock:
+            for path in paths:
+                relative = self._relative(os.fspath(path))
+                if relative is not None and relative not in self._displayed:
+                    self._displayed.add(relative)
+                    if relative in self._reported:  # reported already: say it was displayed
+                        self._seen.pop(relative, None)
+                        self._reported[relative] = ""
+                        self._pending[relative] = ((-1, -1), 0.0)
+
+    def contains(self, path: str) -> bool:
+        """True when ``path`` is a file of the work dir the watcher would report."""
+        return self._relative(os.fspath(path)) is not None
+
+    def scan(self) -> None:
+        """Walk the whole folder and report every complete new or changed file (a phase change, the
+        end). Waits :attr:`settle` seconds once if a file still has to prove it is complete."""
+        with self._lock:
+            if self.root is None:
+                return
+            self._collect(self._walk())
+            for _round in range(FINAL_ROUNDS):  # a file that changed during the wait: look again
+                if not self._check(final=True):
+                    break
+
+    def stop(self) -> None:
+        """A last :meth:`scan` (before the result goes out), then the thread ends."""
+        self.scan()
+        self._stop.set()
+        self._restart.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    # ------------------------------------------------------------------ the thread
+
+    def _run(self) -> None:
+        try:
+            from watchfiles import watch
+        except ImportError:
+            self._warn(
+                "watchfiles is not installed for the worker's Python: the run's files are found by a "
+                f"scan every {POLL:g} s instead"
+            )
+            watch = None
+        while not self._stop.is_set():
+            self._restart.clear()
+            root = self.root
+            if root is None or not os.path.isdir(root) or watch is None:
+                self._stop.wait(POLL)
+                with contextlib.suppress(Exception):
+                    self.scan()
+                continue
+            try:
+                self._watch_with(watch, root)
+            except Exception:  # the folder went away (cmbagent clears it), too many watches...
+                self._stop.wait(SETTLE)
+
+    def _watch_with(self, watch: Any, root: str) -> None:
+        # A scan first: what was made before the watch began, and after a restart of the watch.
+        self.scan()
+        stop = _Either(self._stop, self._restart)
+        changes: Any
+        for changes in watch(
+            root,
+            stop_event=stop,
+            yield_on_timeout=True,
+            rust_timeout=int(self.settle * 1000),
+            debounce=int(self.settle * 1000),
+            step=50,
+            ignore_permission_denied=True,
+            raise_interrupt=False,
+        ):
+            with self._lock:
+                if changes:
+                    self._collect(self._changed(path for _change, path in changes))
+                self._check(final=False)
+            if not os.path.isdir(root):
+                return  # the folder was removed: watch it again once it is back
+
+    def _changed(self, paths: Iterable[str]) -> Iterable[str]:
+        for path in paths:
+            if os.path.isdir(path) and not os.path.islink(path):
+                yield from self._walk(path)  # files made before the new folder was watched
+            else:
+                relative = self._relative(path)
+                if relative is not None:
+                    yield relative
+
+    # ------------------------------------------------------------------ finding and reporting
+
+    def _relative(self, path: str) -> str | None:
+        """``path`` relative to the work dir (POSIX), or None when it is outside it, reached through a
+        symlink that leaves it, or the worker's bookkeeping."""
+        if self.root is None or self._real_root is None:
+            return None
+        absolute = os.path.abspath(os.path.join(self.root, path))
+        real = os.path.realpath(absolute)
+        try:
+            if os.path.commonpath([real, self._real_root]) != self._real_root:
+                return None
+            relative = os.path.relpath(absolute, self.root)
+        except ValueError:
+            return None
+        if relative.startswith("..") or relative == ".":
+            return None
+        relative = relative.replace(os.sep, "/")
+        return None if is_bookkeeping(relative) else relative
+
+    def _walk(self, top: str | None = None) -> Iterable[str]:
+        """Relative paths of the files under ``top`` (the work dir), not entering symlinked folders."""
+        start = top or self.root
+        prefix = self._relative(start) if top else ""
+        if prefix is None or start is None:
+            return
+        # Folders entered are real ones under the work dir: only a symlinked file needs resolving.
+        todo = [(start, f"{prefix}/" if prefix else "")]
+        while todo:
+            folder, base = todo.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                if entry.name.startswith(".") or entry.name in SKIPPED_NAMES:
+                    continue
+                try:
+                    is_dir = entry.is_dir(follow_symlinks=False)
+                    is_link = not is_dir and entry.is_symlink()
+                except OSError:
+                    continue
+                if is_dir:
+                    todo.append((entry.path, f"{base}{entry.name}/"))
+                elif not is_link:
+                    yield base + entry.name
+                elif (relative := self._relative(entry.path)) is not None:
+                    yield relative
+
+    def _collect(self, relatives: Iterable[str]) -> None:
+        """Make files whose (size, mtime) changed since they were reported candidates."""
+        now = time.monotonic()
+        for relative in relatives:
+            look = _look(self._join(relative))
+            if look is None or self._seen.get(relative) == look:
+                continue
+            if relative not in self._pending:
+                self._pending[relative] = (look, now)
+
+    def _check(self, *, final: bool) -> bool:
+        """Report the candidates that are complete; a final check waits for them to settle. True when
+        a candidate changed meanwhile (it needs another look)."""
+        if not self._pending:
+            return False
+        changed = False
+        if final:
+            wait = max(started + self.settle for _look, started in self._pending.values()) - time.monotonic()
+            if wait > 0:
+                time.sleep(min(wait, self.settle))
+        now = time.monotonic()
+        writing: set[str] | None = None
+        records: list[dict[str, Any]] = []
+        # In the order they were made (mtime, then path): what a gallery shows.
+        for relative, (look, taken) in sorted(
+            self._pending.items(), key=lambda item: (item[1][0][1], item[0])
+        ):
+            path = self._join(relative)
+            current = _look(path)
+            if current is None:
+                del self._pending[relative]
+                continue
+            if current != look or now - taken < self.settle:
+                if current != look:
+                    self._pending[relative] = (current, now)
+                    changed = True
+                continue
+            if writing is None:
+                writing = open_for_writing()
+            if os.path.realpath(path) in writing:
+                continue  # still being written: complete once closed
+            del self._pending[relative]
+            record = self._record(relative, path, current)
+            if record is not None:
+                records.append(record)
+        for start in range(0, len(records), BATCH):
+            self.emit.artifacts(records[start : start + BATCH])
+        self.reported += len(records)
+        return changed
+
+    def _join(self, relative: str) -> str:
+        return os.path.join(self.root or "", relative)
+
+    def _record(self, relative: str, path: str, look: tuple[int, int]) -> dict[str, Any] | None:
+        if event_problem("artifact", {"path": relative}) is not None:  # e.g. a name with '\\..\\'
+            self._seen[relative] = look
+            return None
+        sha = _sha256(path)
+        if sha is None:
+            return None
+        self._seen[relative] = look
+        before = self._reported.get(relative)
+        if before == sha:
+            return None
+        self._reported[relative] = sha
+        mime = guess_mime(relative)
+        record: dict[str, Any] = {
+            "path": relative,
+            "category": categorize(relative, mime),
+            "mime": mime,
+            "size": look[0],
+            "sha256": sha,
+        }
+        if before:
+            record["updated"] = True
+        if relative in self._displayed or relative.startswith(DISPLAY_DIR + "/"):
+            record["displayed"] = True
+        return record
+
+    def _warn(self, message: str) -> None:
+        with contextlib.suppress(Exception):
+            self.emit.event("warning", {"message": message, "kind": "artifacts"})
+
+
+class _Either:
+    """A stop event for watchfiles that is set when either of two events is."""
+
+    def __init__(self, a: threading.Event, b: threading.Event) -> None:
+        self._a, self._b = a, b
+
+    def is_set(self) -> bool:
+        return self._a.is_set() or self._b.is_set()
