@@ -30,7 +30,7 @@ __all__ = ["CmbAgentMagics", "parse_cell_args"]
 
 CELL_OPTIONS = """%%cmbagent [--mode M] [--engine E] [--session NAME] [--budget USD] [--timeout S]
            [--background] [--model NAME] [--work-dir DIR] [--backend local|dask] [--python PATH]
-           [--config JSON] [--kernel]"""
+           [--config JSON] [--kernel] [--inputs NAME,NAME...] [--inputs-pickle] [--inputs-parquet]"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,6 +50,13 @@ def _json_object(text: str) -> dict[str, Any]:
     return value
 
 
+def _names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("needs variable names separated by commas")
+    return names
+
+
 def _cell_parser() -> _Parser:
     parser = _Parser(prog="%%cmbagent", add_help=False, exit_on_error=False)
     parser.add_argument("--mode", default="one-shot", choices=[*MODES, "deep-research"])
@@ -66,6 +73,9 @@ def _cell_parser() -> _Parser:
     parser.add_argument(
         "--kernel", action="store_true", help="run in this kernel even if a server is reachable"
     )
+    parser.add_argument("--inputs", type=_names, help="notebook variables written as the task's input files")
+    parser.add_argument("--inputs-pickle", dest="inputs_pickle", action="store_const", const=True)
+    parser.add_argument("--inputs-parquet", dest="inputs_parquet", action="store_const", const=True)
     return parser
 
 
@@ -106,6 +116,8 @@ class CmbAgentMagics(Magics):
         if not cell.strip():
             raise UsageError(f"the cell is the task, and it is empty\nusage: {CELL_OPTIONS}")
         config, background, force_kernel = parse_cell_args(line)
+        if "inputs" in config:
+            config["inputs"] = self._variables(config["inputs"])
         try:
             run = api.run(cell, background=True, force_kernel=force_kernel, **config)
         except (CmbJupyterError, ValueError) as exc:
@@ -114,6 +126,17 @@ class CmbAgentMagics(Magics):
         if not background:
             _wait(run)
         return None
+
+    def _variables(self, names: list[str]) -> dict[str, Any]:
+        """``--inputs`` names -> the notebook's objects; UsageError naming the missing ones."""
+        namespace = self.shell.user_ns
+        missing = [name for name in names if name not in namespace]
+        if missing:
+            raise UsageError(
+                f"--inputs: no variable {', '.join(map(repr, missing))} in this notebook "
+                "(run the cell that defines it first)"
+            )
+        return {name: namespace[name] for name in names}
 
     def _line(self, line: str) -> Any:
         from . import api
