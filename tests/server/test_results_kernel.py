@@ -43,6 +43,9 @@ print("FIT", made["data/fit.npy"].load().tolist(), made["data/fit.npy"].category
 print("MODEL", made["data/model.csv"].load()["model"].tolist())
 print("BY SESSION", cmbjupyter.results.load("{session}", "data/model.csv").shape)
 print("BYTES", made["data/model.csv"].open().read()[:11])
+if run.where == "server":  # a kernel that cannot see the server's files: streamed by the server
+    from dataclasses import replace
+    print("STREAMED", replace(made["data/model.csv"], work_dir="/nowhere").load().shape)
 """
 
 
@@ -60,6 +63,7 @@ async def test_inputs_in_and_artifacts_out(notebook_kernel, jp_root_dir, flags, 
     assert "MODEL [2.0, 4.0, 8.0]" in printed
     assert "BY SESSION (3, 3)" in printed, printed
     assert "BYTES b'ell,cl,mode'" in printed
+    assert ("STREAMED (3, 3)" in printed) == (where == "server"), printed
     inputs = jp_root_dir / "data" / "inputs"  # the notebook's folder is the work dir
     assert (inputs / "cl_obs.npy").is_file() and (inputs / "manifest.json").is_file()
 
