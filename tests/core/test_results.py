@@ -15,7 +15,7 @@ import cmbjupyter
 from cmbjupyter.errors import NotFound
 from cmbjupyter.results import Artifact, ArtifactList
 
-#: Step 1's engineer writes two files (and names them, as the worker's watcher would: same fields).
+#: Step 1's engineer writes two files and names them (the worker's watcher reports them too).
 MAKES = """
 import os, json
 import numpy as np
@@ -46,10 +46,13 @@ def test_a_runs_artifacts_load_its_files(tmp_path):
     made = {a.path: a for a in run.artifacts}
     assert isinstance(run.artifacts, ArtifactList)
     cl = made["data/cl.npy"]
-    assert (cl.category, cl.step, cl.agent, cl.size) == ("data", 1, "engineer", 168)
+    record = run.state.artifacts["data/cl.npy"]  # the latest record (the task's or the watcher's)
+    assert (cl.category, cl.step, cl.size) == ("data", 1, 168)
+    assert (cl.agent, cl.sha256, cl.mime) == (record.get("agent"), record.get("sha256"), record.get("mime"))
+    assert cl.work_dir == str(tmp_path)
     assert cl.load().tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
     assert made["data/fit.json"].load() == {"h0": 67.4}
-    assert repr(cl) == "<Artifact data/cl.npy data (step 1, engineer) 168 B>"
+    assert repr(cl) == f"<Artifact data/cl.npy data (step 1, {cl.agent}) 168 B>"
     assert "<td>data/cl.npy</td>" in run.artifacts._repr_html_()
 
 
