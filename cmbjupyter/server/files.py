@@ -32,29 +32,45 @@ from .registry import TaskRegistry
 __all__ = ["SessionFileHandler", "SessionFilesHandler", "TaskFileHandler", "TaskFilesHandler"]
 
 
-def _items(manifest: Any) -> list[Mapping[str, Any]]:
-    """The records of a manifest as a snapshot (``{"items": [...]}``) or a sidecar keeps it."""
-    if isinstance(manifest, Mapping):
-        manifest = manifest.get("items", list(manifest.values()))
-    return [r for r in manifest or () if isinstance(r, Mapping)]
+#: What a run's files are: its work dir and its manifest ``{"items": [...], "count", "dropped"}``.
+Files = tuple[str | None, Mapping[str, Any]]
 
 
-def _task_files(registry: TaskRegistry, task_id: str) -> tuple[str | None, list[Mapping[str, Any]]]:
-    state = registry.get(task_id).state
-    return state.work_dir, list(state.artifacts.values())
+def _manifest(value: Any) -> dict[str, Any]:
+    """A manifest as a snapshot or a sidecar keeps it (``{"items": [...], "count", "dropped"}``)."""
+    value = value if isinstance(value, Mapping) else {"items": value}
+    items = [dict(r) for r in value.get("items") or () if isinstance(r, Mapping)]
+    return {"items": items, "count": value.get("count", len(items)), "dropped": value.get("dropped", 0)}
 
 
-def _session_files(registry: TaskRegistry, session_id: str) -> tuple[str | None, list[Mapping[str, Any]]]:
-    """A live task of the session knows its files first; else the sidecar's record of them."""
+def _state_files(state: Any) -> Files:
+    """Read on the event loop, where the state changes: never from a worker thread."""
+    return state.work_dir, _manifest(state.snapshot()["artifacts"])
+
+
+def _task_files(registry: TaskRegistry, task_id: str) -> Files:
+    return _state_files(registry.get(task_id).state)  # TaskNotFound: 404
+
+
+async def _session_source(registry: TaskRegistry, session_id: str) -> tuple[Any, Mapping[str, Any]]:
+    """(state, None) of a task of the session this server holds, which knows its files first; else
+    (None, its sidecar record), read in a worker thread (a hostile sessions folder never stalls the
+    loop). SessionNotFound, InvalidSessionId: 404."""
     entry = registry.latest_for_session().get(session_id)
     if entry is not None and entry.state.work_dir:
-        return entry.state.work_dir, list(entry.state.artifacts.values())
-    record = registry.sessions.load_session(session_id)  # SessionNotFound / InvalidSessionId: 404
-    return record.get("work_dir"), _items(record.get("artifacts"))
+        return entry.state, {}
+    return None, await asyncio.to_thread(registry.sessions.load_session, session_id)
+
+
+async def _session_files(registry: TaskRegistry, session_id: str) -> Files:
+    state, record = await _session_source(registry, session_id)
+    if state is not None:
+        return _state_files(state)
+    return record.get("work_dir"), _manifest(record.get("artifacts"))
 
 
 class _Listing(BaseHandler):
-    def files(self, ident: str) -> tuple[str | None, list[Mapping[str, Any]]]:
+    async def files(self, ident: str) -> Files:
         raise NotImplementedError
 
     @web.authenticated
@@ -62,23 +78,23 @@ class _Listing(BaseHandler):
     @json_errors
     async def get(self, **ids: str) -> None:
         (ident,) = ids.values()
-        work_dir, records = await asyncio.to_thread(self.files, ident)
-        items = await asyncio.to_thread(listing, work_dir, records)
-        self.reply({"work_dir": work_dir, "items": items, "count": len(items)})
+        work_dir, manifest = await self.files(ident)
+        items = await asyncio.to_thread(listing, work_dir, manifest["items"])  # stats the files
+        self.reply({**manifest, "work_dir": work_dir, "items": items})
 
 
 class TaskFilesHandler(_Listing):
     """``GET tasks/{id}/files``: the task's work dir and artifact manifest."""
 
-    def files(self, ident: str) -> tuple[str | None, list[Mapping[str, Any]]]:
+    async def files(self, ident: str) -> Files:
         return _task_files(self.registry, ident)
 
 
 class SessionFilesHandler(_Listing):
     """``GET sessions/{id}/files``: the session's work dir and artifact manifest."""
 
-    def files(self, ident: str) -> tuple[str | None, list[Mapping[str, Any]]]:
-        return _session_files(self.registry, ident)
+    async def files(self, ident: str) -> Files:
+        return await _session_files(self.registry, ident)
 
 
 class _FileHandler(ExtensionHandlerMixin, JupyterHandler, web.StaticFileHandler):
@@ -95,7 +111,7 @@ class _FileHandler(ExtensionHandlerMixin, JupyterHandler, web.StaticFileHandler)
     def registry(self) -> TaskRegistry:
         return self.settings["cmbjupyter_registry"]  # type: ignore[no-any-return]
 
-    def work_dir(self, ident: str) -> str | None:
+    async def work_dir(self, ident: str) -> str | None:
         raise NotImplementedError
 
     async def prepare(self) -> None:  # type: ignore[override]
@@ -116,7 +132,7 @@ class _FileHandler(ExtensionHandlerMixin, JupyterHandler, web.StaticFileHandler)
         return super().content_security_policy + "; sandbox allow-scripts"
 
     async def _serve(self, path: str, include_body: bool, ids: Mapping[str, str]) -> None:
-        work_dir = await asyncio.to_thread(self.work_dir, ids[self.id_name])
+        work_dir = await self.work_dir(ids[self.id_name])
         self._confined = await asyncio.to_thread(resolve, work_dir, path)
         if self.get_argument("download", None) not in (None, "", "0"):
             self.set_attachment_header(os.path.basename(path))
@@ -154,8 +170,8 @@ class TaskFileHandler(_FileHandler):
 
     id_name = "task_id"
 
-    def work_dir(self, ident: str) -> str | None:
-        return _task_files(self.registry, ident)[0]
+    async def work_dir(self, ident: str) -> str | None:
+        return self.registry.get(ident).state.work_dir
 
 
 class SessionFileHandler(_FileHandler):
@@ -163,5 +179,6 @@ class SessionFileHandler(_FileHandler):
 
     id_name = "session_id"
 
-    def work_dir(self, ident: str) -> str | None:
-        return _session_files(self.registry, ident)[0]
+    async def work_dir(self, ident: str) -> str | None:
+        state, record = await _session_source(self.registry, ident)
+        return state.work_dir if state is not None else record.get("work_dir")
