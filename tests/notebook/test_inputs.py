@@ -107,3 +107,22 @@ def test_pickles_only_when_asked(tmp_path):
 
     task, _ = stage_inputs("t", {}, {"fit": complex(1, 2)}, pickle=True, cwd=str(tmp_path))
     assert (tmp_path / "data" / "inputs" / "fit.pkl").is_file() and "pickle of builtins.complex" in task
+
+
+def test_series_and_parquet(tmp_path):
+    from cmbjupyter.inputs import stage_inputs
+
+    series = pd.Series([1.0, 2.0], index=pd.Index([2, 3], name="ell"), name="cl")
+    task, _ = stage_inputs("t", {}, {"cl": series}, cwd=str(tmp_path))
+    written = pd.read_csv(tmp_path / "data" / "inputs" / "cl.csv", index_col=0)
+    assert written["cl"].tolist() == [1.0, 2.0] and written.index.name == "ell"  # the index is kept
+    assert "index_col=0" in task
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        with pytest.raises(ConfigError, match="parquet needs pyarrow"):
+            stage_inputs("t", {}, {"cl": series}, parquet=True, cwd=str(tmp_path / "p"))
+        assert not (tmp_path / "p").exists()
+    else:
+        stage_inputs("t", {}, {"cl": series}, parquet=True, cwd=str(tmp_path))
+        assert pd.read_parquet(tmp_path / "data" / "inputs" / "cl.parquet")["cl"].tolist() == [1.0, 2.0]
