@@ -8,6 +8,7 @@ the run is drawn live below the cell and its summary is saved in the notebook.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from .runs import Run, local_sessions, new_task_id, prepare_in_kernel, runs
@@ -63,13 +64,25 @@ def run(
     background: bool = True,
     display: bool | None = None,
     force_kernel: bool = False,
+    inputs: Mapping[str, Any] | None = None,
+    inputs_pickle: bool = False,
+    inputs_parquet: bool = False,
     **config: Any,
 ) -> Run:
     """Start ``task`` and return its Run (``background=False`` waits for the end first).
 
     ``config`` is the task config (``mode``, ``engine``, ``session_id``, ``budget_usd``, ``timeout``...).
+    ``inputs`` (name -> numpy array, DataFrame, JSON value) are written into the work dir's
+    ``data/inputs/`` and named in the task (:mod:`cmbjupyter.inputs`); a pickle only with
+    ``inputs_pickle``, a DataFrame as parquet with ``inputs_parquet``.
     """
     display = _in_kernel() if display is None else display
+    if inputs:
+        from .config import TaskConfig
+        from .inputs import stage_inputs
+
+        TaskConfig(config)  # a bad config is refused before any input file is written
+        task, config = stage_inputs(task, config, inputs, pickle=inputs_pickle, parquet=inputs_parquet)
     started = _start(task, config, display=display, force_kernel=force_kernel)
     if not background:
         started.wait()

@@ -42,6 +42,13 @@ def _json_object(text: str) -> dict[str, Any]:
     return value
 
 
+def _names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("needs variable names separated by commas")
+    return names
+
+
 def _wait(run: Any) -> None:
     """Block until the run ends; a failed task is one line on stderr, not a traceback wall."""
     from .errors import TaskFailed
@@ -76,6 +83,27 @@ class CmbAgentMagics(Magics):
     @argument("--python", metavar="PATH", help="the Python that runs the worker")
     @argument("--config", type=_json_object, metavar="JSON", help="extra config as a JSON object")
     @argument("--kernel", action="store_true", help="run in this kernel even if a server is reachable")
+    @argument(
+        "--inputs",
+        type=_names,
+        metavar="NAME,NAME...",
+        help="notebook variables written into the run's data/inputs/ (arrays .npy, tables .csv, "
+        "JSON-able values .json) and named in the task",
+    )
+    @argument(
+        "--inputs-pickle",
+        dest="inputs_pickle",
+        action="store_const",
+        const=True,
+        help="write inputs no other format takes as pickles",
+    )
+    @argument(
+        "--inputs-parquet",
+        dest="inputs_parquet",
+        action="store_const",
+        const=True,
+        help="write DataFrames as .parquet instead of .csv",
+    )
     def cmbagent(self, line: str, cell: str | None = None) -> Any:
         """Run the cell as a cmbagent task (``%%cmbagent [options]``), drawn live below the cell.
 
@@ -90,6 +118,8 @@ class CmbAgentMagics(Magics):
         if not cell.strip():
             raise UsageError(f"the cell is the task, and it is empty\n{_cell_usage()}")
         config, background, force_kernel = parse_cell_args(line)
+        if "inputs" in config:
+            config["inputs"] = self._variables(config["inputs"])
         try:
             run = api.run(cell, background=True, force_kernel=force_kernel, **config)
         except (CmbJupyterError, ValueError) as exc:
@@ -103,6 +133,17 @@ class CmbAgentMagics(Magics):
         if self.shell is None:  # only a Magics made without a shell, which IPython never does
             raise UsageError("%%cmbagent runs in an IPython shell")
         return cast(dict[str, Any], self.shell.user_ns)
+
+    def _variables(self, names: list[str]) -> dict[str, Any]:
+        """``--inputs`` names -> the notebook's objects; UsageError naming the missing ones."""
+        namespace = self._user_ns()
+        missing = [name for name in names if name not in namespace]
+        if missing:
+            raise UsageError(
+                f"--inputs: no variable {', '.join(map(repr, missing))} in this notebook "
+                "(run the cell that defines it first)"
+            )
+        return {name: namespace[name] for name in names}
 
     def _line(self, line: str) -> Any:
         from . import api

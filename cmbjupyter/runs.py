@@ -17,7 +17,7 @@ import concurrent.futures
 import threading
 import uuid
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, BinaryIO
 
 from .errors import TaskCancelled, TaskFailed
 from .state import RunState
@@ -100,6 +100,8 @@ class Run:
         self._starter: Callable[[list[Callable[[Any], Any]]], None] | None = None
         self.view: Any = None  # the RunView that draws this run (set by cmbjupyter.view)
         self.sidecar = sidecar  # the session's file, in the store of whoever runs the task
+        # server mode: streams a file of the run's work dir from the server (the kernel may not see it)
+        self._open_remote: Callable[[str], BinaryIO] | None = None
         _RUNS[task_id] = self
 
     # ------------------------------------------------------------------ what users call
@@ -127,6 +129,13 @@ class Run:
         if self.error is not None:
             raise self.error
         return self._result
+
+    @property
+    def artifacts(self) -> Any:
+        """The files the run made, oldest first (each a :class:`cmbjupyter.results.Artifact`)."""
+        from .results import artifacts_of
+
+        return artifacts_of(self)
 
     def done(self) -> bool:
         return self._done.is_set()

@@ -20,6 +20,7 @@ API (what the magic calls)::
     client.send_input(task_id, request_id, text)
     client.task(task_id)               # RunState snapshot (dict)
     client.tasks(); client.sessions(); client.session(session_id)
+    client.open_file("tasks", task_id, "data/fit.png")   # a run's file, streamed (binary file object)
     client.resume(session_id, config_overrides)   # -> Submission of a new task
 
 ``events()`` ends after the task's ``complete`` event. It reconnects by itself after a dropped
@@ -53,7 +54,7 @@ import urllib.request
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, BinaryIO, Final
 
 from ..errors import (
     CmbJupyterError,
@@ -214,6 +215,23 @@ class ServerClient:
 
     def session(self, session_id: str) -> dict[str, Any]:
         return self.request("GET", f"sessions/{_quote(session_id)}")  # type: ignore[no-any-return]
+
+    def open_file(self, kind: str, ident: str, path: str) -> BinaryIO:
+        """A file of a task's (``kind="tasks"``) or a session's (``"sessions"``) work dir, as a binary
+        file object streamed from the server (read it in pieces; close it when done)."""
+        if kind not in ("tasks", "sessions"):
+            raise ValueError(f"kind must be 'tasks' or 'sessions', not {kind!r}")
+        quoted = "/".join(_quote(part) for part in path.split("/"))
+        headers = {k: v for k, v in self._headers().items() if k != "Content-Type"}
+        headers["Accept"] = "*/*"
+        url = f"{self.url}{API}{kind}/{_quote(ident)}/files/{quoted}"
+        try:
+            return self._opener.open(urllib.request.Request(url, headers=headers), timeout=self.timeout)  # type: ignore[no-any-return]
+        except urllib.error.HTTPError as exc:
+            raise self._error(exc) from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ServerUnreachable(f"cannot reach the Jupyter server at {self.url}: {reason}") from None
 
     # ------------------------------------------------------------------ WebSocket
 

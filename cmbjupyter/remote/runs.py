@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, BinaryIO
 
-from ..errors import MessageTooBig, TaskFailed, error_class_for
+from ..errors import MessageTooBig, NotFound, TaskFailed, error_class_for
 from ..events import make_event
 from ..runs import LoopThread, Run
 from ..state import RunState
@@ -108,6 +108,7 @@ def prepare_follow(client: ServerClient, submission: Submission) -> Run:
     )
     run._cancel = lambda: client.cancel(run.task_id)
     run._answer = lambda request_id, text: client.send_input(run.task_id, request_id, text)
+    run._open_remote = lambda path: _open_file(client, run, path)
 
     def start(sinks: list[Callable[[Any], Any]]) -> None:
         future = LoopThread.get().submit(_follow(client, run, sinks))
@@ -115,6 +116,17 @@ def prepare_follow(client: ServerClient, submission: Submission) -> Run:
 
     run._starter = start
     return run
+
+
+def _open_file(client: ServerClient, run: Run, path: str) -> BinaryIO:
+    """A file of the run's work dir from the server: by task while the server keeps the task, else
+    by session (a forgotten task's session stays in the server's store)."""
+    try:
+        return client.open_file("tasks", run.task_id, path)
+    except NotFound:
+        if not run.session_id:
+            raise
+    return client.open_file("sessions", run.session_id, path)
 
 
 def follow(client: ServerClient, submission: Submission) -> Run:

@@ -23,6 +23,7 @@ from traitlets import Bool, Enum, Float, Integer, List, Unicode, validate
 from ..backends.warm import WarmPool, install, uninstall
 from ..config import DEFAULT_SESSIONS_DIR, PYTHON_ENV, resolve_engine
 from ..session import SessionManager
+from .files import SessionFileHandler, SessionFilesHandler, TaskFileHandler, TaskFilesHandler
 from .handlers import (
     SessionHandler,
     SessionResumeHandler,
@@ -42,6 +43,8 @@ __all__ = ["CmbJupyter"]
 API_PREFIX: Final = "/cmbagent/api"
 _TASK: Final = "(?P<task_id>[^/]+)"
 _SESSION: Final = "(?P<session_id>[^/]+)"
+#: A file's path below a run's work dir (confined by the handler, not by the pattern).
+_FILE: Final = "(?P<path>.+)"
 #: The extension's routes (path below API_PREFIX, handler), as jupyter_server's own examples list them.
 ROUTES: Final = (
     ("/status", StatusHandler),
@@ -49,10 +52,14 @@ ROUTES: Final = (
     (f"/tasks/{_TASK}", TaskHandler),
     (f"/tasks/{_TASK}/input", TaskInputHandler),
     (f"/tasks/{_TASK}/events", TaskEventsSocket),
+    (f"/tasks/{_TASK}/files", TaskFilesHandler),
+    (f"/tasks/{_TASK}/files/{_FILE}", TaskFileHandler),
     ("/updates", UpdatesSocket),
     ("/sessions", SessionsHandler),
     (f"/sessions/{_SESSION}", SessionHandler),
     (f"/sessions/{_SESSION}/resume", SessionResumeHandler),
+    (f"/sessions/{_SESSION}/files", SessionFilesHandler),
+    (f"/sessions/{_SESSION}/files/{_FILE}", SessionFileHandler),
 )
 
 

@@ -27,6 +27,18 @@ def test_every_documented_option_maps_to_the_task_config():
     assert background and force_kernel
 
 
+def test_inputs_name_notebook_variables():
+    config, _, _ = parse_cell_args("--inputs cl_obs,df --inputs-pickle --inputs-parquet")
+    assert config == {
+        "mode": "one-shot",
+        "inputs": ["cl_obs", "df"],
+        "inputs_pickle": True,
+        "inputs_parquet": True,
+    }
+    with pytest.raises(UsageError, match="needs variable names"):
+        parse_cell_args("--inputs ,")
+
+
 def test_defaults_are_a_foreground_one_shot():
     assert parse_cell_args("") == ({"mode": "one-shot"}, False, False)
 

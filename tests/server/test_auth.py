@@ -16,6 +16,10 @@ ROUTES = [
     ("GET", ("sessions",)),
     ("GET", ("sessions", "{session}")),
     ("POST", ("sessions", "{session}", "resume")),
+    ("GET", ("tasks", "{task}", "files")),
+    ("GET", ("tasks", "{task}", "files", "data", "x.csv")),
+    ("GET", ("sessions", "{session}", "files")),
+    ("GET", ("sessions", "{session}", "files", "data", "x.csv")),
 ]
 SOCKETS = [("tasks", "{task}", "events"), ("updates",)]
 BAD_AUTH = {"no token": {"Authorization": ""}, "wrong token": {"Authorization": "token not-the-token"}}
