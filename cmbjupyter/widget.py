@@ -2,8 +2,12 @@
 
 The kernel never sends one comm message per event: a :class:`~cmbjupyter.router.Throttle` hands
 :meth:`RunWidget.update_from` a RunState snapshot at most ~20 times a second, and only the parts
-that changed (``run``, ``dag``, ``cost``, ``console``) are synced, together in one message.
-The browser sends back ``{"type": "cancel"}`` and ``{"type": "input", "text": ...}``.
+that changed (``run``, ``dag``, ``cost``, ``console``, ``artifacts``) are synced, together in one
+message. The browser sends back ``{"type": "cancel"}``, ``{"type": "input", "text": ...}`` and
+``{"type": "file", "id": n, "path": ...}``: a file of the run's work dir, opened in the Results
+viewer, answered with its bytes as one binary buffer (``{"type": "file", "id": n, "mime": ...}``)
+or ``{"type": "file", "id": n, "error": ...}``. Files travel only when opened; the ``artifacts``
+part carries the manifest (with the host-made thumbnails of plots, a few KB each).
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from typing import Any
 import anywidget
 import traitlets
 
-__all__ = ["RunWidget", "widget_parts"]
+from ._workfile import FileRefused, guess_mime, read_work_file
+
+__all__ = ["RunWidget", "artifacts_part", "widget_parts"]
 
 _ESM = pathlib.Path(__file__).parent / "static" / "widget.js"
 #: The run fields the browser gets: one list for Python and JS (protocol.json, read by js/src/protocol.js).
@@ -32,11 +38,23 @@ def widget_parts(snapshot: Mapping[str, Any]) -> dict[str, Any]:
         "dag": snapshot.get("dag") or {"nodes": {}, "edges": [], "current": None},
         "cost": snapshot.get("cost") or {},
         "console": {"lines": snapshot.get("output") or [], "count": snapshot.get("output_count", 0)},
+        "artifacts": artifacts_part(snapshot),
+    }
+
+
+def artifacts_part(snapshot: Mapping[str, Any]) -> dict[str, Any]:
+    """The run's files as the browser shows them: the manifest and the work dir it lives in."""
+    manifest = snapshot.get("artifacts") or {}
+    return {
+        "work_dir": snapshot.get("work_dir"),
+        "items": list(manifest.get("items") or []),
+        "count": manifest.get("count", 0),
+        "dropped": manifest.get("dropped", 0),
     }
 
 
 class RunWidget(anywidget.AnyWidget):
-    """DAG (laid out by dagre), cost meter, console and input box of one run, updated live."""
+    """DAG (laid out by dagre), cost meter, Results, console and input box of one run, updated live."""
 
     _esm = (
         _ESM
@@ -49,6 +67,7 @@ class RunWidget(anywidget.AnyWidget):
     dag = traitlets.Dict().tag(sync=True)
     cost = traitlets.Dict().tag(sync=True)
     console = traitlets.Dict().tag(sync=True)
+    artifacts = traitlets.Dict().tag(sync=True)
     #: The node whose details are open, set by the browser. Kept in the model, not the view, so the
     #: new view rendered when the output is re-published (on phase changes) reopens it.
     selected = traitlets.Unicode("").tag(sync=True)
@@ -87,3 +106,15 @@ class RunWidget(anywidget.AnyWidget):
         elif content.get("type") == "input" and isinstance(content.get("text"), str):
             for answer in self._on_input:
                 answer(content["text"])
+        elif content.get("type") == "file":
+            self._send_file(content.get("id"), content.get("path"))
+
+    def _send_file(self, request_id: Any, path: Any) -> None:
+        """Answer the browser's request for one work-dir file (confined and bounded: _workfile)."""
+        reply: dict[str, Any] = {"type": "file", "id": request_id, "path": path}
+        try:
+            data = read_work_file(self.artifacts.get("work_dir"), path)
+        except FileRefused as exc:
+            self.send({**reply, "error": str(exc)})
+            return
+        self.send({**reply, "mime": guess_mime(str(path)), "size": len(data)}, buffers=[data])
