@@ -8,6 +8,12 @@ export class CmbAgentApi {
     this.settings = settings;
   }
 
+  /** The route of one file of a task's or a session's work dir (each path segment encoded). */
+  static filePath(kind, id, path) {
+    const segments = String(path).split("/").map(encodeURIComponent).join("/");
+    return `${kind}/${encodeURIComponent(id)}/files/${segments}`;
+  }
+
   url(path) {
     return `${this.settings.baseUrl.replace(/\/$/, "")}/cmbagent/api/${path}`;
   }
@@ -19,6 +25,16 @@ export class CmbAgentApi {
     const data = reply.status === 204 ? {} : await reply.json().catch(() => ({}));
     if (!reply.ok) throw new Error(data.message ?? `${method} ${path}: HTTP ${reply.status}`);
     return data;
+  }
+
+  /** A file's bytes from a files route (`tasks/{id}/files/{path}`, `sessions/{id}/files/{path}`). */
+  async bytes(path) {
+    const reply = await ServerConnection.makeRequest(this.url(path), { method: "GET" }, this.settings);
+    if (!reply.ok) {
+      const data = await reply.json().catch(() => ({}));
+      throw new Error(data.message ?? `GET ${path}: HTTP ${reply.status}`);
+    }
+    return { buffer: await reply.arrayBuffer(), mime: reply.headers.get("Content-Type") ?? undefined };
   }
 
   /** A WebSocket on `path` whose JSON frames (each a list of messages) go to `onMessages`. */
