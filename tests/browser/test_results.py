@@ -163,4 +163,30 @@ def test_the_sidebar_files_tab_lists_a_sessions_files_and_opens_a_plot(page, lab
     page.wait_for_function(f'() => document.querySelector("{full}")?.naturalWidth > 0', timeout=60_000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.query_selector("#cmbagent-sidebar").screenshot(path=str(ARTIFACTS / "sidebar-files.png"))
-    assert page.query_selector("#cmbagent-sidebar .cmb-sidebar-show-folder")
+
+    # "Show in file browser": the run's folder (under the server's root) in JupyterLab's file browser
+    page.click("#cmbagent-sidebar .cmb-sidebar-show-folder")
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.widgets('left').find((w) => w.id === 'filebrowser')"
+        "?.model?.path === 'sidebar-files-work'",
+        timeout=30_000,
+    )
+    # "Insert loader cell" on a data file: a cell loading it below the active cell of the open notebook
+    page.evaluate(
+        "async () => { await window.jupyterapp.commands"
+        ".execute('docmanager:open', {path: '01-quickstart.ipynb'}); }"
+    )
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget?.context?.path === '01-quickstart.ipynb'"
+        " && window.jupyterapp.shell.currentWidget.content.model",
+        timeout=60_000,
+    )
+    page.evaluate("() => window.jupyterapp.shell.activateById('cmbagent-sidebar')")
+    page.click("#cmbagent-sidebar .cmb-sidebar-files .cmb-file[data-path='data/cl.csv']")
+    page.click("#cmbagent-sidebar .cmb-sidebar-files .cmb-insert-loader")
+    source = page.evaluate(
+        "() => { const nb = window.jupyterapp.shell.widgets('main')"
+        ".find((w) => w.context?.path === '01-quickstart.ipynb').content;"
+        " return nb.model.cells.get(nb.activeCellIndex).sharedModel.getSource(); }"
+    )
+    assert 'cmbjupyter.results.load("sidebar-files", "data/cl.csv")' in source, source
