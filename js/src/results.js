@@ -55,7 +55,8 @@ export class ResultsPanel {
   /**
    * @param {HTMLElement} parent
    * @param {{fetchFile: (path: string) => Promise<{buffer: ArrayBuffer, mime?: string}>,
-   *          buttons?: (record: object) => [string, string, (button: HTMLElement) => void][]}} actions
+   *          buttons?: (record: object) => [string, string, (button: HTMLElement) => void][],
+   *          thumbnail?: (record: object) => string | undefined}} actions
    */
   constructor(parent, actions) {
     this.actions = actions;
@@ -77,7 +78,8 @@ export class ResultsPanel {
   /** @param {{items?: object[], count?: number, dropped?: number, work_dir?: string}} artifacts */
   update(artifacts) {
     const items = artifacts?.items ?? [];
-    const key = JSON.stringify([items.map((r) => [r.path, r.sha256, Boolean(r.thumbnail)]), artifacts?.dropped]);
+    const thumbnailOf = (r) => r.thumbnail ?? this.actions.thumbnail?.(r);
+    const key = JSON.stringify([items.map((r) => [r.path, r.sha256, Boolean(thumbnailOf(r))]), artifacts?.dropped]);
     if (key === this.key) return;
     this.key = key;
     this.items = items;
@@ -104,9 +106,10 @@ export class ResultsPanel {
       if (plots.length) {
         const gallery = el("div", "cmb-gallery");
         for (const r of plots) {
-          const fetchIt = !r.thumbnail && fetchedBudget > 0 && Number(r.size ?? 0) <= FETCHED_MAX && !r.remote;
+          const thumbnail = thumbnailOf(r);
+          const fetchIt = !thumbnail && !r.thumb && fetchedBudget > 0 && Number(r.size ?? 0) <= FETCHED_MAX && !r.remote;
           if (fetchIt) fetchedBudget -= 1;
-          gallery.appendChild(this.thumb(r, fetchIt));
+          gallery.appendChild(this.thumb(r, thumbnail, fetchIt));
         }
         group.appendChild(gallery);
       }
@@ -116,7 +119,9 @@ export class ResultsPanel {
     this.body.replaceChildren(...parts);
   }
 
-  thumb(record, fetchIt) {
+  /** A plot's figure: its thumbnail; else its file, fetched (`fetchIt`); else a placeholder (one
+   * whose thumbnail is on its way: `record.thumb`). */
+  thumb(record, thumbnail, fetchIt) {
     const figure = el("figure", "cmb-thumb");
     figure.dataset.path = record.path;
     figure.tabIndex = 0;
@@ -124,8 +129,8 @@ export class ResultsPanel {
     const img = el("img", "cmb-thumb-img");
     img.alt = record.path;
     let preview = img;
-    if (record.thumbnail) {
-      img.src = record.thumbnail;
+    if (thumbnail) {
+      img.src = thumbnail;
     } else if (fetchIt) {
       const key = `${record.sha256}|${record.path}`;
       if (this.fetched.has(key)) {
@@ -139,7 +144,7 @@ export class ResultsPanel {
         }).catch(() => img.replaceWith(el("div", "cmb-thumb-none", "no preview")));
       }
     } else {
-      preview = el("div", "cmb-thumb-none", "no preview");
+      preview = el("div", "cmb-thumb-none", record.thumb ? "…" : "no preview");
     }
     figure.append(preview, el("figcaption", "", record.path.split("/").pop()));
     figure.addEventListener("click", () => this.open(record));

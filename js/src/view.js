@@ -57,6 +57,7 @@ function copyText(button, text) {
  * @param {HTMLElement} host
  * @param {{onCancel?: () => void, onInput?: (text: string) => void, onSelect?: (id: string) => void,
  *          fetchFile?: (path: string) => Promise<{buffer: ArrayBuffer, mime?: string}>,
+ *          thumbnail?: (record: object) => string | undefined,
  *          fileButtons?: (record: object, run: object) => [string, string, (b: HTMLElement) => void][]}} actions
  */
 export function createRunView(host, actions = {}) {
@@ -90,7 +91,7 @@ export function createRunView(host, actions = {}) {
     }
     return [...list, ...(actions.fileButtons?.(record, run) ?? [])];
   };
-  const results = new ResultsPanel(root, { fetchFile, buttons });
+  const results = new ResultsPanel(root, { fetchFile, buttons, thumbnail: actions.thumbnail });
   const open = (record) => results.open(record);
   const dagPanel = new DagPanel(left, (id) => {
     const node = id ? dag?.nodes?.[id] : null;
@@ -155,6 +156,11 @@ export function createRunView(host, actions = {}) {
         results.update(parts.artifacts);
         if (dagPanel.selected && before !== files) dagPanel.onSelect(dagPanel.selected);
       }
+    },
+    /** Draws the Results again (e.g. thumbnails arrived). */
+    redrawResults(artifacts) {
+      results.key = null;
+      results.update(artifacts);
     },
     /** Opens (or, with null, closes) a node's details, e.g. the selection a new view restores. */
     select(nodeId) {

@@ -3,6 +3,8 @@
 // changes (so saved notebooks hold the latest state), which renders a new view that restores it.
 // A file opened in the Results panel is asked of the kernel ({"type": "file", "id", "path"}) and
 // comes back as one binary buffer (or {"error"}); nothing but the manifest travels unasked.
+// Plot thumbnails travel once each beside the `artifacts` trait ({"type": "thumbnails", "items"}),
+// kept per model for every view of it; a view missing some asks for them.
 
 import { createRunView } from "./view.js";
 
@@ -10,6 +12,7 @@ const PARTS = ["run", "dag", "cost", "console", "artifacts"];
 const FILE_TIMEOUT = 60_000; // ms: a kernel busy with a cell answers once the cell is done
 
 let nextRequest = 0;
+const THUMBNAILS = new WeakMap(); // model -> Map(key -> data URL), shared by the model's views
 
 /** `fetchFile(path)` through the widget's comm, and the handler of the kernel's answers. */
 function fileChannel(model) {
@@ -40,7 +43,15 @@ function fileChannel(model) {
 export default {
   render({ model, el }) {
     const files = fileChannel(model);
+    if (!THUMBNAILS.has(model)) THUMBNAILS.set(model, new Map());
+    const thumbnails = THUMBNAILS.get(model);
+    const onThumbnails = (msg) => {
+      if (msg?.type !== "thumbnails") return;
+      for (const [key, url] of Object.entries(msg.items ?? {})) thumbnails.set(key, url);
+      view.redrawResults(model.get("artifacts"));
+    };
     model.on("msg:custom", files.onMessage);
+    model.on("msg:custom", onThumbnails);
     const view = createRunView(el, {
       onCancel: () => model.send({ type: "cancel" }),
       onInput: (text) => model.send({ type: "input", text }),
@@ -50,9 +61,15 @@ export default {
         model.save_changes();
       },
       fetchFile: files.fetchFile,
+      thumbnail: (record) => (record.thumb ? thumbnails.get(record.thumb) : undefined),
     });
     view.update(Object.fromEntries(PARTS.map((p) => [p, model.get(p)])));
     view.select(model.get("selected"));
+    const askMissing = () => {
+      const missing = (model.get("artifacts")?.items ?? []).map((r) => r.thumb).filter((k) => k && !thumbnails.has(k));
+      if (missing.length) model.send({ type: "thumbnails", keys: missing });
+    };
+    askMissing();
     const restore = () => view.select(model.get("selected"));
     model.on("change:selected", restore);
     const handlers = PARTS.map((part) => {
@@ -64,6 +81,7 @@ export default {
       for (const [part, handler] of handlers) model.off(`change:${part}`, handler);
       model.off("change:selected", restore);
       model.off("msg:custom", files.onMessage);
+      model.off("msg:custom", onThumbnails);
       for (const { timer } of files.pending.values()) clearTimeout(timer);
       view.destroy();
     };

@@ -72,10 +72,34 @@ def test_the_manifest_and_work_dir_are_a_part_of_their_own(tmp_path):
     assert empty["artifacts"] == {"work_dir": None, "items": [], "count": 0, "dropped": 0}
     widget = RunWidget(snapshot_with(tmp_path))
     assert widget.artifacts["work_dir"] == str(tmp_path)
+    Sent(widget)  # (no comm here: keep its messages)
     plot = record("data/fit.png", thumbnail="data:image/png;base64,x")
     assert widget.update_from(snapshot_with(tmp_path, plot)) == ["artifacts"]
-    assert widget.artifacts["items"][0]["thumbnail"].startswith("data:image/png")
     assert widget.update_from(snapshot_with(tmp_path, dict(plot))) == []
+    assert widget.artifacts["items"][0]["path"] == "data/fit.png"
+
+
+def test_each_thumbnail_travels_once_beside_the_manifest_and_again_to_a_view_that_asks(tmp_path):
+    widget = RunWidget(snapshot_with(tmp_path))
+    sent = Sent(widget)
+    plots = [record(f"data/p{i}.png", thumbnail=f"data:image/png;base64,{i}") for i in range(3)]
+    for n in range(1, 4):  # the manifest grows by one plot at a time
+        widget.update_from(snapshot_with(tmp_path, *plots[:n], record("data/t.csv", category="data")))
+    pushed = [content["items"] for content, _ in sent.messages if content["type"] == "thumbnails"]
+    assert pushed == [{f"data/p{i}.png|data/p{i}.png": f"data:image/png;base64,{i}"} for i in range(3)]
+    items = widget.artifacts["items"]
+    assert all("thumbnail" not in item for item in items), "never in the trait, which is synced again"
+    assert [item.get("thumb") for item in items] == [
+        *(f"data/p{i}.png|data/p{i}.png" for i in range(3)),
+        None,
+    ]
+    widget._handle_message(widget, {"type": "thumbnails", "keys": ["data/p1.png|data/p1.png", "nope"]}, [])
+    assert sent.messages[-1][0] == {
+        "type": "thumbnails",
+        "items": {"data/p1.png|data/p1.png": "data:image/png;base64,1"},
+    }
+    widget._handle_message(widget, {"type": "thumbnails"}, [])
+    assert len(sent.messages[-1][0]["items"]) == 3
 
 
 def test_an_opened_file_is_sent_as_one_binary_buffer(tmp_path):
