@@ -7,13 +7,19 @@ Two places hold a summary (``RunState.summary()`` plus sidecar path and price-ta
 * the magic's output: the summary under :data:`MIMETYPE` and in the output's metadata, so notebooks
   executed by nbclient/nbval keep it too.
 
+A run's final plots are saved in the output too (:func:`plot_outputs`): each as an ``image/png`` (or
+``image/jpeg``, ``image/svg+xml``) output of its own, since a display holds one image and a widget's
+bundle hides the rest; that is what GitHub, nbviewer and ``nbconvert`` show without JavaScript.
+
 :func:`sessions_from_notebook` reads both and returns one summary per session, the latest winning.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -22,8 +28,10 @@ from .redact import Redactor
 __all__ = [
     "METADATA_KEY",
     "MIMETYPE",
+    "PLOTS_SAVED",
     "clean_summary",
     "output_metadata",
+    "plot_outputs",
     "session_summary",
     "sessions_from_notebook",
     "static_bundle",
@@ -32,6 +40,13 @@ __all__ = [
 
 MIMETYPE: Final = "application/vnd.cmbagent.run+json"
 METADATA_KEY: Final = "cmbagent"
+#: The most plots of a run saved in its cell's output (its last ones, the last version of each).
+PLOTS_SAVED: Final = 6
+#: The most bytes of one saved plot; a bigger raster is scaled down (Pillow) to fit, else left out.
+PLOT_BYTES: Final = 1024 * 1024
+#: The longest side of a plot scaled down to fit PLOT_BYTES (pixels), tried in turn.
+PLOT_SIDES: Final = (1600, 1000, 640, 400)
+_PLOT_MIMES: Final = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "svg": "image/svg+xml"}
 
 
 def session_summary(state: Any, *, where: str, sidecar: str | None = None, **fields: Any) -> dict[str, Any]:
@@ -72,6 +87,54 @@ def static_bundle(run: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     summary = run.summary()
     data = {"text/plain": repr(run), "text/html": render_html(run.state.snapshot()), MIMETYPE: summary}
     return data, output_metadata(summary)
+
+
+def _fitted(data: bytes) -> bytes | None:
+    """A raster image over PLOT_BYTES scaled down until it fits, as PNG (None: no Pillow, or no luck)."""
+    try:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            for side in PLOT_SIDES:
+                small = image.copy()
+                small.thumbnail((side, side))
+                out = io.BytesIO()
+                small.save(out, format="PNG", optimize=True)
+                if out.tell() <= PLOT_BYTES:
+                    return out.getvalue()
+    except Exception:  # a plot that cannot be scaled is listed, not saved
+        return None
+    return None
+
+
+def plot_outputs(
+    work_dir: str | None, artifacts: Iterable[Mapping[str, Any]], limit: int = PLOTS_SAVED
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """``(data, metadata)`` of one display output per saved plot: the last ``limit`` plots of the
+    manifest ``artifacts`` (records with ``path``, ``category``) that can be read from ``work_dir``
+    (confined there, :mod:`cmbjupyter._workfile`) and fit in :data:`PLOT_BYTES`."""
+    from ._workfile import FileRefused, read_work_file
+
+    plots = [r for r in artifacts if r.get("category") == "plot" and not r.get("remote")]
+    outputs = []
+    for record in plots[-limit:] if limit > 0 else []:
+        path = str(record.get("path"))
+        mime = _PLOT_MIMES.get(path.rsplit(".", 1)[-1].lower())
+        if mime is None:
+            continue
+        try:
+            data: bytes | None = read_work_file(work_dir, path, limit=16 * PLOT_BYTES)
+        except FileRefused:
+            continue
+        if len(data) > PLOT_BYTES:
+            data, mime = (_fitted(data), "image/png") if mime != "image/svg+xml" else (None, mime)
+        if data is None:
+            continue
+        svg = mime == "image/svg+xml"
+        content = data.decode("utf-8", "replace") if svg else base64.b64encode(data).decode()
+        outputs.append(({mime: content, "text/plain": f"<plot {path}>"}, {METADATA_KEY: {"artifact": path}}))
+    return outputs
 
 
 def output_metadata(summary: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""The static view of a run: inline SVG DAG, cost table and final status, as one HTML fragment.
+"""The static view of a run: inline SVG DAG, cost table, final status and the list of its files,
+as one HTML fragment (its plots are saved as image outputs beside it: cmbjupyter.notebook).
 
 This is what GitHub, nbviewer and ``jupyter nbconvert --to html`` show, where no widget can run. It
 has no script and no external resource. The layout is deliberately simple (layers by longest path,
@@ -13,6 +14,8 @@ from typing import Any
 
 __all__ = ["render_html", "usd"]
 
+#: The most files listed by name (the rest are counted).
+FILES_LISTED = 100
 BOX_STYLE = "font-family:sans-serif;font-size:13px;border:1px solid #d0d7de;border-radius:6px;padding:8px"
 NODE_W, NODE_H, GAP_X, GAP_Y, MARGIN = 150, 34, 18, 26, 8
 COLOURS = {
@@ -115,6 +118,38 @@ def _cost_table(cost: Mapping[str, Any]) -> str:
     )
 
 
+def _size(n: Any) -> str:
+    v = float(n or 0)
+    if v < 1024:
+        return f"{v:.0f} B"
+    return f"{v / 1024:.1f} KB" if v < 1024 * 1024 else f"{v / 1024 / 1024:.1f} MB"
+
+
+def _files(snapshot: Mapping[str, Any]) -> str:
+    manifest = snapshot.get("artifacts") or {}
+    items = list(manifest.get("items") or [])
+    if not items:
+        return ""
+    rows = "".join(
+        f'<tr data-path="{escape(str(r.get("path")))}"><td>{escape(str(r.get("path")))}</td>'
+        f"<td>{escape(str(r.get('category') or 'other'))}</td><td>{_size(r.get('size'))}</td>"
+        f"<td>{escape(str(r.get('step') if r.get('step') is not None else ''))}</td></tr>"
+        for r in items[:FILES_LISTED]
+    )
+    more = len(items) - FILES_LISTED + int(manifest.get("dropped") or 0)
+    folder = snapshot.get("work_dir")
+    total = len(items) + int(manifest.get("dropped") or 0)
+    return (
+        f'<div class="cmb-files-static"><p><strong>Files</strong> ({total})'
+        + (f" in <code>{escape(str(folder))}</code>" if folder else "")
+        + "</p><table><thead><tr><th>path</th><th>category</th><th>size</th><th>step</th></tr></thead><tbody>"
+        + rows
+        + "</tbody></table>"
+        + (f"<p>… and {more:,} more</p>" if more > 0 else "")
+        + "</div>"
+    )
+
+
 def render_html(snapshot: Mapping[str, Any]) -> str:
     """The whole static view of a RunState snapshot (see module docstring)."""
     status = str(snapshot.get("status") or "pending")
@@ -138,5 +173,6 @@ def render_html(snapshot: Mapping[str, Any]) -> str:
         + (f'<div style="white-space:pre-wrap">{escape(str(message))}</div>' if message else "")
         + f'<div style="max-height:380px;overflow:auto">{_svg(snapshot.get("dag") or {})}</div>'
         + _cost_table(snapshot.get("cost") or {})
+        + _files(snapshot)
         + "</div>"
     )

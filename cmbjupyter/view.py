@@ -5,15 +5,21 @@ Throttle, never one comm message per event. Saved, the output holds the static f
 SVG DAG + cost table, for GitHub/nbviewer/nbconvert), the summary under the custom mimetype, and the
 same summary in the output metadata: the display is updated on every phase change and at the end,
 so a notebook executed headless (nbclient, nbval) keeps the final state.
+
+The run's plots are saved as outputs of their own (``image/png``, one per plot, the last
+``PLOTS_SAVED``): each gets its output when it first appears, displayed in the context of the cell
+that showed the run (so it lands in that cell even though it comes from the run's loop thread), and
+is updated, by display id, whenever the latest versions change and at the end.
 """
 
 from __future__ import annotations
 
+import contextvars
 import uuid
 from typing import Any
 
 from .events import Event
-from .notebook import static_bundle
+from .notebook import PLOTS_SAVED, plot_outputs, static_bundle
 from .router import Throttle
 from .state import RunState
 
@@ -36,6 +42,9 @@ class RunView:
         self.displayed = False
         self.widget: Any = None
         self.throttle: Throttle | None = None
+        self._context: contextvars.Context | None = None  # the showing cell's, for the plot outputs
+        self._plot_slots: list[str] = []  # display ids of the plot outputs, in order
+        self._plots_key: list[tuple[Any, Any]] = []  # (path, sha256) of the plots they show
         if live:
             from .widget import RunWidget
 
@@ -67,6 +76,7 @@ class RunView:
 
         data, metadata = self.bundle()
         display(data, raw=True, metadata=metadata, display_id=self.display_id)
+        self._context = contextvars.copy_context()
         self.displayed = True
 
     def refresh(self, final: bool = False) -> None:
@@ -79,7 +89,30 @@ class RunView:
 
         data, metadata = self.bundle()
         update_display(data, raw=True, metadata=metadata, display_id=self.display_id)
+        self.show_plots()
+
+    def show_plots(self) -> None:
+        """Bring the plot outputs up to date with the run's latest plots (files read only on change)."""
+        if not self.displayed or self._context is None:
+            return
+        from IPython.display import display, update_display
+
+        state = self.run.state
+        records = getattr(state, "artifacts", None) or {}
+        plots = [r for r in records.values() if r.get("category") == "plot"][-PLOTS_SAVED:]
+        key = [(r.get("path"), r.get("sha256")) for r in plots]
+        if key == self._plots_key:
+            return
+        self._plots_key = key
+        for i, (data, metadata) in enumerate(plot_outputs(getattr(state, "work_dir", None), plots)):
+            if i < len(self._plot_slots):
+                update_display(data, raw=True, metadata=metadata, display_id=self._plot_slots[i])
+            else:
+                self._plot_slots.append(f"{self.display_id}-plot-{i}")
+                self._context.run(display, data, raw=True, metadata=metadata, display_id=self._plot_slots[i])
 
     def _on_event(self, event: Event) -> None:
         if event["type"] in SAVE_POINTS:
             self.refresh()
+        elif event["type"] == "artifact" and event["data"].get("category") == "plot":
+            self.show_plots()

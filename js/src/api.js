@@ -18,6 +18,12 @@ export class CmbAgentApi {
     this.settings = settings;
   }
 
+  /** The route of one file of a task's or a session's work dir (each path segment encoded). */
+  static filePath(kind, id, path) {
+    const segments = String(path).split("/").map(encodeURIComponent).join("/");
+    return `${kind}/${encodeURIComponent(id)}/files/${segments}`;
+  }
+
   url(path) {
     return `${this.settings.baseUrl.replace(/\/$/, "")}/cmbagent/api/${path}`;
   }
@@ -30,6 +36,16 @@ export class CmbAgentApi {
     if (!reply.ok)
       throw new ApiError(data.message ?? `${method} ${path}: HTTP ${reply.status}`, reply.status);
     return data;
+  }
+
+  /** A file's bytes from a files route (`tasks/{id}/files/{path}`, `sessions/{id}/files/{path}`). */
+  async bytes(path) {
+    const reply = await ServerConnection.makeRequest(this.url(path), { method: "GET" }, this.settings);
+    if (!reply.ok) {
+      const data = await reply.json().catch(() => ({}));
+      throw new ApiError(data.message ?? `GET ${path}: HTTP ${reply.status}`, reply.status);
+    }
+    return { buffer: await reply.arrayBuffer(), mime: reply.headers.get("Content-Type") ?? undefined };
   }
 
   /** The WebSocket URL of `path`. As @jupyterlab/services' own sockets: the page's cookie

@@ -1,7 +1,10 @@
 // The JupyterLab extension: a left "cmbagent" panel listing the sessions of this server (live over
 // the `updates` WebSocket), showing the selected one with the RunWidget's own view (DAG, cost,
-// console), with Cancel / Resume / Open notebook, and keeping `metadata.cmbagent.sessions` of the
-// open notebook a task came from up to date on every phase change.
+// console, results), with Cancel / Resume / Open notebook, and keeping `metadata.cmbagent.sessions`
+// of the open notebook a task came from up to date on every phase change. Its Files tab lists the
+// session's files with the Results panel's views (bytes from the server's files routes), "Show in
+// file browser" on the run's folder, and "Insert loader cell" on a data file (below the active cell
+// of the notebook the session came from).
 //
 // The list is fetched a page at a time (GET sessions?limit=&offset=; "Show more" for the next page),
 // on open, on the reload button and when a session the list does not hold appears; otherwise the
@@ -10,6 +13,7 @@
 
 import { Widget } from "@lumino/widgets";
 import { ApiError, CmbAgentApi } from "./api.js";
+import { ResultsPanel, loaderCode } from "./results.js";
 import { el, started, usd } from "./format.js";
 import { partsOf } from "./parts.js";
 import { ACTIVE } from "./protocol.js";
@@ -22,6 +26,23 @@ const RELIST_DELAY = 1000; // ms: new sessions re-list the first page at most th
 const ICON = `<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24"><g fill="none"
  stroke="currentColor" stroke-width="2"><circle cx="5" cy="12" r="3"/><circle cx="19" cy="5" r="3"/>
  <circle cx="19" cy="19" r="3"/><path d="M8 11l8-5M8 13l8 5"/></g></svg>`;
+
+/** The server's root_dir (JupyterLab's page config), to turn a work dir into a file-browser path. */
+function serverRoot() {
+  try {
+    return JSON.parse(document.getElementById("jupyter-config-data")?.textContent ?? "{}").serverRoot ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** `workDir` relative to the server's root ("" for the root), or null when it lies outside it. */
+export function browserPath(workDir, root = serverRoot()) {
+  if (!workDir || !root) return null;
+  const base = root.replace(/\/+$/, "");
+  if (workDir === base) return "";
+  return workDir.startsWith(`${base}/`) ? workDir.slice(base.length + 1) : null;
+}
 
 class SessionsPanel extends Widget {
   constructor(app) {
@@ -60,14 +81,104 @@ class SessionsPanel extends Widget {
     this.more.hidden = true;
     this.more.addEventListener("click", () => this.loadMore());
     this.actions = el("div", "cmb-sidebar-actions");
+    this.tabs = el("div", "cmb-sidebar-tabs");
     this.detail = el("div", "cmb-sidebar-detail");
-    this.node.append(header, this.list, this.more, this.actions, this.detail);
+    this.filesTab = el("div", "cmbjupyter-run cmb-sidebar-files");
+    this.filesTab.hidden = true;
+    this.node.append(header, this.list, this.more, this.actions, this.tabs, this.detail, this.filesTab);
     this.node.style.overflow = "auto";
     this.node.style.padding = "6px";
+    const fileActions = {
+      fetchFile: (path) => this.fetchFile(path),
+      fileButtons: (record) => this.fileButtons(record),
+    };
     this.view = createRunView(this.detail, {
       onCancel: () => this.cancel(),
       onInput: (text) => this.answer(text),
+      ...fileActions,
     });
+    this.folder = el("div", "cmb-sidebar-folder");
+    this.filesEmpty = el("div", "cmb-sidebar-files-empty", "No files yet.");
+    this.files = new ResultsPanel(this.filesTab, {
+      fetchFile: fileActions.fetchFile,
+      buttons: (record) => this.fileButtons(record),
+    });
+    this.filesTab.prepend(this.folder, this.filesEmpty);
+    for (const [name, label] of [
+      ["run", "Run"],
+      ["files", "Files"],
+    ]) {
+      const tab = el("button", `cmb-sidebar-tab cmb-sidebar-tab-${name}`, label);
+      tab.type = "button";
+      tab.addEventListener("click", () => this.showTab(name));
+      this.tabs.appendChild(tab);
+    }
+    this.tabs.hidden = true;
+    this.showTab("run");
+  }
+
+  showTab(name) {
+    this.tab = name;
+    this.detail.hidden = name !== "run";
+    this.filesTab.hidden = name !== "files";
+    for (const b of this.tabs.children)
+      b.classList.toggle("cmb-selected", b.classList.contains(`cmb-sidebar-tab-${name}`));
+  }
+
+  /** A file of the selected session: from its live task's work dir, else through its sidecar. */
+  fetchFile(path) {
+    const row = this.selected;
+    if (!row) return Promise.reject(new Error("no session selected"));
+    const live = row.task_id && this.tasks.has(row.task_id);
+    return this.api.bytes(
+      CmbAgentApi.filePath(live ? "tasks" : "sessions", live ? row.task_id : row.session_id, path),
+    );
+  }
+
+  /** @returns {import("./view.js").FileButton[]} */
+  fileButtons(record) {
+    if (record.category !== "data" || !this.selected?.session_id) return [];
+    return [["Insert loader cell", "cmb-insert-loader", () => void this.insertLoader(record)]];
+  }
+
+  /** A code cell loading `record` below the active cell of the session's notebook (or the current one). */
+  insertLoader(record) {
+    const row = { ...(this.sessions.get(this.selected.session_id) ?? {}), ...this.selected };
+    const notebooks = [...this.app.shell.widgets("main")].filter(
+      (w) => w.content?.model?.sharedModel && w.context,
+    );
+    const panel =
+      notebooks.find((w) => row.notebook && w.context.path === row.notebook) ??
+      (notebooks.includes(this.app.shell.currentWidget) ? this.app.shell.currentWidget : notebooks[0]);
+    if (!panel) return;
+    const notebook = panel.content;
+    const at = Math.max(0, notebook.activeCellIndex) + 1;
+    notebook.model.sharedModel.insertCell(at, {
+      cell_type: "code",
+      source: loaderCode(row.session_id, record.path),
+    });
+    notebook.activeCellIndex = at;
+    this.app.shell.activateById(panel.id);
+  }
+
+  drawFiles(artifacts) {
+    this.files.update(artifacts);
+    this.filesEmpty.hidden = (artifacts.items ?? []).length > 0;
+    const workDir = artifacts.work_dir;
+    const parts = [];
+    if (workDir) {
+      parts.push(el("span", "cmb-sidebar-folder-path", workDir));
+      const where = browserPath(workDir);
+      if (where !== null) {
+        const go = el("button", "cmb-sidebar-show-folder", "Show in file browser");
+        go.type = "button";
+        go.addEventListener("click", () =>
+          this.app.commands.execute("filebrowser:go-to-path", { path: where }),
+        );
+        parts.push(go);
+      }
+    }
+    this.folder.replaceChildren(...parts);
   }
 
   async start() {
@@ -202,6 +313,7 @@ class SessionsPanel extends Widget {
     this.stream = null;
     this.renderList();
     this.renderActions(row);
+    this.tabs.hidden = false;
     const live = row.task_id && this.tasks.has(row.task_id);
     if (live) this.follow(row);
     else this.showSession(row);
@@ -246,7 +358,9 @@ class SessionsPanel extends Widget {
 
   draw(snapshot) {
     this.snapshot = snapshot;
-    this.view.update(partsOf(snapshot));
+    const parts = partsOf(snapshot);
+    this.view.update(parts);
+    this.drawFiles(parts.artifacts);
     this.saveToNotebook(snapshot).catch((err) =>
       console.warn("cmbagent: notebook metadata not written", err),
     );

@@ -74,6 +74,50 @@ export default `
 .cmbjupyter-run .cmb-input { display: flex; gap: 6px; margin: 6px 0; align-items: center; }
 .cmbjupyter-run .cmb-input[hidden] { display: none; }
 .cmbjupyter-run .cmb-input input { flex: 1; }
+.cmbjupyter-run .cmb-results { margin-top: 8px; padding: 6px; background: var(--cmb-panel); border-radius: 4px; }
+.cmbjupyter-run .cmb-results-title, .cmbjupyter-run .cmb-details-files-title { font-weight: 600; margin-top: 2px; }
+.cmbjupyter-run .cmb-results-step-title { color: var(--cmb-muted); margin: 4px 0 2px; }
+.cmbjupyter-run .cmb-results-dropped { color: var(--cmb-muted); font-style: italic; }
+.cmbjupyter-run .cmb-gallery { display: flex; flex-wrap: wrap; gap: 6px; }
+.cmbjupyter-run .cmb-thumb { margin: 0; width: 168px; cursor: pointer; background: var(--cmb-bg);
+  border: 1px solid var(--cmb-border); border-radius: 4px; padding: 3px; text-align: center; }
+.cmbjupyter-run .cmb-thumb img { max-width: 160px; max-height: 160px; display: block; margin: 0 auto; }
+.cmbjupyter-run .cmb-thumb figcaption { font-size: 11px; color: var(--cmb-muted); overflow: hidden;
+  text-overflow: ellipsis; white-space: nowrap; }
+.cmbjupyter-run .cmb-thumb-none { height: 60px; line-height: 60px; color: var(--cmb-muted); font-size: 11px; }
+.cmbjupyter-run .cmb-files { list-style: none; margin: 2px 0; padding: 0; }
+.cmbjupyter-run .cmb-file { cursor: pointer; padding: 1px 2px; border-radius: 3px; }
+.cmbjupyter-run .cmb-file:hover, .cmbjupyter-run .cmb-thumb:hover { background: var(--cmb-bg); outline: 1px solid var(--cmb-running); }
+.cmbjupyter-run .cmb-file-size, .cmbjupyter-run .cmb-file-remote { color: var(--cmb-muted); font-size: 11px; }
+.cmbjupyter-run .cmb-badge { font-size: 10px; padding: 0 5px; border-radius: 8px; color: #fff; background: var(--cmb-pending); }
+.cmbjupyter-run .cmb-cat-plot { background: #8250df; }
+.cmbjupyter-run .cmb-cat-data { background: #0969da; }
+.cmbjupyter-run .cmb-cat-code { background: #1a7f37; }
+.cmbjupyter-run .cmb-cat-report, .cmbjupyter-run .cmb-cat-plan { background: #bf8700; }
+.cmbjupyter-run .cmb-viewer { margin-top: 6px; padding: 6px; background: var(--cmb-bg); border: 1px solid var(--cmb-border);
+  border-radius: 4px; }
+.cmbjupyter-run .cmb-viewer[hidden] { display: none; }
+.cmbjupyter-run .cmb-viewer-title { font-weight: 600; }
+.cmbjupyter-run .cmb-viewer-meta { color: var(--cmb-muted); font-weight: normal; }
+.cmbjupyter-run .cmb-viewer-actions { display: flex; gap: 6px; margin: 4px 0; align-items: center; }
+.cmbjupyter-run .cmb-viewer-body { max-height: 600px; overflow: auto; }
+.cmbjupyter-run .cmb-viewer-image { max-width: 100%; }
+.cmbjupyter-run .cmb-viewer-code, .cmbjupyter-run .cmb-viewer-text { font-family: var(--jp-code-font-family, monospace);
+  font-size: 12px; white-space: pre; margin: 0; }
+.cmbjupyter-run .cmb-copy-fallback { width: 100%; height: 5em; font-family: monospace; }
+.cmbjupyter-run .cmb-csv { border-collapse: collapse; font-size: 12px; }
+.cmbjupyter-run .cmb-csv th, .cmbjupyter-run .cmb-csv td { border: 1px solid var(--cmb-border); padding: 1px 6px; }
+.cmbjupyter-run .cmb-json-node > summary { cursor: pointer; }
+.cmbjupyter-run .cmb-json-node > :not(summary), .cmbjupyter-run .cmb-json-node > .cmb-json-leaf { margin-left: 14px; }
+.cmbjupyter-run .cmb-json-key { color: var(--cmb-muted); }
+.cmbjupyter-run .cmb-json-string { color: #0a3069; }
+.cmbjupyter-run .cmb-json-number, .cmbjupyter-run .cmb-json-boolean, .cmbjupyter-run .cmb-json-null { color: #0550ae; }
+.cmbjupyter-run .hljs-keyword, .cmbjupyter-run .hljs-built_in { color: #cf222e; }
+.cmbjupyter-run .hljs-string { color: #0a3069; }
+.cmbjupyter-run .hljs-number, .cmbjupyter-run .hljs-literal { color: #0550ae; }
+.cmbjupyter-run .hljs-comment { color: #6e7781; font-style: italic; }
+.cmbjupyter-run .hljs-title, .cmbjupyter-run .hljs-function { color: #8250df; }
+.cmbjupyter-run .cmb-error { color: var(--cmb-failed); }
 .cmbjupyter-sidebar { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px;
   color: var(--jp-ui-font-color1); background: var(--jp-layout-color1); }
 .cmbjupyter-sidebar .cmb-sidebar-header { font-weight: 600; margin-bottom: 6px; }

@@ -1,17 +1,21 @@
-// The run view: header (status, phase, step, cancel), DAG, node details, cost meter, console, input.
+// The run view: header (status, phase, step, cancel), DAG, node details (with the node's files),
+// cost meter, Results (the run's files), console, input.
 //
 // Shared by the anywidget entry (widget.js) and any other host (the sidebar): it knows nothing of
-// comms. `update(parts)` takes any subset of {run, dag, cost, console} (the RunWidget traits) and
-// redraws only those parts.
+// comms. `update(parts)` takes any subset of {run, dag, cost, console, artifacts} (the RunWidget
+// traits) and redraws only those parts; files are fetched through `actions.fetchFile(path)`.
 
 import { ConsolePanel } from "./console.js";
 import { CostPanel } from "./cost.js";
 import { DagPanel } from "./dag.js";
 import { duration, el, tokens, usd } from "./format.js";
 import { ACTIVE } from "./protocol.js";
+import { ResultsPanel, fileList, loaderCode } from "./results.js";
 import css from "./style.js";
 
-function details(node) {
+/** @typedef {[string, string, (button: HTMLElement) => void]} FileButton A file's action: label, class, handler. */
+
+function details(node, files, onOpen) {
   const box = el("div", "cmb-details");
   box.appendChild(el("div", "cmb-details-title", `${node.label ?? node.id} · ${node.status ?? "pending"}`));
   const facts = [
@@ -30,12 +34,34 @@ function details(node) {
     p.appendChild(document.createTextNode(m.text ?? ""));
     box.appendChild(p);
   }
+  if (files.length) {
+    box.appendChild(el("div", "cmb-details-files-title", `Files (${files.length})`));
+    box.appendChild(fileList(files, onOpen));
+  }
   return box;
+}
+
+/** Copies `text` to the clipboard; where the page may not (no secure context), shows it selected. */
+function copyText(button, text) {
+  const shown = () => {
+    const area = el("textarea", "cmb-copy-fallback");
+    area.readOnly = true;
+    area.value = text;
+    button.after(area);
+    area.select();
+  };
+  if (!navigator.clipboard?.writeText) return shown();
+  navigator.clipboard.writeText(text).then(() => {
+    button.textContent = "Copied";
+  }, shown);
 }
 
 /**
  * @param {HTMLElement} host
- * @param {{onCancel?: () => void, onInput?: (text: string) => void, onSelect?: (id: string) => void}} actions
+ * @param {{onCancel?: () => void, onInput?: (text: string) => void, onSelect?: (id: string) => void,
+ *          fetchFile?: (path: string) => Promise<{buffer: ArrayBuffer, mime?: string}>,
+ *          thumbnail?: (record: object) => string | undefined,
+ *          fileButtons?: (record: object, run: object) => FileButton[]}} actions
  */
 export function createRunView(host, actions = {}) {
   const root = el("div", "cmbjupyter-run");
@@ -57,9 +83,25 @@ export function createRunView(host, actions = {}) {
   body.append(left, right);
   const detailBox = el("div", "cmb-details-slot");
   let dag = null;
+  let run = null;
+  let files = [];
+  const fetchFile = actions.fetchFile ?? (() => Promise.reject(new Error("files cannot be fetched here")));
+  /** @param {any} record @returns {FileButton[]} */
+  const buttons = (record) => {
+    /** @type {FileButton[]} */
+    const list = [];
+    if (record.category === "data" && run?.session_id) {
+      const code = loaderCode(run.session_id, record.path);
+      list.push(["Copy loader code", "cmb-copy-loader", (b) => copyText(b, code)]);
+    }
+    return [...list, ...(actions.fileButtons?.(record, run) ?? [])];
+  };
+  const results = new ResultsPanel(root, { fetchFile, buttons, thumbnail: actions.thumbnail });
+  const open = (record) => results.open(record);
   const dagPanel = new DagPanel(left, (id) => {
     const node = id ? dag?.nodes?.[id] : null;
-    detailBox.replaceChildren(...(node ? [details(node)] : []));
+    const own = node ? files.filter((r) => r.node_id === node.id) : [];
+    detailBox.replaceChildren(...(node ? [details(node, own, open)] : []));
     actions.onSelect?.(id);
   });
   left.appendChild(detailBox);
@@ -79,11 +121,12 @@ export function createRunView(host, actions = {}) {
     ask.hidden = true;
   });
   const consolePanel = new ConsolePanel(root);
-  root.append(style, header, message, ask, body);
+  root.append(style, header, message, ask, body, results.root);
   root.appendChild(consolePanel.root);
   host.appendChild(root);
 
-  function updateRun(run) {
+  function updateRun(value) {
+    run = value;
     const s = run?.status ?? "pending";
     root.dataset.status = s;
     status.textContent = s;
@@ -101,7 +144,8 @@ export function createRunView(host, actions = {}) {
 
   return {
     root,
-    /** @param {{run?: object, dag?: object, cost?: object, console?: object}} parts */
+    results,
+    /** @param {{run?: object, dag?: object, cost?: object, console?: object, artifacts?: object}} parts */
     update(parts) {
       if (parts.run !== undefined) updateRun(parts.run);
       if (parts.dag !== undefined) {
@@ -111,6 +155,17 @@ export function createRunView(host, actions = {}) {
       }
       if (parts.cost !== undefined) cost.update(parts.cost);
       if (parts.console !== undefined) consolePanel.update(parts.console);
+      if (parts.artifacts !== undefined) {
+        const before = files;
+        files = parts.artifacts?.items ?? [];
+        results.update(parts.artifacts);
+        if (dagPanel.selected && before !== files) dagPanel.onSelect(dagPanel.selected);
+      }
+    },
+    /** Draws the Results again (e.g. thumbnails arrived). */
+    redrawResults(artifacts) {
+      results.key = null;
+      results.update(artifacts);
     },
     /** Opens (or, with null, closes) a node's details, e.g. the selection a new view restores. */
     select(nodeId) {
