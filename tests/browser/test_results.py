@@ -14,7 +14,7 @@ from cmbjupyter import events
 from cmbjupyter.remote.client import ServerClient
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_jupyterlab import VIEW, run_notebook
-from tests.browser.test_sidebar import open_sidebar
+from tests.browser.test_sidebar import click_row, open_sidebar
 
 pytestmark = pytest.mark.browser
 
@@ -148,7 +148,7 @@ def test_the_sidebar_files_tab_lists_a_sessions_files_and_opens_a_plot(page, lab
     work.mkdir(exist_ok=True)
     client = ServerClient(lab["url"] + "/", lab["token"])
     client.submit(task, {"engine": "python", "session_id": "sidebar-files", "work_dir": str(work)})
-    page.wait_for_selector('.cmb-sidebar-row[data-session-id="sidebar-files"]', timeout=30_000).click()
+    click_row(page, "sidebar-files")
     page.wait_for_selector(
         '.cmb-sidebar-row[data-session-id="sidebar-files"][data-status="completed"]', timeout=60_000
     )

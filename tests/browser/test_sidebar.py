@@ -35,6 +35,12 @@ SLEEPER = (
 )
 
 
+def click_row(page, session_id: str, timeout: float = 30_000) -> None:
+    """Click a session's row once it is listed. A locator, not an element handle: the list redraws
+    its rows as updates arrive, and a locator finds the row again instead of clicking a detached one."""
+    page.locator(f'.cmb-sidebar-row[data-session-id="{session_id}"]').click(timeout=timeout)
+
+
 def open_sidebar(page, lab):
     page.goto(f"{lab['url']}/lab?token={lab['token']}&reset", wait_until="domcontentloaded")
     page.wait_for_selector('.jp-SideBar [data-id="cmbagent-sidebar"]', timeout=60_000)  # its tab
@@ -51,8 +57,7 @@ def submit(lab, task, session_id):
 def test_the_sidebar_lists_a_task_live_and_draws_its_dag_cost_and_console(page, lab):
     open_sidebar(page, lab)
     submitted = submit(lab, PLAN, "sidebar-plan")
-    row = page.wait_for_selector('.cmb-sidebar-row[data-session-id="sidebar-plan"]', timeout=30_000)
-    row.click()
+    click_row(page, "sidebar-plan")
     page.wait_for_selector('#cmbagent-sidebar .cmbjupyter-run[data-status="completed"]', timeout=60_000)
     page.wait_for_selector('.cmb-sidebar-row[data-session-id="sidebar-plan"][data-status="completed"]')
     view = page.query_selector("#cmbagent-sidebar .cmbjupyter-run")
@@ -73,7 +78,7 @@ def test_the_sidebar_lists_a_task_live_and_draws_its_dag_cost_and_console(page, 
 def test_a_running_task_is_cancelled_from_the_sidebar(page, lab):
     open_sidebar(page, lab)
     submit(lab, SLEEPER, "sidebar-cancel")
-    page.wait_for_selector('.cmb-sidebar-row[data-session-id="sidebar-cancel"]', timeout=30_000).click()
+    click_row(page, "sidebar-cancel")
     page.wait_for_function(
         "() => document.querySelector('#cmbagent-sidebar .cmb-console')?.innerText.includes('working')",
         timeout=60_000,
@@ -113,7 +118,7 @@ def test_a_notebook_run_on_the_server_is_written_into_the_open_notebook_metadata
     assert lab["token"] not in json.dumps(saved) and "traceback" not in saved
     # from a fresh workspace, the sidebar opens the notebook a session came from
     open_sidebar(page, lab)
-    page.wait_for_selector('.cmb-sidebar-row[data-session-id="meta"]', timeout=30_000).click()
+    click_row(page, "meta")
     page.locator("#cmbagent-sidebar button.cmb-sidebar-open-notebook").click()
     page.wait_for_function(
         "() => window.jupyterapp.shell.currentWidget?.context?.path === 'meta.ipynb'", timeout=30_000
@@ -134,7 +139,7 @@ def test_jupyter_lists_both_extensions_enabled_and_ok(kind):
 def test_a_question_is_answered_from_the_sidebar(page, lab):
     open_sidebar(page, lab)
     submit(lab, "answer = ask('Which mask?')\nprint(f'masking with {answer}')", "sidebar-ask")
-    page.wait_for_selector('.cmb-sidebar-row[data-session-id="sidebar-ask"]', timeout=30_000).click()
+    click_row(page, "sidebar-ask")
     form = page.wait_for_selector("#cmbagent-sidebar form.cmb-input:not([hidden])", timeout=60_000)
     assert "Which mask?" in form.inner_text()
     form.query_selector("input").fill("galactic 70%")
