@@ -294,6 +294,7 @@ def main() -> None:
     args = parser.parse_args()
     with ScriptedLLMServer(port=args.port) as server:
         print(f"offline scripted LLM at {server.base_url} (OPENAI_BASE_URL)", flush=True)
+        print(f"offline scripted Mistral OCR at {server.mistral_url} (MISTRAL_SERVER_URL)", flush=True)
         threading.Event().wait()
 
 

@@ -92,7 +92,13 @@ def _arguments(
     argument left at a default that needs a key which is not set gets ``fallback`` (with a note):
     cmbagent binds its default models when it is imported, so patching its tables is not enough."""
     accepted = inspect.signature(function).parameters
-    wanted = {**config, **_models(config), "work_dir": str(work_dir)}
+    # as the function's default has it: post63's human_in_the_loop hands it to CMBAgent, which needs a Path
+    default_dir = accepted["work_dir"].default if "work_dir" in accepted else None
+    wanted = {
+        **config,
+        **_models(config),
+        "work_dir": work_dir if isinstance(default_dir, Path) else str(work_dir),
+    }
     if config.get("mode") == "idea-generation":
         wanted.setdefault("plan_instructions", IDEA_INSTRUCTIONS)
     for name, parameter in accepted.items():
