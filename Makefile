@@ -61,7 +61,7 @@ $(STAMPS)/browser: .ci/install-browser.sh
 # * cmbagent-update (.venv-cmbagent-update, not part of setup): MARS's cmbagent-update 0.0.1.post68,
 #   supported (the engine's tests run against it when it is there); it uses matplotlib undeclared.
 CMBAGENT_PINS ?= cmbagent==0.0.1.post63 cmbagent_autogen==0.0.91.post11 mistralai==1.12.4
-CMBAGENT_UPDATE_PINS ?= cmbagent-update==0.0.1.post68 mistralai==1.12.4 matplotlib
+CMBAGENT_UPDATE_PINS ?= cmbagent-update==0.0.1.post68 cmbagent_autogen==0.0.91.post11 mistralai==1.12.4 matplotlib==3.11.2
 cmbagent: cmbagent-313 cmbagent-311
 cmbagent-313:
 	bash .ci/install-cmbagent-313.sh $(CMBAGENT_PINS)
