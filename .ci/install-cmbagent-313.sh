@@ -22,6 +22,9 @@ STAMP="$VENV/.cmbjupyter-pins"
 GENAI_PRICES="$(grep -o '"genai-prices==[^"]*"' pyproject.toml | tr -d '"')"
 PINS="$* $GENAI_PRICES"
 
+mkdir -p "$CACHE/envs"
+exec 8>"$VENV.lock"
+flock 8  # two clones setting up the same environment at once: the second waits, then reuses it
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$PINS" ]; then
   echo "install-cmbagent-313: installing $PINS into $VENV" >&2
   test -x "$VENV/bin/python" || "$PY" -m venv "$VENV"

@@ -16,6 +16,9 @@ SUITE="${CMBJUPYTER_PY313_SUITE:-trixie}"
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 APT_DIR="$CACHE/apt-$SUITE"
 export DEBIAN_FRONTEND=noninteractive
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.python313.lock"
+flock 9  # two clones setting up at once: the second waits, then reuses the first's build
 
 # The build-deps are Debian packages: install those a fresh machine lacks (root, or passwordless sudo).
 BUILD_DEPS=(build-essential xz-utils libssl-dev zlib1g-dev libffi-dev libbz2-dev liblzma-dev
