@@ -9,7 +9,6 @@ environment skips its tests locally; in CI (``$CI`` set) a missing required one 
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -36,15 +35,6 @@ class CmbagentEnv:
     @property
     def python(self) -> Path:
         return ROOT / self.link / "bin" / "python"
-
-    def version(self) -> str:
-        """The installed distribution's version, as the worker reports it."""
-        code = (
-            "from cmbjupyter.worker.engines.cmbagent_api import distribution;print(' '.join(distribution()))"
-        )
-        return subprocess.run(
-            [str(self.python), "-c", code], check=True, capture_output=True, text=True
-        ).stdout.strip()
 
 
 #: The environments the engine's tests run against.
