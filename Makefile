@@ -15,7 +15,7 @@ PYTEST := CMBJUPYTER_OFFLINE=1 $(BIN)/python -m pytest $(TEST_PATHS) --nbval \
 # CPU-busy processes beside `make test-loaded` (a shared, loaded CI machine).
 LOAD ?= 3
 
-.PHONY: setup python-env js labext browser cmbagent demo test test-loaded test-fast bench lint format lab clean
+.PHONY: setup python-env js labext browser cmbagent cmbagent-313 cmbagent-311 cmbagent-update demo test test-loaded test-fast bench lint format lab clean
 
 # cmbagent's own environment is part of setup once its install script is in the tree.
 setup: python-env labext browser $(if $(wildcard .ci/install-cmbagent.sh),cmbagent)
@@ -52,8 +52,28 @@ $(STAMPS)/browser: .ci/install-browser.sh
 	bash .ci/install-browser.sh
 	@touch $@
 
-# cmbagent lives in its own environment (.venv-cmbagent); its worker runs there (CMBJUPYTER_PYTHON).
-cmbagent: $(STAMPS)/cmbagent
+# cmbagent lives in its own environments, apart from the kernel's; its worker runs there
+# (config["python"] / CMBJUPYTER_PYTHON). `make cmbagent` makes both that the tests run against:
+# * cmbagent-313 (.venv-cmbagent-313, the default): the newest cmbagent, on a CPython 3.13 built from
+#   the source of Debian trixie's python3.13 (it needs Python >= 3.12; .ci/install-python313.sh), in
+#   ~/.cache/cmbjupyter/envs/ so clones and CI runs on one machine share it. Pinned, as tested:
+#   - cmbagent 0.0.1.post63, CMBAgents' own release: every mode's entry point (ocr, arxiv,
+#     enhance-input included) and restart_at_step;
+#   - cmbagent_autogen, its AG2 fork: our hooks (IOStream, OpenAIWrapper.create, the agents' reply
+#     path) patch its classes, so a new fork release is tested before it is taken;
+#   - mistralai 1.12.4: cmbagent imports `Mistral` from the top level, which mistralai 2 moved away.
+# * cmbagent-311 (.venv-cmbagent): cmbagent 0.0.1.post30 on the kernel's Python 3.11, the newest release
+#   that imports there: the fallback for machines without a 3.12+, still tested.
+# * cmbagent-update (.venv-cmbagent-update, not part of setup): MARS's cmbagent-update 0.0.1.post68,
+#   supported (the engine's tests run against it when it is there); it uses matplotlib undeclared.
+CMBAGENT_PINS ?= cmbagent==0.0.1.post63 cmbagent_autogen==0.0.91.post11 mistralai==1.12.4
+CMBAGENT_UPDATE_PINS ?= cmbagent-update==0.0.1.post68 cmbagent_autogen==0.0.91.post11 mistralai==1.12.4 matplotlib==3.11.2
+cmbagent: cmbagent-313 cmbagent-311
+cmbagent-313:
+	bash .ci/install-cmbagent-313.sh $(CMBAGENT_PINS)
+cmbagent-update:
+	LINK=.venv-cmbagent-update bash .ci/install-cmbagent-313.sh $(CMBAGENT_UPDATE_PINS)
+cmbagent-311: $(STAMPS)/cmbagent
 $(STAMPS)/cmbagent: .ci/install-cmbagent.sh
 	@mkdir -p $(STAMPS)
 	bash .ci/install-cmbagent.sh
@@ -99,4 +119,4 @@ lab: setup
 	cd notebooks && ../$(BIN)/jupyter lab
 
 clean:
-	rm -rf $(VENV) .venv-cmbagent $(STAMPS) .pytest_cache js/node_modules cmbjupyter/static
+	rm -rf $(VENV) .venv-cmbagent .venv-cmbagent-313 .venv-cmbagent-update $(STAMPS) .pytest_cache js/node_modules cmbjupyter/static

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# cmbagent's own environment (.venv-cmbagent): the cmbagent engine's worker runs there
-# (config["python"] / $CMBJUPYTER_PYTHON). cmbagent==0.0.1.post30 is the newest release that imports
-# on Python 3.11 (newer ones, cmbagent-update, need 3.12+). Takes about 2 minutes; idempotent and
-# non-interactive (CI=true is fine).
+# cmbagent's fallback environment (.venv-cmbagent, `make cmbagent-311`): cmbagent==0.0.1.post30, the
+# newest release that imports on the kernel's Python 3.11, for machines without a 3.12+ (the default,
+# the newest cmbagent on a Python 3.13, is install-cmbagent-313.sh's). The cmbagent engine's worker
+# runs there when config["python"] / $CMBJUPYTER_PYTHON points at it. Takes about 2 minutes;
+# idempotent and non-interactive (CI=true is fine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"

@@ -13,7 +13,9 @@ out by the engineer, whose code the executor really runs:
   agent is done (its code ran successfully; the idea makers' formatted answer came back); its system
   message carries the plan, the step and the status;
 * engineer -> a short explanation; its formatter -> code from the schema (see ``NAMED_STRINGS``);
-  idea_maker -> two ideas; idea_hater -> a critique (their formatters answer from the schema).
+  idea_maker -> two ideas; idea_hater -> a critique (their formatters answer from the schema);
+* summarizer (the newest cmbagent's ``preprocess_task`` / ``summarize_document``) -> a summary of the
+  OCR'd paper it is given, titled as the paper; its formatter -> that summary, structured.
 
 Agents are recognised by the function cmbagent forces them to call (``tool_choice``) or by the first
 line of their system message.
@@ -56,9 +58,40 @@ def cmbagent_answer(request: dict[str, Any]) -> tuple[str | None, list[tuple[str
         return "**Code Explanation:**\n\nThe scripted engineer prints the answer.", []
     if system.startswith("You are the idea_maker agent"):
         return "**Ideas**\n- Idea 1: delensing the B-mode map\n- Idea 2: lensing from the kSZ effect", []
+    if system.startswith("You are a summarizer agent"):
+        return _summary(last), []
+    if "key_findings" in json.dumps(_schema(request)):  # the summarizer's formatter
+        return json.dumps(_structured_summary(last)), []
     if system.startswith("You are the idea_hater agent"):
         return "**Critique**\n- Idea 1 is feasible with the data; Idea 2 needs external data.", []
     return None
+
+
+def _summary(document: str) -> str:
+    """The summarizer's answer: the paper's title (its first heading after cmbagent's file header)."""
+    headings = re.findall(r"^# (.+)$", document, re.MULTILINE)
+    title = headings[1] if len(headings) > 1 else headings[0] if headings else "Untitled"
+    return (
+        f"- title: {title}\n- authors: A. Scripted, B. Offline\n- date: 2018\n"
+        "- abstract: The scripted summary of an OCR'd paper.\n- keywords: CMB, offline\n"
+        "- key findings: the pipeline ran end to end"
+    )
+
+
+def _structured_summary(summary: str) -> dict[str, Any]:
+    title = re.search(r"- title: (.+)", summary)
+    return {
+        "title": title.group(1).strip() if title else "Untitled",
+        "authors": ["A. Scripted", "B. Offline"],
+        "date": "2018",
+        "abstract": "The scripted summary of an OCR'd paper.",
+        "keywords": ["CMB", "offline"],
+        "key_findings": ["the pipeline ran end to end"],
+        "scientific_software": [],
+        "data_sources": [],
+        "data_sets": [],
+        "data_analysis_methods": ["scripted"],
+    }
 
 
 def _forced_function(request: dict[str, Any]) -> str | None:

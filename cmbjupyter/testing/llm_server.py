@@ -2,13 +2,15 @@
 
 It speaks enough of the OpenAI API for the real ``openai`` client and AG2 to run end to end offline:
 ``POST /v1/chat/completions`` (plain and streamed, tool calls, structured outputs, ``usage`` with
-cached tokens) and ``GET /v1/models``. Answers come from a *script*: a list of rules, each matching
+cached tokens) and ``GET /v1/models``; and Mistral's ``POST /v1/ocr`` (``mistral_ocr``), which
+cmbagent's OCR calls. Answers come from a *script*: a list of rules, each matching
 on the requesting agent (its system message or ``name``) and turn, first match wins; requests with a
 JSON ``response_format`` and no matching rule get a minimal instance of the schema. Every request is
 recorded in :attr:`ScriptedLLMServer.requests`.
 
     with ScriptedLLMServer(script) as server:
         os.environ["OPENAI_BASE_URL"] = server.base_url   # ends in /v1
+        os.environ["MISTRAL_SERVER_URL"] = server.mistral_url  # the root: Mistral's SDK adds /v1
 
 Run standalone: ``python -m cmbjupyter.testing.llm_server --port 8765``.
 """
@@ -26,6 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from .cmbagent_script import cmbagent_answer
+from .mistral_ocr import ocr_answer
 
 __all__ = ["Rule", "ScriptedLLMServer", "schema_instance"]
 
@@ -82,6 +85,7 @@ class ScriptedLLMServer:
         self.requests: list[dict[str, Any]] = []
         #: The ``Authorization`` header of each chat-completions request (which key a client used).
         self.authorizations: list[str] = []
+        self.ocr_requests: list[dict[str, Any]] = []  # Mistral OCR calls, apart from chat requests
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer((host, port), _handler(self))
         self._thread = threading.Thread(
@@ -92,6 +96,12 @@ class ScriptedLLMServer:
     def base_url(self) -> str:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}/v1"
+
+    @property
+    def mistral_url(self) -> str:
+        """The server URL for Mistral's SDK (``Mistral(server_url=...)``), which adds ``/v1/ocr``."""
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
 
     def __enter__(self) -> ScriptedLLMServer:
         self._thread.start()
@@ -110,6 +120,13 @@ class ScriptedLLMServer:
             self.script = list(script or [])
             self.requests.clear()
             self.authorizations.clear()
+            self.ocr_requests.clear()
+
+    def ocr(self, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """``(status, body)`` for one Mistral OCR request (recorded in :attr:`ocr_requests`)."""
+        with self._lock:
+            self.ocr_requests.append(request)
+        return ocr_answer(request)
 
     def answer(self, request: dict[str, Any]) -> dict[str, Any]:
         """The ``message`` and ``usage`` for one chat-completions request."""
@@ -227,6 +244,9 @@ def _handler(server: ScriptedLLMServer) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 self._json(400, {"error": {"message": "the body is not JSON"}})
                 return
+            if self.path.rstrip("/").endswith("/v1/ocr"):
+                self._json(*server.ocr(request))
+                return
             if not self.path.rstrip("/").endswith("/chat/completions"):
                 self._json(404, {"error": {"message": f"no route {self.path}"}})
                 return
@@ -279,6 +299,7 @@ def main() -> None:
     args = parser.parse_args()
     with ScriptedLLMServer(port=args.port) as server:
         print(f"offline scripted LLM at {server.base_url} (OPENAI_BASE_URL)", flush=True)
+        print(f"offline scripted Mistral OCR at {server.mistral_url} (MISTRAL_SERVER_URL)", flush=True)
         threading.Event().wait()
 
 

@@ -3,7 +3,10 @@ streamed completions, usage with cached tokens, tool calls, structured outputs."
 
 from __future__ import annotations
 
+import base64
 import json
+import urllib.error
+import urllib.request
 
 import openai
 import pytest
@@ -98,3 +101,41 @@ def test_a_forced_tool_call_without_a_rule_gets_arguments_valid_for_its_schema(c
     assert call.function.name == "record_choice" and json.loads(call.function.arguments) == {
         "status": "in progress"
     }
+
+
+def _ocr(server, document_url: str) -> tuple[int, dict]:
+    body = json.dumps(
+        {"model": "mistral-ocr-latest", "document": {"type": "document_url", "document_url": document_url}}
+    )
+    request = urllib.request.Request(
+        f"{server.mistral_url}/v1/ocr", body.encode(), {"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_mistral_ocr_reads_the_pages_and_title_of_the_pdf_it_is_sent(client, tmp_path):
+    from matplotlib.backends.backend_pdf import PdfPages
+    from matplotlib.figure import Figure
+
+    _, server = client
+    with PdfPages(tmp_path / "p.pdf", metadata={"Title": "A scripted paper"}) as pdf:
+        for _ in range(3):
+            pdf.savefig(Figure())
+    data = (tmp_path / "p.pdf").read_bytes()
+    status, body = _ocr(server, "data:application/pdf;base64," + base64.b64encode(data).decode())
+    assert status == 200 and len(body["pages"]) == 3
+    assert body["pages"][2]["markdown"].startswith("# A scripted paper")
+    assert body["usage_info"] == {"pages_processed": 3, "doc_size_bytes": len(data)}
+    assert server.ocr_requests[0]["model"] == "mistral-ocr-latest" and not server.requests
+
+
+def test_mistral_ocr_of_something_else_is_an_error_naming_the_problem(client):
+    _, server = client
+    status, body = _ocr(server, "data:application/pdf;base64," + base64.b64encode(b"hello").decode())
+    assert status == 422 and "not a PDF" in body["message"]
+    status, body = _ocr(server, "https://example.org/paper.pdf")
+    assert status == 422 and "data URL" in body["message"]

@@ -1,9 +1,9 @@
 """The ``cmbagent`` engine: cmbagent's own entry point for each mode, run in the worker.
 
-Only the worker imports cmbagent (the kernel never does). cmbagent releases that import on Python
-3.11 stop at ``cmbagent==0.0.1.post30`` (``make cmbagent`` installs it into ``.venv-cmbagent``;
-point ``config["python"]`` or ``$CMBJUPYTER_PYTHON`` at that interpreter). Newer ones
-(``cmbagent-update``) need Python 3.12+ and add the ocr, arxiv and enhance-input entry points.
+Only the worker imports cmbagent (the kernel never does), in its own environment: point
+``config["python"]`` or ``$CMBJUPYTER_PYTHON`` at it. ``make cmbagent`` makes the newest cmbagent's
+on a Python 3.13 (``.venv-cmbagent-313``) and post30's on the kernel's 3.11 (``.venv-cmbagent``);
+what differs between releases is in ``cmbagent_api`` (chosen by the installed version).
 
 cmbagent clears its work_dir, so runs never get the user's folder: each run works in
 ``<work_dir>/cmbagent_output/<session or task id>``, which it names with ``emit.work_dir`` (every file
@@ -20,23 +20,18 @@ from typing import Any
 
 from ...errors import EngineError
 from ...events import json_safe
+from .cmbagent_api import DOCUMENT_MODES, ENTRY_POINTS_NEWEST, api_for, distribution
 
 __all__ = ["ENTRY_POINTS", "run"]
 
-#: mode -> cmbagent function
-ENTRY_POINTS = {
-    "one-shot": "one_shot",
-    "planning-control": "planning_and_control_context_carryover",
-    "idea-generation": "planning_and_control_context_carryover",
-    "control": "control",
-    "hitl": "human_in_the_loop",
-    "ocr": "process_single_pdf",
-    "arxiv": "arxiv_filter",
-    "enhance-input": "preprocess_task",
-}
-NEWER = "cmbagent-update>=0.0.1.post68 (Python >= 3.12: point config['python'] at such an environment)"
+#: mode -> cmbagent function (the newest release's; ``cmbagent_api`` has each release's)
+ENTRY_POINTS = ENTRY_POINTS_NEWEST
 #: Which API key each model family needs.
 KEYS = (("claude", "ANTHROPIC_API_KEY"), ("gemini", "GEMINI_API_KEY"), ("", "OPENAI_API_KEY"))
+#: Mistral's, for the OCR of the ocr and enhance-input modes.
+MISTRAL_KEY = "MISTRAL_API_KEY"
+#: What the arxiv and enhance-input modes' results list of the files cmbagent wrote.
+ARTIFACT_SUFFIXES = (".md", ".json", ".pdf", ".txt")
 DEFAULT_MODEL = "gpt-4o-mini"
 #: idea-generation is cmbagent's planning-control with its idea makers, as cmbagent's own idea
 #: workflows set it up (planner instructions naming the agents), unless config["plan_instructions"].
@@ -58,7 +53,7 @@ def _import_cmbagent() -> Any:
         raise EngineError(
             f"cmbagent is not installed for the worker's Python ({sys.executable}): {exc}. "
             "Run `make cmbagent` and set config['python'] (or $CMBJUPYTER_PYTHON) to "
-            ".venv-cmbagent/bin/python"
+            ".venv-cmbagent-313/bin/python (or .venv-cmbagent/bin/python on Python 3.11)"
         ) from None
     return cmbagent
 
@@ -98,7 +93,13 @@ def _arguments(
     argument left at a default that needs a key which is not set gets ``fallback`` (with a note):
     cmbagent binds its default models when it is imported, so patching its tables is not enough."""
     accepted = inspect.signature(function).parameters
-    wanted = {**config, **_models(config), "work_dir": str(work_dir)}
+    # as the function's default has it: post63's human_in_the_loop hands it to CMBAgent, which needs a Path
+    default_dir = accepted["work_dir"].default if "work_dir" in accepted else None
+    wanted = {
+        **config,
+        **_models(config),
+        "work_dir": work_dir if isinstance(default_dir, Path) else str(work_dir),
+    }
     if config.get("mode") == "idea-generation":
         wanted.setdefault("plan_instructions", IDEA_INSTRUCTIONS)
     for name, parameter in accepted.items():
@@ -108,38 +109,48 @@ def _arguments(
             wanted[name] = fallback
     if "max_rounds" in config and "max_rounds_control" in accepted:
         wanted.setdefault("max_rounds_control", config["max_rounds"])
+    if config.get("mode") in DOCUMENT_MODES:  # the run's own folder: keep the papers already there
+        wanted.setdefault("clear_work_dir", False)
     return {k: v for k, v in wanted.items() if k in accepted and k != "task"}
+
+
+def _keys_needed(mode: str, model: str) -> list[str]:
+    """The API keys a mode calls providers with: the model's, and Mistral's for the OCR."""
+    keys = [] if mode in ("ocr", "arxiv") else [_key_for(model)]
+    return keys + ([MISTRAL_KEY] if mode in ("ocr", "enhance-input") else [])
 
 
 def run(task: str, config: dict[str, Any], emit: Any) -> dict[str, Any]:
     mode = str(config.get("mode") or "one-shot")
-    name = ENTRY_POINTS.get(mode)
-    if name is None:
+    if mode not in ENTRY_POINTS:
         raise EngineError(f"the cmbagent engine has no entry point for mode {mode!r}")
     model = str(config.get("model") or DEFAULT_MODEL)
-    key = _key_for(model)
-    if not os.environ.get(key):
-        raise EngineError(
-            f"no {key} in the worker's environment (needed for model {model!r}): set it where the "
-            "kernel or server runs, or pass it in config['env']; offline, point OPENAI_BASE_URL at "
-            "cmbjupyter.testing.llm_server"
-        )
+    for key in _keys_needed(mode, model):
+        if not os.environ.get(key):
+            raise EngineError(
+                f"no {key} in the worker's environment (needed for mode {mode!r}, model {model!r}): set it "
+                "where the kernel or server runs, or pass it in config['env']; offline, point "
+                "OPENAI_BASE_URL (and MISTRAL_SERVER_URL) at cmbjupyter.testing.llm_server"
+            )
     emit.output("loading cmbagent…", agent="cmbjupyter")
     cmbagent = _import_cmbagent()
-    function = getattr(cmbagent, name, None)
-    if function is None:
-        version = getattr(cmbagent, "__version__", None) or _distribution_version()
-        raise EngineError(
-            f"mode {mode!r} needs cmbagent.{name}, which cmbagent {version} lacks; it is in {NEWER}"
-        )
+    api = api_for(*distribution())
+    function = api.function(cmbagent, mode, task)
     _fallback_models(cmbagent, emit, model)
     context: dict[str, Any] = dict(config.get("context") or {})
     from .cmbagent_hooks import install, llm_errors
 
-    install(emit, context)
+    install(emit, context, chats=mode not in DOCUMENT_MODES)
     from .._speedups import speed_up_cmbagent
 
     speed_up_cmbagent()  # work repeated per agent, done once (see _speedups.py)
+    failures: list[str] = []
+    if mode in DOCUMENT_MODES:
+        from . import cmbagent_documents
+
+        cmbagent_documents.install(emit, mode)
+        failures = cmbagent_documents.failures
+        task = _document_task(mode, task, config)
     base = Path(config.get("work_dir") or os.getcwd())
     work_dir = base / "cmbagent_output" / str(config.get("session_id") or config.get("task_id") or "run")
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -147,34 +158,76 @@ def run(task: str, config: dict[str, Any], emit: Any) -> dict[str, Any]:
     arguments = _arguments(function, config, work_dir, model, emit)
     restart = int(config.get("restart_at_step") or 0)
     try:
-        if restart and name == ENTRY_POINTS["planning-control"] and "restart_at_step" not in arguments:
-            from .cmbagent_resume import restart_carryover  # this cmbagent cannot restart by itself
+        if restart and mode in ("planning-control", "idea-generation"):
+            from .cmbagent_resume import restart_carryover, saved_plan
 
             emit.output(f"resuming at step {restart} in {work_dir}", agent="cmbjupyter")
-            outcome = restart_carryover(task, restart, context, work_dir, arguments, emit)
+            plan = saved_plan(work_dir, restart, context, emit, native=api.restarts)
+            if api.restarts:
+                outcome = function(task, **{**arguments, "restart_at_step": restart})
+            else:  # this cmbagent cannot restart by itself
+                outcome = restart_carryover(task, restart, context, work_dir, arguments, plan)
         else:
             outcome = function(task, **arguments)
     except Exception as exc:
-        if not llm_errors or isinstance(exc, EngineError):
+        if not (llm_errors or failures) or isinstance(exc, EngineError):
             raise
-        error = llm_errors[-1]
-        endpoint = os.environ.get("OPENAI_BASE_URL") or "the provider's default endpoint"
-        raise EngineError(
-            f"an LLM call failed ({type(error).__name__} from {endpoint}): {error}; cmbagent then "
-            f"stopped with {type(exc).__name__}: {exc}"
-        ) from exc
+        raise EngineError(_failure(llm_errors, failures, exc)) from exc
+    if failures:
+        raise EngineError("; ".join(failures))
     final = outcome.get("final_context") if isinstance(outcome, dict) else None
     if final is not None:
         context.update(dict(final))
     emit.displayed(context.get("displayed_images"))
     history = outcome.get("chat_history", []) if isinstance(outcome, dict) else []
-    return {
+    result = {
         "context": json_safe(context),
         "chat_history": json_safe(history[-20:]),
         "work_dir": str(work_dir),
-        "cmbagent_version": _distribution_version(),
+        "cmbagent_version": " ".join(distribution()),
         "cmbagent_cost_report": _cost_report(work_dir),
     }
+    if mode in DOCUMENT_MODES:
+        result["outcome"] = _trimmed(outcome)
+        result["artifacts"] = sorted(
+            str(p.relative_to(work_dir)) for p in work_dir.rglob("*") if p.suffix in ARTIFACT_SUFFIXES
+        )
+    return result
+
+
+def _failure(llm_errors: list[BaseException], failures: list[str], exc: Exception) -> str:
+    """The error to report when cmbagent stopped after a failure it met on the way."""
+    if failures:
+        return f"{'; '.join(failures)} (cmbagent then stopped with {type(exc).__name__}: {exc})"
+    error = llm_errors[-1]
+    endpoint = os.environ.get("OPENAI_BASE_URL") or "the provider's default endpoint"
+    return (
+        f"an LLM call failed ({type(error).__name__} from {endpoint}): {error}; cmbagent then "
+        f"stopped with {type(exc).__name__}: {exc}"
+    )
+
+
+def _document_task(mode: str, task: str, config: dict[str, Any]) -> str:
+    """For ocr the task is a PDF or a folder of PDFs (relative to the work dir): it must exist."""
+    if mode != "ocr":
+        return task
+    path = Path(task.strip()).expanduser()
+    if not path.is_absolute():
+        path = Path(config.get("work_dir") or os.getcwd()) / path
+    if not path.exists():
+        raise EngineError(f"mode 'ocr' needs a PDF or a folder of PDFs as its task: {path} does not exist")
+    return str(path)
+
+
+def _trimmed(value: Any, limit: int = 4000) -> Any:
+    """A document mode's return value for the result: long texts cut, page images dropped."""
+    if isinstance(value, dict):
+        return {k: _trimmed(v, limit) for k, v in value.items() if "image" not in str(k)}
+    if isinstance(value, list):
+        return [_trimmed(v, limit) for v in value[:200]]
+    if isinstance(value, str) and len(value) > limit:
+        return value[:limit] + f"… ({len(value)} characters)"
+    return json_safe(value)
 
 
 run.reports_work_dir = True  # type: ignore[attr-defined]  # the worker watches the folder it names
@@ -197,14 +250,3 @@ def _cost_report(work_dir: Path) -> dict[str, Any] | None:
                 total["prompt_tokens"] += int(row.get("Prompt Tokens") or 0)
                 total["completion_tokens"] += int(row.get("Completion Tokens") or 0)
     return total if reports else None
-
-
-def _distribution_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    for dist in ("cmbagent", "cmbagent-update"):
-        try:
-            return version(dist)
-        except PackageNotFoundError:
-            continue
-    return "unknown"

@@ -216,8 +216,8 @@ def _hook_phases(emit: Any, context: dict[str, Any], tracker: StepTracker) -> No
             tracker.follow_calls = bool(tracker.steps)
         if planning:
             emit.phase("planning", context=context)
-        elif step and mode != "one_shot":
-            tracker.enter(int(step))
+        elif isinstance(step, int) and step and mode != "one_shot":
+            tracker.enter(step)
         elif not tracker.follow_calls:
             emit.phase("execution", context=context)
         result = solve(self, task, *args, **kwargs)
@@ -239,11 +239,13 @@ def _hook_phases(emit: Any, context: dict[str, Any], tracker: StepTracker) -> No
     CMBAgent.clear_work_dir = clear_and_prepare
 
 
-def install(emit: Any, context: dict[str, Any]) -> None:
-    """Install every hook (call once, after importing cmbagent, before running it)."""
+def install(emit: Any, context: dict[str, Any], *, chats: bool = True) -> None:
+    """Install every hook (call once, after importing cmbagent, before running it). ``chats``: the
+    run's phases are its chats' (planning, control steps); the document modes have their own."""
     from autogen.io.base import IOStream
 
     tracker = StepTracker(emit, context)
     IOStream.set_global_default(EmitIOStream(emit, tracker))
     _hook_llm_calls(emit)
-    _hook_phases(emit, context, tracker)
+    if chats:
+        _hook_phases(emit, context, tracker)

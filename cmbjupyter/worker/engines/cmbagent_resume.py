@@ -1,9 +1,11 @@
 """Resuming a cmbagent planning-control session at a step (``restart_at_step``).
 
-Newer cmbagent releases take ``restart_at_step`` themselves. ``cmbagent==0.0.1.post30`` does not, so
-for it this module runs the control loop of ``planning_and_control_context_carryover`` from the saved
-step on, with cmbagent's own ``CMBAgent`` and agents, in the same work_dir: the plan the first run
-wrote (``planning/final_plan.json``) and the context variables saved with the session.
+:func:`saved_plan` checks what a restart needs in the run's work_dir (the plan the first run wrote,
+``planning/final_plan.json``) and shows the plan's steps, those done as completed. Newer cmbagent
+releases then restart themselves (``restart_at_step``, from their own ``context/context_step_<n>.pkl``).
+``cmbagent==0.0.1.post30`` cannot, so for it :func:`restart_carryover` runs the control loop of
+``planning_and_control_context_carryover`` from the saved step on, with cmbagent's own ``CMBAgent``
+and agents, in the same work_dir, from the context variables saved with the session.
 """
 
 from __future__ import annotations
@@ -16,9 +18,30 @@ from typing import Any
 from ...errors import EngineError
 from .cmbagent_hooks import add_plan_nodes
 
-__all__ = ["restart_carryover"]
+__all__ = ["restart_carryover", "saved_plan"]
 
 AGENTS = ("engineer", "researcher", "idea_maker", "idea_hater")
+
+
+def saved_plan(
+    work_dir: Path, restart_at_step: int, context: dict[str, Any], emit: Any, *, native: bool
+) -> list[dict[str, Any]]:
+    """The saved plan's sub-tasks (its steps shown in the DAG, those before the restart completed);
+    raises EngineError naming what is missing for a restart at ``restart_at_step``."""
+    plan_file = work_dir / "planning" / "final_plan.json"
+    try:
+        sub_tasks = json.loads(plan_file.read_text()).get("sub_tasks") or []
+    except (OSError, ValueError, AttributeError) as exc:
+        raise EngineError(f"cannot resume at step {restart_at_step}: no saved plan ({exc})") from None
+    steps = int(context.get("number_of_steps_in_plan") or len(sub_tasks))
+    if not 1 <= restart_at_step <= steps:
+        raise EngineError(f"cannot resume at step {restart_at_step}: the plan has {steps} steps")
+    saved = work_dir / "context" / f"context_step_{restart_at_step - 1}.pkl"
+    if native and not saved.is_file():
+        raise EngineError(f"cannot resume at step {restart_at_step}: cmbagent saved no context in {saved}")
+    nodes = [(str(s.get("sub_task", "")), s.get("sub_task_agent")) for s in sub_tasks]
+    add_plan_nodes(emit, nodes, done=restart_at_step - 1)
+    return sub_tasks
 
 
 def restart_carryover(
@@ -27,23 +50,13 @@ def restart_carryover(
     context: dict[str, Any],
     work_dir: Path,
     arguments: dict[str, Any],
-    emit: Any,
+    sub_tasks: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """Run steps ``restart_at_step``.. of the plan saved in ``work_dir``; cmbagent's result shape."""
     from cmbagent.cmbagent import CMBAgent
     from cmbagent.utils import default_agents_llm_model, default_llm_model, get_model_config
 
-    plan_file = work_dir / "planning" / "final_plan.json"
-    try:
-        plan = json.loads(plan_file.read_text())
-    except (OSError, ValueError) as exc:
-        raise EngineError(f"cannot resume at step {restart_at_step}: no saved plan ({exc})") from None
-    sub_tasks = plan.get("sub_tasks") or []
     steps = int(context.get("number_of_steps_in_plan") or len(sub_tasks))
-    if not 1 <= restart_at_step <= steps:
-        raise EngineError(f"cannot resume at step {restart_at_step}: the plan has {steps} steps")
-    nodes = [(str(s.get("sub_task", "")), s.get("sub_task_agent")) for s in sub_tasks]
-    add_plan_nodes(emit, nodes, done=restart_at_step - 1)
     configs = {
         agent: get_model_config(arguments.get(f"{agent}_model") or default_agents_llm_model[agent])
         for agent in AGENTS
