@@ -20,7 +20,9 @@ STAMP="$VENV/.cmbjupyter-pins"
 # genai-prices, pinned as in pyproject.toml: the worker prices its own LLM calls to enforce the budget
 # itself when its host is frozen or gone (cmbjupyter/worker/_guard.py).
 GENAI_PRICES="$(grep -o '"genai-prices==[^"]*"' pyproject.toml | tr -d '"')"
-PINS="$* $GENAI_PRICES"
+# watchfiles, pinned likewise: the worker watches the run's work dir with it (else it scans).
+WATCHFILES="$(grep -o '"watchfiles==[^"]*"' pyproject.toml | tr -d '"')"
+PINS="$* $GENAI_PRICES $WATCHFILES"
 
 mkdir -p "$CACHE/envs"
 exec 8>"$VENV.lock"
@@ -40,5 +42,5 @@ fi
 SITE="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 pwd > "$SITE/cmbjupyter-checkout.pth"
 ln -sfn "$VENV" "$LINK"
-"$LINK/bin/python" -c "import cmbagent, autogen, genai_prices, cmbjupyter.worker"
+"$LINK/bin/python" -c "import cmbagent, autogen, genai_prices, watchfiles, cmbjupyter.worker"
 echo "install-cmbagent-313: cmbagent ready in $LINK -> $VENV ($((SECONDS - START)) s)"
