@@ -207,10 +207,9 @@ def warm(
     server keeps its own). ``size=0`` turns it off and ends them. Returns the warm workers, as
     ``GET /cmbagent/api/status`` lists them."""
     import asyncio
-    import os
 
     from .backends.warm import WarmPool, install, uninstall
-    from .config import PYTHON_ENV, resolve_engine
+    from .config import default_python, resolve_engine
     from .runs import LoopThread
 
     pool = WarmPool(size=size, idle_timeout=idle_timeout, memory_limit_mb=memory_limit_mb)
@@ -220,8 +219,9 @@ def warm(
         await uninstall()
         if size == 0:
             return []
-        install(pool, engines, python=python or os.environ.get(PYTHON_ENV) or None)
+        install(pool, engines, python=python or default_python())
         await asyncio.sleep(0)
         return pool.status()
 
-    return LoopThread.get().submit(replace()).result(timeout=60)
+    status: list[dict[str, Any]] = LoopThread.get().submit(replace()).result(timeout=60)
+    return status

@@ -33,6 +33,7 @@ __all__ = [
     "ServerSetting",
     "TaskConfig",
     "check_encodable",
+    "default_python",
     "new_session_id",
     "offline",
     "resolve_engine",
@@ -86,6 +87,12 @@ def sessions_dir(root: str | os.PathLike[str] | None = None, environ: Mapping[st
     """A kernel's or the CLI's session folder: ``root``, else ``$CMBJUPYTER_SESSIONS_DIR``, else
     ``.cmbagent/sessions`` (relative to the working folder: beside the notebook)."""
     return os.fspath(root or _environ(environ).get(SESSIONS_DIR_ENV) or DEFAULT_SESSIONS_DIR)
+
+
+def default_python(environ: Mapping[str, str] | None = None) -> str | None:
+    """The worker's interpreter when a config names none: ``$CMBJUPYTER_PYTHON``, else None (this
+    process's own)."""
+    return _environ(environ).get(PYTHON_ENV) or None
 
 
 def offline(environ: Mapping[str, str] | None = None) -> bool:
@@ -197,7 +204,7 @@ class TaskConfig:
         if self.work_dir is not None and not isinstance(self.work_dir, (str, os.PathLike)):
             raise ConfigError(f"config['work_dir'] must be a path, not {self.work_dir!r}")
         # Another environment's interpreter (e.g. one with cmbagent on a newer Python) for the worker.
-        self.python = raw.get("python") or os.environ.get(PYTHON_ENV) or None
+        self.python = raw.get("python") or default_python()
         if self.python is not None and not (isinstance(self.python, str) and os.access(self.python, os.X_OK)):
             raise ConfigError(
                 f"config['python'] (or ${PYTHON_ENV}) must be the path of a Python interpreter, "

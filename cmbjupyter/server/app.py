@@ -21,7 +21,7 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Enum, Float, Integer, List, Unicode, validate
 
 from ..backends.warm import WarmPool, install, uninstall
-from ..config import DEFAULT_SESSIONS_DIR, PYTHON_ENV, resolve_engine
+from ..config import DEFAULT_SESSIONS_DIR, default_python, resolve_engine
 from ..session import SessionManager
 from .files import SessionFileHandler, SessionFilesHandler, TaskFileHandler, TaskFilesHandler
 from .handlers import (
@@ -234,7 +234,7 @@ class CmbJupyter(ExtensionApp):
             if self.warm_engines is not None
             else [resolve_engine({"engine": self.default_engine})]
         )
-        self.warm = install(pool, engines, python=os.environ.get(PYTHON_ENV) or None)
+        self.warm = install(pool, engines, python=default_python())
         self.log.info(
             "cmbjupyter: warm workers for %s (%d each)", ", ".join(engines) or "no engine", pool.size
         )
