@@ -9,11 +9,10 @@ is a :class:`FileRefused` naming the problem; nothing is read then.
 
 from __future__ import annotations
 
-import mimetypes
 import os
 from typing import Final
 
-__all__ = ["FileRefused", "guess_mime", "read_work_file"]
+__all__ = ["FileRefused", "read_work_file"]
 
 #: The largest file the widget sends to the browser in one comm message (bytes).
 WIDGET_FILE_LIMIT: Final = 20 * 1024 * 1024
@@ -21,11 +20,6 @@ WIDGET_FILE_LIMIT: Final = 20 * 1024 * 1024
 
 class FileRefused(ValueError):
     """A work-dir file that cannot be read for a view: outside the work dir, missing, too big, ..."""
-
-
-def guess_mime(path: str) -> str:
-    """The file's content type from its name (``application/octet-stream`` when unknown)."""
-    return mimetypes.guess_type(path)[0] or "application/octet-stream"
 
 
 def read_work_file(

@@ -25,7 +25,8 @@ from typing import Any
 import anywidget
 import traitlets
 
-from ._workfile import FileRefused, guess_mime, read_work_file
+from ._workfile import FileRefused, read_work_file
+from .artifacts import guess_mime
 
 __all__ = ["RunWidget", "artifacts_part", "thumbnails_of", "widget_parts"]
 

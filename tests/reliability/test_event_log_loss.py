@@ -17,6 +17,7 @@ import uuid
 
 from cmbjupyter.session import SessionManager
 from tests.processes import processes_of
+from tests.waiting import wait_until
 
 HOST = """
 import asyncio, os, sys
@@ -37,16 +38,6 @@ asyncio.run(executor.execute(task_id, task, {"engine": "python", "session_id": "
 DELIVERED = 100
 #: A delivered line must be on disk within this long (the design says about a second).
 ON_DISK_WITHIN = 8.0
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def _delivered(progress) -> list[int]:
@@ -74,10 +65,12 @@ def test_a_host_killed_with_sigkill_has_logged_everything_but_the_last_second(tm
     log = SessionManager(root).event_log_path("lossy")
     host = subprocess.Popen([sys.executable, "-c", HOST, str(root), str(progress), task_id])
     try:
-        delivered = _wait(lambda: len(_delivered(progress)) >= DELIVERED, 60, f"{DELIVERED} delivered lines")
+        delivered = wait_until(
+            lambda: len(_delivered(progress)) >= DELIVERED, what=f"{DELIVERED} delivered lines"
+        )
         last = _delivered(progress)[-1]
         seen_at = time.monotonic()
-        _wait(lambda: last in _logged(log), ON_DISK_WITHIN, f"line {last} in {log.name}")
+        wait_until(lambda: last in _logged(log), ON_DISK_WITHIN, f"line {last} in {log.name}")
         lag = time.monotonic() - seen_at
         host.send_signal(signal.SIGKILL)
         host.wait(30)

@@ -12,24 +12,16 @@ import threading
 import pytest
 
 from cmbjupyter.session import MAX_SIDECAR_BYTES, SessionManager
+from tests.reliability.test_hostile_sessions import SECRET, outside  # noqa: F401 - a pytest fixture
 
 pytestmark = pytest.mark.timeout(180)  # a regression blocks the server's loop: fail, do not hang
 
 #: Generous bound for one request on a loaded machine (a blocked loop never answers at all).
 ANSWER_WITHIN = 30
 
-SECRET = {"version": 1, "session_id": "outside", "status": "completed", "task": "the outside file's secret"}
-
 
 @pytest.fixture
-def outside(tmp_path):
-    path = tmp_path / "outside.json"
-    path.write_text(json.dumps(SECRET))
-    return path
-
-
-@pytest.fixture
-def sessions_dir(tmp_path, outside):
+def sessions_dir(tmp_path, outside):  # noqa: F811 - the imported fixture
     """A folder that is hostile before the server starts (its startup reads every sidecar)."""
     root = tmp_path / "sessions"
     SessionManager(root).save_session_state("good", [], {}, "p")
