@@ -9,7 +9,7 @@ wall-clock time at which each plot's thumbnail ``<img>`` is in the RunWidget's D
 Comm bytes: the kernel counts every byte the RunWidget sends (JSON + buffers) for the run with the
 plots and for the same run without them (same phases, same sleeps); per artifact = the difference / N.
 
-Usage: ``python benchmarks/results_latency.py [--smoke]`` (``--smoke``: 3 plots, for CI; needs
+Usage: ``python benchmarks/results_latency.py [--plots N] [--smoke]`` (``--smoke``: 3 plots; needs
 `make js labext browser`). Target: p95 latency <= 1 s.
 """
 
@@ -23,7 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import percentile, report
+from benchmarks._common import percentile
+from benchmarks._report import Report, options
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, _serve, write_notebook
 
 GAP = 0.6  # s between two plots (the watcher's stability check alone takes ~0.2 s)
@@ -84,10 +85,10 @@ OBSERVE = """
 """
 
 
-def main() -> int:
+def main() -> None:
     from playwright.sync_api import sync_playwright
 
-    n = 3 if "--smoke" in sys.argv else 12
+    n = options(__doc__, plots=(12, 3)).plots
     root = Path(tempfile.mkdtemp(prefix="results-latency-"))
     cells = ["%load_ext cmbjupyter", COUNT_CELL]
     for name, plots in (("baseline", False), ("plots", True)):
@@ -126,24 +127,25 @@ def main() -> int:
     sent = {name: json.loads((root / f"sent-{name}.json").read_text()) for name in ("baseline", "plots")}
     per_artifact = (sent["plots"]["bytes"] - sent["baseline"]["bytes"]) / n
     p50, p95 = percentile(latencies, 0.5), percentile(latencies, 0.95)
-    rows = [
-        ("plots", str(n)),
-        ("savefig -> thumbnail in the DOM, p50", f"{p50 * 1000:.0f} ms"),
-        (
-            "savefig -> thumbnail in the DOM, p95 / max",
-            f"{p95 * 1000:.0f} ms / {latencies[-1] * 1000:.0f} ms",
-        ),
-        ("comm bytes, run with plots", f"{sent['plots']['bytes']:,} in {sent['plots']['messages']} messages"),
-        (
-            "comm bytes, same run without",
-            f"{sent['baseline']['bytes']:,} in {sent['baseline']['messages']} messages",
-        ),
-        ("comm bytes per artifact", f"{per_artifact:,.0f}"),
-    ]
-    return report(
-        "results latency (RunWidget in JupyterLab, kernel mode)", rows, [("p95 <= 1 s", p95 <= 1.0)]
+    report = Report("results_latency", "results latency (RunWidget in JupyterLab, kernel mode)")
+    report.add("plots", str(n))
+    report.add("savefig -> thumbnail in the DOM, p50", f"{p50 * 1000:.0f} ms")
+    report.add(
+        "savefig -> thumbnail in the DOM, p95 / max",
+        f"{p95 * 1000:.0f} ms / {latencies[-1] * 1000:.0f} ms",
+        "p95 <= 1 s",
+        p95 <= 1.0,
     )
+    report.add(
+        "comm bytes, run with plots", f"{sent['plots']['bytes']:,} in {sent['plots']['messages']} messages"
+    )
+    report.add(
+        "comm bytes, same run without",
+        f"{sent['baseline']['bytes']:,} in {sent['baseline']['messages']} messages",
+    )
+    report.add("comm bytes per artifact", f"{per_artifact:,.0f}")
+    report.finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
