@@ -10,10 +10,6 @@ default)] [--smoke]``
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,6 +18,7 @@ import psutil
 from _report import Report, options
 
 from cmbjupyter.remote.client import ServerClient
+from cmbjupyter.testing.jupyter_server import free_port, start_jupyter_server
 
 TASKS = 6
 #: Characters per printed line: big lines, as a model dump or a data table would print.
@@ -33,12 +30,6 @@ for i in range({lines}):
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _wait(predicate, timeout: float, what: str):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -47,27 +38,6 @@ def _wait(predicate, timeout: float, what: str):
             return value
         time.sleep(0.2)
     raise RuntimeError(f"timed out waiting for {what}")
-
-
-def start_server(root: Path, port: int, token: str, memory_mb: float | None) -> subprocess.Popen:
-    config = root / "config.py"
-    lines = ["c.ServerApp.jpserver_extensions = {'cmbjupyter.server': True}"]
-    lines.append(f"c.CmbJupyter.sessions_dir = {str(root / 'sessions')!r}")
-    if memory_mb is not None:
-        lines.append(f"c.CmbJupyter.finished_tasks_memory_mb = {memory_mb!r}")
-    config.write_text("\n".join(lines) + "\n")
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(root / "config"),
-        "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
-        "JUPYTER_DATA_DIR": str(root / "data"),
-    }
-    work = root / "work"
-    work.mkdir()
-    command = [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", "--ip=127.0.0.1"]
-    command += [f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}"]
-    command += [f"--config={config}"]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def run_all(client: ServerClient, task: str, count: int) -> None:
@@ -101,9 +71,12 @@ def main() -> None:
     args = options(__doc__, mb=(50.0, 2.0), finished_mb=(0.0, 0.0))
     mb, memory_mb = args.mb, (args.finished_mb or None)
     lines = max(1, int(mb * 2**20 / LINE_CHARS))
-    port, token = _free_port(), "server-memory-benchmark"
+    port, token = free_port(), "server-memory-benchmark"
     with tempfile.TemporaryDirectory() as tmp:
-        server = start_server(Path(tmp), port, token, memory_mb)
+        settings = [] if memory_mb is None else [f"c.CmbJupyter.finished_tasks_memory_mb = {memory_mb!r}"]
+        server = start_jupyter_server(
+            Path(tmp), sessions_dir=Path(tmp) / "sessions", port=port, token=token, settings=settings
+        )
         try:
             client = ServerClient(f"http://127.0.0.1:{port}/", token, timeout=30)
             _wait(client.ping, 60, "the Jupyter server")

@@ -20,8 +20,9 @@ from cmbjupyter import IsolatedTaskExecutor, SessionManager
 from cmbjupyter.backends.process_tree import identity
 from cmbjupyter.errors import SessionError, TaskCancelled, TaskTimeout
 from cmbjupyter.remote.client import ServerClient
+from cmbjupyter.testing.jupyter_server import free_port
 from tests.processes import alive, processes_of
-from tests.server.test_restart import _free_port, _jupyter_server
+from tests.server.test_restart import _jupyter_server
 from tests.waiting import wait_until
 
 #: Generous bound for a whole tree to disappear on a loaded 2-core machine.
@@ -87,7 +88,7 @@ def leftovers():
 
 
 def test_kill_9_of_the_jupyter_server_ends_its_workers_and_their_daemons(tmp_path, leftovers):
-    port, token = _free_port(), "orphans-token"
+    port, token = free_port(), "orphans-token"
     server = _jupyter_server(tmp_path, tmp_path / "sessions", port, token)
     try:
         client = ServerClient(f"http://127.0.0.1:{port}/", token)

@@ -8,11 +8,8 @@ reason, and can resume it.
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
-import sys
 
 import psutil
 import pytest
@@ -21,6 +18,7 @@ import cmbjupyter
 from cmbjupyter import TaskFailed
 from cmbjupyter.remote.client import ServerClient
 from cmbjupyter.session import SessionManager
+from cmbjupyter.testing.jupyter_server import free_port, start_jupyter_server
 from tests.waiting import wait_until
 
 LONG = """
@@ -33,37 +31,15 @@ else:
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _jupyter_server(tmp_path, sessions_dir, port: int, token: str) -> subprocess.Popen:
-    config = tmp_path / "phase1_config.py"
-    config.write_text(
-        "c.ServerApp.jpserver_extensions = {'cmbjupyter.server': True}\n"
-        f"c.CmbJupyter.sessions_dir = {str(sessions_dir)!r}\n"
-    )
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(tmp_path / "p1-config"),
-        "JUPYTER_RUNTIME_DIR": str(tmp_path / "p1-runtime"),
-        "JUPYTER_DATA_DIR": str(tmp_path / "p1-data"),
-    }
-    root = tmp_path / "p1-root"
-    root.mkdir()
-    command = [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", "--ip=127.0.0.1"]
-    command += [f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}"]
-    command += [f"--config={config}"]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return start_jupyter_server(tmp_path / "server", sessions_dir=sessions_dir, port=port, token=token)
 
 
 @pytest.fixture
 def crashed_server(tmp_path, sessions_dir, monkeypatch):
     """Run phase 1 and return what it left: ids of the completed and the interrupted session, and
     the server-mode Run (``cmbjupyter.run``) that was following the interrupted one."""
-    port, token = _free_port(), "phase-one-token"
+    port, token = free_port(), "phase-one-token"
     server = _jupyter_server(tmp_path, sessions_dir, port, token)
     workers: list[psutil.Process] = []
     monkeypatch.setenv("CMBJUPYTER_SERVER_URL", f"http://127.0.0.1:{port}/")
@@ -128,7 +104,7 @@ async def test_restart_lists_sessions_and_suspends_interrupted_ones(api, crashed
 
 
 def test_sigterm_stops_workers_and_suspends_running_sessions(tmp_path, sessions_dir):
-    port, token = _free_port(), "term-token"
+    port, token = free_port(), "term-token"
     server = _jupyter_server(tmp_path, sessions_dir, port, token)
     try:
         client = ServerClient(f"http://127.0.0.1:{port}/", token)
