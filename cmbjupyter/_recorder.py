@@ -16,6 +16,7 @@ import time
 from collections import deque
 from typing import Any, Final
 
+from ._version import __version__
 from .backends.process_tree import end_recorded, live_recorded
 from .cost import PRICES_VERSION
 from .errors import SessionError, SessionWriteError, TaskFailed
@@ -156,6 +157,7 @@ class SessionRecorder:
                 task_id=state.task_id,
                 engine=state.engine,
                 redactor=redactor,
+                cmbjupyter_version=__version__,
             )
         except SessionWriteError as exc:
             self.warnings.append(str(exc))

@@ -7,6 +7,8 @@
     cmbjupyter sessions list | cmbjupyter sessions show s1
     cmbjupyter replay .cmbagent/sessions/s1.events.jsonl --speed 10
     cmbjupyter resume s1
+    cmbjupyter compare s1 s2 [--json] | cmbjupyter export s1 --to s1.ipynb
+    cmbjupyter sessions cost s1 --csv
 
 On a terminal the run is drawn live (DAG, phase, cost, last lines); otherwise one plain line per
 event. Ctrl-C cancels the task cleanly (exit code 130); a failed task exits 1.
@@ -66,9 +68,21 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config", help="extra config as a JSON object")
     run.add_argument("--plain", action="store_true", help="plain lines even on a terminal")
 
-    sessions = commands.add_parser("sessions", help="list sessions or show one")
-    sessions.add_argument("action", nargs="?", choices=("list", "show"), default="list")
+    sessions = commands.add_parser("sessions", help="list sessions, show one, or its cost ledger")
+    sessions.add_argument("action", nargs="?", choices=("list", "show", "cost"), default="list")
     sessions.add_argument("session_id", nargs="?")
+    ledger_format = sessions.add_mutually_exclusive_group()
+    ledger_format.add_argument("--csv", dest="format", action="store_const", const="csv", help="cost: CSV")
+    ledger_format.add_argument("--json", dest="format", action="store_const", const="json", help="cost: JSON")
+
+    compare = commands.add_parser("compare", help="compare two sessions (steps, plots, files, results)")
+    compare.add_argument("a", help="session A")
+    compare.add_argument("b", help="session B")
+    compare.add_argument("--json", action="store_true", help="the JSON document (docs/reports.md)")
+
+    export = commands.add_parser("export", help="export a session as a runnable notebook")
+    export.add_argument("session_id")
+    export.add_argument("--to", help="the notebook file to write (default: SESSION.ipynb)")
 
     replay = commands.add_parser("replay", help="replay a JSONL event log as a new run")
     replay.add_argument("log")
@@ -220,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     sessions = SessionManager(args.sessions_dir)
+    if args.command in ("compare", "export") or getattr(args, "action", None) == "cost":
+        return _report(args, sessions)
     if args.command == "sessions":
         if args.action == "show":
             if not args.session_id:
@@ -257,6 +273,34 @@ def _dispatch(args: argparse.Namespace) -> int:
     }
     config.update({k: v for k, v in options.items() if v is not None})
     return asyncio.run(_run(args, task_id, _read_task(args.task), config))
+
+
+def _report(args: argparse.Namespace, sessions: SessionManager) -> int:
+    """``compare``, ``export`` and ``sessions cost``: documents made from saved sessions."""
+    from .runrecord import RunRecord
+
+    if args.command == "compare":
+        from .compare import compare, render_text
+
+        doc = compare(RunRecord.load(sessions, args.a), RunRecord.load(sessions, args.b))
+        print(json.dumps(doc, indent=2) if args.json else render_text(doc))
+        return 0
+    if not args.session_id:
+        raise ValueError("sessions cost needs a session id")
+    record = RunRecord.load(sessions, args.session_id)
+    if args.command == "export":
+        from .export import write_notebook
+
+        path = write_notebook(record, args.to or f"{args.session_id}.ipynb")
+        print(f"exported session {args.session_id} to {path}")
+        return 0
+    from .ledger import ledger_csv, ledger_json
+
+    if args.format == "csv":
+        sys.stdout.write(ledger_csv(record))
+    else:
+        print(json.dumps(ledger_json(record), indent=2))
+    return 0
 
 
 def _logged_mode(log: str) -> str:
