@@ -34,7 +34,7 @@ from ._folds import BUCKETS
 from .dag import PHASE_NODES, step_node_id
 from .runrecord import MAX_TEXT_BYTES, RunRecord
 
-__all__ = ["MAX_EMBED_BYTES", "export_notebook", "python_chunks", "write_notebook"]
+__all__ = ["MAX_EMBED_BYTES", "export_notebook", "python_chunks", "save_notebook", "write_notebook"]
 
 #: Largest plot embedded in the notebook (a larger one is named by its path instead).
 MAX_EMBED_BYTES: Final = 4 * 1024 * 1024
@@ -312,15 +312,21 @@ def export_notebook(record: RunRecord) -> Any:
     return notebook
 
 
-def write_notebook(record: RunRecord, path: str | os.PathLike[str]) -> Path:
-    """Write the exported notebook to ``path`` (refusing to overwrite a file that exists)."""
+def save_notebook(notebook: Any, path: str | os.PathLike[str]) -> Path:
+    """Write ``notebook`` to ``path`` (a new ``.ipynb`` file: one that exists is never overwritten)."""
     target = Path(path)
     if target.suffix != ".ipynb":
         raise ValueError(f"the notebook's file name must end in .ipynb, not {target.name!r}")
-    notebook = export_notebook(record)
     try:
         with open(target, "x", encoding="utf-8") as file:
             nbformat.write(notebook, file)
     except FileExistsError:
         raise FileExistsError(f"{target} exists; choose another file (nothing was overwritten)") from None
     return target
+
+
+def write_notebook(record: RunRecord, path: str | os.PathLike[str]) -> Path:
+    """Export the session and write it to ``path`` (see :func:`save_notebook`)."""
+    if Path(path).suffix != ".ipynb":
+        raise ValueError(f"the notebook's file name must end in .ipynb, not {Path(path).name!r}")
+    return save_notebook(export_notebook(record), path)

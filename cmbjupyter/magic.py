@@ -10,7 +10,8 @@
 The cell body is the task. The run is drawn live below the cell; the cell blocks until the task ends
 (interrupt the kernel to cancel it) unless ``--background`` is given. The Run is left in ``_``.
 Line helpers: ``%cmbagent sessions``, ``%cmbagent show ID``, ``%cmbagent cancel ID``,
-``%cmbagent resume ID [--background]``.
+``%cmbagent resume ID [--background]``, ``%cmbagent compare A B`` (docs/reports.md) and
+``%cmbagent export ID [--to FILE.ipynb]``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ from .dag import MODES
 
 __all__ = ["CmbAgentMagics", "parse_cell_args"]
 
-LINE_USAGE = "%cmbagent sessions | show ID | cancel ID | resume ID [--background]"
+LINE_USAGE = (
+    "%cmbagent sessions | show ID | cancel ID | resume ID [--background] | compare A B "
+    "| export ID [--to FILE.ipynb]"
+)
 
 
 def _json_object(text: str) -> dict[str, Any]:
@@ -166,7 +170,36 @@ class CmbAgentMagics(Magics):
             if "--background" not in rest:
                 _wait(run)
             return None
-        raise UsageError(f"unknown %cmbagent command {command!r}: sessions, show, cancel or resume")
+        if command in ("compare", "export"):
+            return _report(command, rest)
+        raise UsageError(
+            f"unknown %cmbagent command {command!r}: sessions, show, cancel, resume, compare or export"
+        )
+
+
+def _report(command: str, words: list[str]) -> Any:
+    """``%cmbagent compare A B`` (the comparison, drawn) and ``%cmbagent export ID [--to FILE]``."""
+    from . import reports
+    from .errors import CmbJupyterError
+
+    to = None
+    if command == "export" and "--to" in words:
+        at = words.index("--to")
+        if at + 1 >= len(words):
+            raise UsageError("%cmbagent export: --to needs a file name (FILE.ipynb)")
+        to, words = words[at + 1], words[:at] + words[at + 2 :]
+    wanted = 2 if command == "compare" else 1
+    if len(words) != wanted:
+        shown = "compare A B" if command == "compare" else "export ID [--to FILE.ipynb]"
+        raise UsageError(f"usage: %cmbagent {shown}")
+    try:
+        if command == "compare":
+            return reports.compare(*words)
+        path = reports.export(words[0], to)
+    except (CmbJupyterError, ValueError, OSError) as exc:
+        raise UsageError(str(exc)) from None
+    print(f"exported session {words[0]} to {path}")
+    return None
 
 
 def _parser() -> argparse.ArgumentParser:
