@@ -20,7 +20,7 @@ from urllib.parse import quote, urlencode
 
 from .compare import compare as compare_records
 from .compare import render_text
-from .errors import NotFound, SessionNotFound
+from .errors import SessionNotFound
 from .export import export_notebook, save_notebook
 from .runrecord import RunRecord
 from .runs import local_sessions
@@ -53,14 +53,12 @@ def compare(a: str, b: str) -> Comparison:
     store = local_sessions()
     try:
         return Comparison(compare_records(RunRecord.load(store, a), RunRecord.load(store, b)))
-    except SessionNotFound as missing:
+    except SessionNotFound:
         client = _server()
         if client is None:
             raise
-        try:
-            return Comparison(client.request("GET", "compare?" + urlencode({"a": a, "b": b})))
-        except NotFound:
-            raise missing from None
+        # the server's answer names the session that is missing from its store too
+        return Comparison(client.request("GET", "compare?" + urlencode({"a": a, "b": b})))
 
 
 def export(session_id: str, to: str | os.PathLike[str] | None = None) -> Path:
@@ -70,13 +68,10 @@ def export(session_id: str, to: str | os.PathLike[str] | None = None) -> Path:
     target = to if to is not None else f"{session_id}.ipynb"
     try:
         notebook = export_notebook(RunRecord.load(local_sessions(), session_id))
-    except SessionNotFound as missing:
+    except SessionNotFound:
         client = _server()
         if client is None:
             raise
-        try:
-            reply = client.request("GET", f"sessions/{quote(session_id, safe='')}/export")
-            notebook = nbformat.from_dict(reply)
-        except NotFound:
-            raise missing from None
+        reply = client.request("GET", f"sessions/{quote(session_id, safe='')}/export")
+        notebook = nbformat.from_dict(reply)
     return save_notebook(notebook, target)

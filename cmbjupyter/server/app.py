@@ -35,6 +35,7 @@ from .handlers import (
 )
 from .recovery import suspend_interrupted
 from .registry import TaskRegistry
+from .reports import CompareHandler, SessionCostHandler, SessionExportHandler
 from .websocket import TaskEventsSocket, UpdatesSocket
 
 __all__ = ["CmbJupyter"]
@@ -60,6 +61,9 @@ ROUTES: Final = (
     (f"/sessions/{_SESSION}/resume", SessionResumeHandler),
     (f"/sessions/{_SESSION}/files", SessionFilesHandler),
     (f"/sessions/{_SESSION}/files/{_FILE}", SessionFileHandler),
+    ("/compare", CompareHandler),
+    (f"/sessions/{_SESSION}/export", SessionExportHandler),
+    (f"/sessions/{_SESSION}/cost", SessionCostHandler),
 )
 
 

@@ -20,6 +20,9 @@ ROUTES = [
     ("GET", ("tasks", "{task}", "files", "data", "x.csv")),
     ("GET", ("sessions", "{session}", "files")),
     ("GET", ("sessions", "{session}", "files", "data", "x.csv")),
+    ("GET", ("compare",)),
+    ("GET", ("sessions", "{session}", "export")),
+    ("GET", ("sessions", "{session}", "cost")),
 ]
 SOCKETS = [("tasks", "{task}", "events"), ("updates",)]
 BAD_AUTH = {"no token": {"Authorization": ""}, "wrong token": {"Authorization": "token not-the-token"}}
