@@ -4,7 +4,8 @@
 // of the open notebook a task came from up to date on every phase change. Its Files tab lists the
 // session's files with the Results panel's views (bytes from the server's files routes), "Show in
 // file browser" on the run's folder, and "Insert loader cell" on a data file (below the active cell
-// of the notebook the session came from).
+// of the notebook the session came from). "Compare" (header) draws two sessions side by side
+// (compare.js); "Export notebook" and "Cost CSV" download a session's reports (downloads.js).
 //
 // The list is fetched a page at a time (GET sessions?limit=&offset=; "Show more" for the next page),
 // on open, on the reload button and when a session the list does not hold appears; otherwise the
@@ -13,6 +14,8 @@
 
 import { Widget } from "@lumino/widgets";
 import { ApiError, CmbAgentApi } from "./api.js";
+import { CompareView } from "./compare.js";
+import { downloadReport } from "./downloads.js";
 import { ResultsPanel, loaderCode } from "./results.js";
 import { el, started, usd } from "./format.js";
 import { partsOf } from "./parts.js";
@@ -74,7 +77,17 @@ class SessionsPanel extends Widget {
     reload.type = "button";
     reload.title = "Reload the session list";
     reload.addEventListener("click", () => this.refresh());
-    header.append(this.offline, reload);
+    const compare = el("button", "cmb-sidebar-compare-open", "Compare");
+    compare.type = "button";
+    compare.title = "Compare two sessions";
+    compare.addEventListener("click", () => this.toggleCompare());
+    header.append(this.offline, reload, compare);
+    this.compareBox = el("div", "cmb-sidebar-compare");
+    this.compareBox.hidden = true;
+    this.compareView = new CompareView(this.compareBox, {
+      call: (path) => this.api.call(path),
+      fetchFile: (session, path) => this.api.bytes(CmbAgentApi.filePath("sessions", session, path)),
+    });
     this.list = el("div", "cmb-sidebar-list");
     this.more = el("button", "cmb-sidebar-more", "Show more");
     this.more.type = "button";
@@ -85,7 +98,8 @@ class SessionsPanel extends Widget {
     this.detail = el("div", "cmb-sidebar-detail");
     this.filesTab = el("div", "cmbjupyter-run cmb-sidebar-files");
     this.filesTab.hidden = true;
-    this.node.append(header, this.list, this.more, this.actions, this.tabs, this.detail, this.filesTab);
+    this.node.append(header, this.compareBox, this.list, this.more, this.actions, this.tabs, this.detail);
+    this.node.append(this.filesTab);
     this.node.style.overflow = "auto";
     this.node.style.padding = "6px";
     const fileActions = {
@@ -115,6 +129,13 @@ class SessionsPanel extends Widget {
     }
     this.tabs.hidden = true;
     this.showTab("run");
+  }
+
+  /** Show or hide the Compare view (its session choices are the sessions listed). */
+  toggleCompare() {
+    this.compareBox.hidden = !this.compareBox.hidden;
+    if (!this.compareBox.hidden)
+      this.compareView.setSessions([...this.sessions.keys()], this.selected?.session_id ?? null);
   }
 
   showTab(name) {
@@ -304,6 +325,16 @@ class SessionsPanel extends Widget {
     if (RESUMABLE.has(row.status)) button("Resume", () => this.resume(row.session_id));
     if (row.notebook)
       button("Open notebook", () => this.app.commands.execute("docmanager:open", { path: row.notebook }));
+    if (row.session_id && row.status !== "damaged")
+      for (const [label, report] of [
+        ["Export notebook", "notebook"],
+        ["Cost CSV", "cost"],
+      ])
+        button(label, () =>
+          downloadReport(this.api, row.session_id, report).catch((err) =>
+            this.actions.appendChild(el("div", "cmb-error", `${label}: ${err.message}`)),
+          ),
+        );
     this.actions.replaceChildren(...buttons);
   }
 

@@ -131,7 +131,21 @@ export default `
 .cmbjupyter-sidebar .cmb-status.cmb-completed { background: #1a7f37; }
 .cmbjupyter-sidebar .cmb-status.cmb-failed, .cmbjupyter-sidebar .cmb-status.cmb-damaged { background: #cf222e; }
 .cmbjupyter-sidebar .cmb-status.cmb-suspended, .cmbjupyter-sidebar .cmb-status.cmb-cancelled { background: #bf8700; }
-.cmbjupyter-sidebar .cmb-sidebar-actions { display: flex; gap: 6px; margin: 6px 0; }
+.cmbjupyter-sidebar .cmb-sidebar-actions { display: flex; gap: 6px; margin: 6px 0; flex-wrap: wrap; }
+.cmbjupyter-sidebar .cmb-sidebar-compare-open { margin-left: 4px; }
+.cmbjupyter-run.cmb-compare { margin: 6px 0; overflow-x: auto; }
+.cmb-compare .cmb-compare-pick { display: flex; gap: 4px; align-items: center; flex-wrap: wrap; }
+.cmb-compare .cmb-compare-title, .cmb-compare .cmb-compare-section { font-weight: 600; margin: 8px 0 4px; }
+.cmb-compare table { border-collapse: collapse; font-size: 11px; }
+.cmb-compare th, .cmb-compare td { border: 1px solid var(--cmb-border); padding: 1px 4px; text-align: right;
+  white-space: pre-line; vertical-align: top; }
+.cmb-compare td:first-child { text-align: left; }
+.cmb-compare .cmb-compare-sides { display: flex; gap: 4px; }
+.cmb-compare .cmb-compare-img { width: 50%; min-width: 0; border: 1px solid var(--cmb-border); }
+.cmb-compare .cmb-diff { font-size: 11px; margin: 0; overflow-x: auto; background: var(--cmb-panel); }
+.cmb-compare .cmb-diff-add { background: rgba(26, 127, 55, 0.18); }
+.cmb-compare .cmb-diff-del { background: rgba(207, 34, 46, 0.18); }
+.cmb-compare .cmb-diff-hunk, .cmb-compare .cmb-diff-file { color: var(--cmb-muted); }
 .cmbjupyter-sidebar .cmb-where { color: var(--jp-ui-font-color2); }
 .cmbjupyter-sidebar .cmb-sidebar-row .cmb-where { display: block; font-size: 11px; margin-left: 4px; white-space: normal; }
 .cmbjupyter-sidebar .cmb-cost-table { font-size: 11px; }
