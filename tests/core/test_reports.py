@@ -371,3 +371,54 @@ async def test_the_cli_compares_exports_and_prints_the_ledger(two_runs, tmp_path
     assert bad.returncode == 2 and "invalid session id" in bad.stderr
     no_id = _cli("sessions", "cost", cwd=tmp_path)
     assert no_id.returncode == 2 and "sessions cost needs a session id" in no_id.stderr
+
+
+async def test_the_export_takes_the_code_the_agents_ran_from_the_event_log(run_python, sessions, tmp_path):
+    """``code_execution`` events (issue 14) win over the task's own code; a failed attempt is text."""
+    work = tmp_path / "work"
+    work.mkdir()
+    task = textwrap.dedent(
+        """\
+        step(1)
+        emit.event("code_execution", {"language": "python", "code": "import nope", "exit_code": 1,
+                                      "output": "ModuleNotFoundError", "duration_s": 0.1})
+        emit.event("code_execution", {"language": "python", "code": "print(6 * 7)", "exit_code": 0,
+                                      "output": "42\\n", "duration_s": 0.1})
+        step(2)
+        emit.event("code_execution", {"language": "bash", "code": "echo done > done.txt", "exit_code": 0,
+                                      "output": "", "duration_s": 0.1})
+        """
+    )
+    await run_python(task, session_id="ran", mode="control", plan=["compute", "finish"], work_dir=str(work))
+    book = export_notebook(RunRecord.load(sessions, "ran"))
+    code = [(c.metadata["cmbagent"]["step"], c.source) for c in book.cells if c.cell_type == "code"]
+    assert code == [("step_1", "print(6 * 7)"), ("step_2", "%%bash\necho done > done.txt")]
+    failed = [c.source for c in book.cells if "A failed attempt (exit code 1)" in c.source]
+    assert failed == ["A failed attempt (exit code 1), not run here:\n\n```python\nimport nope\n```"]
+    replay = tmp_path / "replay"
+    replay.mkdir()
+    NotebookClient(
+        book, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(replay)}}
+    ).execute()
+    assert (replay / "done.txt").read_text() == "done\n"
+    assert next(o["text"] for c in book.cells if c.cell_type == "code" for o in c.outputs) == "42\n"
+
+
+async def test_the_export_takes_the_engineers_scripts_under_codebase(run_python, sessions, tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    task = textwrap.dedent(
+        """\
+        import os
+        step(1)
+        os.makedirs("codebase", exist_ok=True)
+        with open("codebase/fit.py", "w") as f:
+            f.write("print('fitted')\\n")
+        """
+    )
+    await run_python(task, session_id="cb", mode="control", plan=["fit"], work_dir=str(work))
+    book = export_notebook(RunRecord.load(sessions, "cb"))
+    code = [c for c in book.cells if c.cell_type == "code"]
+    assert [(c.metadata["cmbagent"]["source"], c.source) for c in code] == [
+        ("codebase", "# codebase/fit.py\nprint('fitted')\n")
+    ]
