@@ -123,7 +123,7 @@ export class CompareView {
    */
   constructor(host, io) {
     this.io = io;
-    this.node = el("div", "cmbjupyter-run cmb-compare");
+    this.node = el("div", "cmbjupyter-compare cmb-compare"); // not .cmbjupyter-run: that is the run view
     this.a = el("select", "cmb-compare-a");
     this.b = el("select", "cmb-compare-b");
     const go = el("button", "cmb-compare-go", "Compare");

@@ -1,6 +1,7 @@
 // The view's styles (a JS string: both bundlers take it as is; scoped under .cmbjupyter-run).
 export default `
-.cmbjupyter-run {
+.cmbjupyter-run,
+.cmbjupyter-compare {
   --cmb-fg: var(--jp-ui-font-color1, var(--vscode-editor-foreground, #1f2328));
   --cmb-muted: var(--jp-ui-font-color2, #57606a);
   --cmb-bg: var(--jp-layout-color1, var(--vscode-editor-background, #fff));
@@ -133,11 +134,13 @@ export default `
 .cmbjupyter-sidebar .cmb-status.cmb-suspended, .cmbjupyter-sidebar .cmb-status.cmb-cancelled { background: #bf8700; }
 .cmbjupyter-sidebar .cmb-sidebar-actions { display: flex; gap: 6px; margin: 6px 0; flex-wrap: wrap; }
 .cmbjupyter-sidebar .cmb-sidebar-compare-open { margin-left: 4px; }
-.cmbjupyter-run.cmb-compare { margin: 6px 0; overflow-x: auto; }
+.cmbjupyter-compare.cmb-compare { margin: 6px 0; overflow-x: auto; }
 .cmb-compare .cmb-compare-pick { display: flex; gap: 4px; align-items: center; flex-wrap: wrap; }
 .cmb-compare .cmb-compare-title, .cmb-compare .cmb-compare-section { font-weight: 600; margin: 8px 0 4px; }
-.cmb-compare table { border-collapse: collapse; font-size: 11px; }
-.cmb-compare th, .cmb-compare td { border: 1px solid var(--cmb-border); padding: 1px 4px; text-align: right;
+.cmb-compare table { border-collapse: collapse; font-size: 10px; width: 100%; table-layout: fixed; }
+.cmb-compare td { overflow-wrap: anywhere; }
+.cmb-compare .cmb-compare-steps th:first-child { width: 18%; }
+.cmb-compare th, .cmb-compare td { border: 1px solid var(--cmb-border); padding: 1px 2px; text-align: right;
   white-space: pre-line; vertical-align: top; }
 .cmb-compare td:first-child { text-align: left; }
 .cmb-compare .cmb-compare-sides { display: flex; gap: 4px; }
