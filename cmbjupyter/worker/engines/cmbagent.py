@@ -20,7 +20,7 @@ from typing import Any
 
 from ...errors import EngineError
 from ...events import json_safe
-from .cmbagent_api import DOCUMENT_MODES, ENTRY_POINTS_NEWEST, api_for, distribution
+from .cmbagent_api import DOCUMENT_MODES, ENTRY_POINTS_NEWEST, ag2_version, api_for, distribution
 
 __all__ = ["ENTRY_POINTS", "run"]
 
@@ -185,6 +185,7 @@ def run(task: str, config: dict[str, Any], emit: Any) -> dict[str, Any]:
         "chat_history": json_safe(history[-20:]),
         "work_dir": str(work_dir),
         "cmbagent_version": " ".join(distribution()),
+        "ag2_version": ag2_version(),
         "cmbagent_cost_report": _cost_report(work_dir),
     }
     if mode in DOCUMENT_MODES:

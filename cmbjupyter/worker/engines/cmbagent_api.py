@@ -27,6 +27,7 @@ __all__ = [
     "ENTRY_POINTS_POST30",
     "NEWEST",
     "Api",
+    "ag2_version",
     "api_for",
     "distribution",
     "document_module",
@@ -100,6 +101,19 @@ def distribution() -> tuple[str, str]:
         except PackageNotFoundError:
             continue
     return "", ""
+
+
+def ag2_version() -> str:
+    """``"name version"`` of the installed AG2 (cmbagent's fork of it first), or ``""``: the
+    exported notebook's Methods cell names it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    for name in ("cmbagent-autogen", "ag2", "pyautogen", "autogen"):
+        try:
+            return f"{name} {version(name)}"
+        except PackageNotFoundError:
+            continue
+    return ""
 
 
 def _post(version: str) -> int:
