@@ -178,11 +178,13 @@ def _code_cells(record: RunRecord, nodes: set[str]) -> dict[str | None, list[Any
         return cells
     for artifact in record.artifacts():
         path = artifact["path"]
-        if path.startswith("codebase/") and path.endswith(".py"):
+        if "codebase" in path.split("/")[:-1] and path.endswith(".py"):  # cmbagent: [control/]codebase/
             data = record.read_artifact(artifact, MAX_TEXT_BYTES)
             if data is not None:
                 node = artifact.get("node_id") if artifact.get("node_id") in nodes else None
-                source = f"# {path}\n{data.decode('utf-8', 'replace')}"
+                text = data.decode("utf-8", "replace")
+                named = path in text.split("\n", 1)[0]  # cmbagent's scripts start "# filename: ..."
+                source = text if named else f"# {path}\n{text}"
                 cells.setdefault(node, []).append(_code(source, step=node, source="codebase"))
     if cells or record.sidecar.get("engine") != "python":
         return cells
