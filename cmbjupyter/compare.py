@@ -20,8 +20,9 @@ __all__ = ["COMPARE_VERSION", "compare", "render_text", "unified_diff", "value_d
 
 #: The version of the comparison document (bumped on any incompatible change of its shape).
 COMPARE_VERSION: Final = 1
-#: The numbers of a step (and of the totals) that are compared.
+#: The numbers of a step that are compared.
 _STEP_NUMBERS: Final = ("duration_s", "tokens", "cost_usd")
+#: The numbers of a run's totals that are compared.
 _TOTAL_NUMBERS: Final = (
     "duration_s",
     "calls",
@@ -195,6 +196,7 @@ def _signed(value: Any, unit: str = "") -> str:
     return ("+" if value > 0 else "-" if value < 0 else "±") + text
 
 
+#: How the text form names a file's status.
 _FILE_STATUS: Final = {"same": "same", "changed": "changed", "only_a": "only in A", "only_b": "only in B"}
 
 
