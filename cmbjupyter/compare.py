@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from .runrecord import MAX_TEXT_BYTES, RunRecord, seconds_between
 
-__all__ = ["COMPARE_VERSION", "compare", "render_text", "unified_diff", "value_diff"]
+__all__ = ["COMPARE_VERSION", "MAX_DIFF_WORK", "compare", "render_text", "unified_diff", "value_diff"]
 
 #: The version of the comparison document (bumped on any incompatible change of its shape).
 COMPARE_VERSION: Final = 1
@@ -32,6 +32,9 @@ _TOTAL_NUMBERS: Final = (
     "cache_write_tokens",
     "cost_usd",
 )
+#: Line pairs difflib may weigh in one comparison (its cost grows with the product of the changed
+#: lines of two files: 16M is about 1.5 s on one core, all of it for files that differ everywhere).
+MAX_DIFF_WORK: Final = 16_000_000
 #: Digits kept of a difference (float noise such as 0.1 + 0.2 is not a change).
 _DIGITS: Final = 10
 
@@ -98,6 +101,7 @@ def _files(a: RunRecord, b: RunRecord) -> tuple[dict[str, Any], list[dict[str, A
     by_b = {x["path"]: x for x in b.artifacts()}
     plots: dict[str, Any] = {"paired": [], "only_a": [], "only_b": []}
     files: list[dict[str, Any]] = []
+    budget = [MAX_DIFF_WORK]  # what is left of it, spent file by file in path order
     for path in sorted(by_a.keys() | by_b.keys()):
         xa, xb = by_a.get(path), by_b.get(path)
         category = (xa or xb or {}).get("category")
@@ -109,7 +113,7 @@ def _files(a: RunRecord, b: RunRecord) -> tuple[dict[str, Any], list[dict[str, A
             else:
                 plots["only_a" if xa else "only_b"].append(path)
             continue
-        files.append(_file_diff(a, b, path, xa, xb, category))
+        files.append(_file_diff(a, b, path, xa, xb, category, budget))
     return plots, files
 
 
@@ -139,6 +143,7 @@ def _file_diff(
     xa: Mapping[str, Any] | None,
     xb: Mapping[str, Any] | None,
     category: Any,
+    budget: list[int],
 ) -> dict[str, Any]:
     row: dict[str, Any] = {"path": path, "category": category, "status": "", "diff": None, "note": None}
     if not (xa and xb):
@@ -151,9 +156,26 @@ def _file_diff(
     ta, tb = _text(a, xa), _text(b, xb)
     if ta is None or tb is None:
         row["note"] = "sha256 differs; not compared as text (binary, too large, or changed since the run)"
-    else:
-        row["diff"] = unified_diff(ta, tb, f"a/{path}", f"b/{path}")
+        return row
+    work = _diff_work(ta.splitlines(), tb.splitlines())
+    if work > budget[0]:
+        row["note"] = f"sha256 differs; not diffed: the files differ on too many lines ({work:,} line pairs)"
+        return row
+    budget[0] -= work
+    row["diff"] = unified_diff(ta, tb, f"a/{path}", f"b/{path}")
     return row
+
+
+def _diff_work(a: list[str], b: list[str]) -> int:
+    """What diffing ``a`` and ``b`` costs: the product of their lines once the lines they share at
+    the start and at the end are set aside (an edit in the middle of a long file is cheap)."""
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    return (len(a) - head - tail) * (len(b) - head - tail)
 
 
 def compare(a: RunRecord, b: RunRecord) -> dict[str, Any]:

@@ -422,3 +422,39 @@ async def test_the_export_takes_the_engineers_scripts_under_codebase(run_python,
     assert [(c.metadata["cmbagent"]["source"], c.source) for c in code] == [
         ("codebase", "# codebase/fit.py\nprint('fitted')\n")
     ]
+
+
+def _record(tmp_path, name: str, files: dict[str, str]) -> RunRecord:
+    """A session record over real files (the sidecar's manifest names them with their sha256)."""
+    work = tmp_path / name
+    work.mkdir()
+    items = []
+    for path, text in files.items():
+        (work / path).write_text(text)
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        items.append({"path": path, "category": "report", "size": len(text), "sha256": digest})
+    sidecar = {"session_id": name, "work_dir": str(work), "artifacts": {"items": items}}
+    return RunRecord(name, sidecar, None)
+
+
+def test_diffing_is_bounded_but_an_edit_in_a_long_file_is_always_diffed(tmp_path):
+    long = "".join(f"line {i}\n" for i in range(40_000))
+    edited = long.replace("line 20000\n", "line twenty thousand\n")
+    everywhere_a = "".join(f"{i * 2}\n" for i in range(5000))
+    everywhere_b = "".join(f"{i * 3 + 1}\n" for i in range(5000))
+    a = _record(tmp_path, "a", {"long.txt": long, "table.txt": everywhere_a})
+    b = _record(tmp_path, "b", {"long.txt": edited, "table.txt": everywhere_b})
+    files = {f["path"]: f for f in compare(a, b)["files"]}
+    assert files["long.txt"]["diff"].splitlines()[3:8] == [
+        " line 19997",
+        " line 19998",
+        " line 19999",
+        "-line 20000",
+        "+line twenty thousand",
+    ]
+    table = files["table.txt"]
+    assert table["status"] == "changed" and table["diff"] is None
+    assert (
+        table["note"]
+        == "sha256 differs; not diffed: the files differ on too many lines (25,000,000 line pairs)"
+    )
