@@ -125,18 +125,20 @@ def python_chunks(task: str, nodes: set[str]) -> list[tuple[str | None, str]]:
 
 
 def _plan(record: RunRecord) -> list[Any]:
-    """The approved plan: the sidecar's, else the last one the event log decided or proposed,
-    else the DAG's step descriptions, else the config's ``plan``."""
+    """The approved plan: the sidecar's, else the event log's last approved (else last proposed)
+    plan, else the DAG's step descriptions, else the config's ``plan``."""
     saved = record.sidecar.get("plan")
     if isinstance(saved, Mapping) and isinstance(saved.get("steps"), list):
         return list(saved["steps"])
-    logged = None
-    for _, event in record.stepped_events("plan_decision", "plan_proposed"):
-        plan = event["data"].get("plan")
-        if isinstance(plan, list) and (event["type"] == "plan_decision" or logged is None):
-            logged = plan
-    if logged:
-        return logged
+    proposed = approved = None
+    for _, event in record.stepped_events("plan_proposed", "plan_decision"):
+        data = event["data"]
+        if event["type"] == "plan_proposed" and isinstance(data.get("plan"), list):
+            proposed = data["plan"]
+        elif event["type"] == "plan_decision" and data.get("approved"):
+            approved = data["plan"] if isinstance(data.get("plan"), list) else proposed
+    if approved or proposed:
+        return list(approved or proposed or ())
     steps = [s.get("description") for s in record.steps() if s.get("type") == "step"]
     if any(steps):
         return steps

@@ -458,3 +458,31 @@ def test_diffing_is_bounded_but_an_edit_in_a_long_file_is_always_diffed(tmp_path
         table["note"]
         == "sha256 differs; not diffed: the files differ on too many lines (25,000,000 line pairs)"
     )
+
+
+def test_the_exported_plan_is_the_approved_one(tmp_path):
+    """The event log's last approved plan (an edit wins over the proposal), not a rejected one."""
+    first = [{"sub_task": "download the maps", "agent": "engineer", "bullets": []}]
+    second = [{"sub_task": "simulate a spectrum", "agent": "engineer", "bullets": []}]
+    edited = [{"sub_task": "simulate with CAMB", "agent": "engineer", "bullets": ["ell to 2500"]}]
+    events = [
+        ("plan_proposed", {"plan": first, "request_id": "plan-1"}),
+        ("plan_decision", {"request_id": "plan-1", "approved": False, "plan": None, "feedback": "simulate"}),
+        ("plan_proposed", {"plan": second, "request_id": "plan-2"}),
+        ("plan_decision", {"request_id": "plan-2", "approved": True, "plan": edited, "feedback": None}),
+    ]
+    log = tmp_path / "p.events.jsonl"
+    log.write_text(
+        "".join(
+            json.dumps({"v": 1, "type": t, "seq": n, "data": d}) + "\n" for n, (t, d) in enumerate(events)
+        )
+    )
+    record = RunRecord("p", {"session_id": "p", "task": "fit", "engine": "cmbagent"}, log)
+    plan = export_notebook(record).cells[1].source
+    assert plan == "## Plan\n\n1. simulate with CAMB *(engineer)*\n    - ell to 2500"
+    log.write_text(
+        "".join(
+            json.dumps({"v": 1, "type": t, "seq": n, "data": d}) + "\n" for n, (t, d) in enumerate(events[:3])
+        )
+    )
+    assert export_notebook(record).cells[1].source == "## Plan\n\n1. simulate a spectrum *(engineer)*"
