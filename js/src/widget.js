@@ -4,15 +4,20 @@
 // A file opened in the Results panel is asked of the kernel ({"type": "file", "id", "path"}) and
 // comes back as one binary buffer (or {"error"}); nothing but the manifest travels unasked.
 // Plot thumbnails travel once each beside the `artifacts` trait ({"type": "thumbnails", "items"}),
-// kept per model for every view of it; a view missing some asks for them.
+// kept per model for every view of it; a view missing some asks for them. Transcript items travel
+// the same way ({"type": "transcript", "items"}: transcript_channel.js), into one store per model,
+// and what the reader did (tab, filters, where the transcript and console were scrolled) is kept per
+// model too, so the view rendered on the next phase change is where the last one was.
 
+import { transcriptChannel } from "./transcript_channel.js";
 import { createRunView } from "./view.js";
 
-const PARTS = ["run", "dag", "cost", "console", "artifacts"];
+const PARTS = ["run", "dag", "cost", "console", "artifacts", "transcript"];
 const FILE_TIMEOUT = 60_000; // ms: a kernel busy with a cell answers once the cell is done
 
 let nextRequest = 0;
 const THUMBNAILS = new WeakMap(); // model -> Map(key -> data URL), shared by the model's views
+const VIEW_STATES = new WeakMap(); // model -> the reader's state (tab, filters, scroll places)
 
 /** `fetchFile(path)` through the widget's comm, and the handler of the kernel's answers. */
 function fileChannel(model) {
@@ -47,6 +52,8 @@ export default {
     const files = fileChannel(model);
     if (!THUMBNAILS.has(model)) THUMBNAILS.set(model, new Map());
     const thumbnails = THUMBNAILS.get(model);
+    if (!VIEW_STATES.has(model)) VIEW_STATES.set(model, {});
+    const transcript = transcriptChannel(model);
     const onThumbnails = (msg) => {
       if (msg?.type !== "thumbnails") return;
       for (const [key, url] of Object.entries(msg.items ?? {})) thumbnails.set(key, url);
@@ -64,6 +71,8 @@ export default {
       },
       fetchFile: files.fetchFile,
       thumbnail: (record) => (record.thumb ? thumbnails.get(record.thumb) : undefined),
+      store: transcript.store,
+      state: VIEW_STATES.get(model),
     });
     view.update(Object.fromEntries(PARTS.map((p) => [p, model.get(p)])));
     view.select(model.get("selected"));
@@ -74,6 +83,7 @@ export default {
       if (missing.length) model.send({ type: "thumbnails", keys: missing });
     };
     askMissing();
+    transcript.ask();
     const restore = () => view.select(model.get("selected"));
     model.on("change:selected", restore);
     const handlers = PARTS.map((part) => {
