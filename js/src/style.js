@@ -66,6 +66,7 @@ export default `
 .cmbjupyter-run .cmb-cost-table th:first-child, .cmbjupyter-run .cmb-cost-table td:first-child
   { text-align: left; }
 .cmbjupyter-run .cmb-console { max-height: 180px; overflow: auto; background: var(--cmb-panel); position: relative;
+  overflow-anchor: none;
   font-family: var(--jp-code-font-family, monospace); font-size: 12px; padding: 4px; border-radius: 4px; }
 .cmbjupyter-run .cmb-console-bar { display: block; color: var(--cmb-muted); font-size: 11px; margin: 2px 0; }
 .cmbjupyter-run .cmb-stream-warnings { color: var(--cmb-skipped); }

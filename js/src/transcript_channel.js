@@ -1,23 +1,20 @@
 // The widget's side of the transcript transport (the kernel's is cmbjupyter/widget.py): items travel
 // beside the small `transcript` trait ({count, dropped, last_id}), once each, in
 // {"type": "transcript", "items": [...], "reset"?: true} messages; a view that (re)renders asks
-// {"type": "transcript", "since": <last id held>} for what it misses. One TranscriptStore per model,
-// listening for the model's lifetime, so every view of the run (a new one on each phase change)
-// shares what arrived, and a message arriving while no view is shown is not lost.
+// {"type": "transcript", "since": <last id held>} for what it misses. One TranscriptStore per run
+// (per_run.js), shared by every view of it (a new one on each phase change); each view listens while
+// it lives (anywidget drops a view's listeners with it), and a new view asks for what came between.
 
+import { perRun } from "./per_run.js";
 import { TranscriptStore } from "./transcript_store.js";
 
-const CHANNELS = new WeakMap(); // model -> {store, ask}
-
 /**
- * The model's store (created, and its listener added, the first time).
- * @param {{get: (key: string) => any, on: Function, send: (msg: object) => void}} model
- * @returns {{store: TranscriptStore, ask: () => void}}
+ * The run's store, with this view's listeners on `model`.
+ * @param {{get: (key: string) => any, on: Function, off: Function, send: (msg: object) => void}} model
+ * @returns {{store: TranscriptStore, ask: () => void, off: () => void}}
  */
 export function transcriptChannel(model) {
-  let channel = CHANNELS.get(model);
-  if (channel) return channel;
-  const store = new TranscriptStore();
+  const store = perRun(model, "transcript", () => new TranscriptStore());
   const onMessage = (msg) => {
     if (msg?.type !== "transcript" || !Array.isArray(msg.items)) return;
     const meta = model.get("transcript") ?? {};
@@ -34,7 +31,9 @@ export function transcriptChannel(model) {
     if (meta && Number(meta.last_id ?? meta.count ?? 0) > store.lastId)
       model.send({ type: "transcript", since: store.lastId });
   };
-  channel = { store, ask };
-  CHANNELS.set(model, channel);
-  return channel;
+  const off = () => {
+    model.off("msg:custom", onMessage);
+    model.off("change:transcript", onMeta);
+  };
+  return { store, ask, off };
 }

@@ -5,10 +5,11 @@
 // comes back as one binary buffer (or {"error"}); nothing but the manifest travels unasked.
 // Plot thumbnails travel once each beside the `artifacts` trait ({"type": "thumbnails", "items"}),
 // kept per model for every view of it; a view missing some asks for them. Transcript items travel
-// the same way ({"type": "transcript", "items"}: transcript_channel.js), into one store per model,
+// the same way ({"type": "transcript", "items"}: transcript_channel.js), into one store per run,
 // and what the reader did (tab, filters, where the transcript and console were scrolled) is kept per
-// model too, so the view rendered on the next phase change is where the last one was.
+// run too (per_run.js), so the view rendered on the next phase change is where the last one was.
 
+import { perRun } from "./per_run.js";
 import { transcriptChannel } from "./transcript_channel.js";
 import { createRunView } from "./view.js";
 
@@ -17,7 +18,6 @@ const FILE_TIMEOUT = 60_000; // ms: a kernel busy with a cell answers once the c
 
 let nextRequest = 0;
 const THUMBNAILS = new WeakMap(); // model -> Map(key -> data URL), shared by the model's views
-const VIEW_STATES = new WeakMap(); // model -> the reader's state (tab, filters, scroll places)
 
 /** `fetchFile(path)` through the widget's comm, and the handler of the kernel's answers. */
 function fileChannel(model) {
@@ -52,7 +52,6 @@ export default {
     const files = fileChannel(model);
     if (!THUMBNAILS.has(model)) THUMBNAILS.set(model, new Map());
     const thumbnails = THUMBNAILS.get(model);
-    if (!VIEW_STATES.has(model)) VIEW_STATES.set(model, {});
     const transcript = transcriptChannel(model);
     const onThumbnails = (msg) => {
       if (msg?.type !== "thumbnails") return;
@@ -72,7 +71,7 @@ export default {
       fetchFile: files.fetchFile,
       thumbnail: (record) => (record.thumb ? thumbnails.get(record.thumb) : undefined),
       store: transcript.store,
-      state: VIEW_STATES.get(model),
+      state: perRun(model, "view", () => ({})),
     });
     view.update(Object.fromEntries(PARTS.map((p) => [p, model.get(p)])));
     view.select(model.get("selected"));
@@ -96,6 +95,7 @@ export default {
       model.off("change:selected", restore);
       model.off("msg:custom", files.onMessage);
       model.off("msg:custom", onThumbnails);
+      transcript.off();
       for (const { timer } of files.pending.values()) clearTimeout(timer);
       view.destroy();
     };

@@ -6,14 +6,24 @@ import { test } from "node:test";
 import { transcriptChannel } from "../src/transcript_channel.js";
 import { items } from "./fixtures.js";
 
-function fakeModel(traits) {
+let runs = 0;
+
+/** A model as anywidget hands a view: `run` ids (a fresh run each time unless given), listeners. */
+function fakeModel(traits, manager = {}) {
+  traits.run ??= { session_id: `s${(runs += 1)}`, task_id: null };
   const handlers = new Map();
   const sent = [];
   return {
     sent,
+    handlers,
+    widget_manager: manager,
     get: (key) => traits[key],
     on: (event, fn) => handlers.set(event, [...(handlers.get(event) ?? []), fn]),
-    off() {},
+    off: (event, fn) =>
+      handlers.set(
+        event,
+        (handlers.get(event) ?? []).filter((f) => f !== fn),
+      ),
     send: (msg) => sent.push(msg),
     set(key, value) {
       traits[key] = value;
@@ -37,17 +47,24 @@ test("a first view asks for every kept item, and the answer fills the model's st
   assert.equal(store.dropped, 200);
 });
 
-test("every view of a model shares one store; a later view asks only for what it misses", () => {
-  const model = fakeModel({ transcript: { count: 3, dropped: 0, last_id: 3 } });
-  const first = transcriptChannel(model);
-  model.custom({ type: "transcript", items: items(1, 3), reset: true });
-  const second = transcriptChannel(model);
+test("every view of a run shares one store (each its own model proxy); a later view asks only for what it misses", () => {
+  const manager = {};
+  const traits = { run: { session_id: "s", task_id: "t" }, transcript: { count: 3, dropped: 0, last_id: 3 } };
+  const firstView = fakeModel(traits, manager);
+  const first = transcriptChannel(firstView);
+  firstView.custom({ type: "transcript", items: items(1, 3), reset: true });
+  first.off(); // the first view goes (anywidget drops its listeners)
+  assert.deepEqual(firstView.handlers.get("msg:custom"), []);
+  const secondView = fakeModel(traits, manager);
+  const second = transcriptChannel(secondView);
   assert.equal(second.store, first.store);
   second.ask(); // nothing is missing
-  assert.deepEqual(model.sent, []);
-  model.set("transcript", { count: 5, dropped: 0, last_id: 5 });
+  assert.deepEqual(secondView.sent, []);
+  secondView.set("transcript", { count: 5, dropped: 0, last_id: 5 });
   second.ask();
-  assert.deepEqual(model.sent, [{ type: "transcript", since: 3 }]);
+  assert.deepEqual(secondView.sent, [{ type: "transcript", since: 3 }]);
+  const other = transcriptChannel(fakeModel({ run: { session_id: "s2" } }, manager));
+  assert.notEqual(other.store, first.store); // another run, another store
 });
 
 test("pushed items after a sync are appended once; other messages are not the transcript's", () => {
@@ -67,8 +84,9 @@ test("pushed items after a sync are appended once; other messages are not the tr
 });
 
 test("before the kernel has a transcript (an older kernel): nothing asked, nothing held", () => {
-  const model = fakeModel({});
+  const model = fakeModel({ run: {} }); // nor ids yet: a store of its own, not kept
   const { store, ask } = transcriptChannel(model);
+  assert.notEqual(transcriptChannel(model).store, store);
   ask();
   assert.deepEqual(model.sent, []);
   assert.equal(store.items.length, 0);
