@@ -117,7 +117,7 @@ export default `
 .cmbjupyter-run .cmb-tr-body p { margin: 2px 0; }
 .cmbjupyter-run .cmb-tr-body h1, .cmbjupyter-run .cmb-tr-body h2, .cmbjupyter-run .cmb-tr-body h3
   { font-size: 14px; margin: 4px 0 2px; }
-.cmbjupyter-run .cmb-tr-text { white-space: pre-wrap; margin: 0; font-family: inherit; }
+.cmbjupyter-run .cmb-tr-text { white-space: pre-wrap; }
 .cmbjupyter-run .cmb-tr-item pre { background: var(--cmb-panel); padding: 4px 6px; border-radius: 4px; margin: 2px 0;
   overflow-x: auto; font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
 .cmbjupyter-run .cmb-tr-output { white-space: pre-wrap; max-height: 300px; overflow: auto; }
@@ -134,7 +134,7 @@ export default `
 .cmbjupyter-run .cmb-tr-ok { background: var(--cmb-completed); }
 .cmbjupyter-run .cmb-tr-bad { background: var(--cmb-failed); }
 .cmbjupyter-run .cmb-tr-tool { background: #8250df; }
-.cmbjupyter-run .cmb-details-transcript { margin-top: 4px; max-height: 420px; overflow: auto; }
+.cmbjupyter-run .cmb-details-transcript { margin-top: 4px; max-height: 320px; overflow: auto; }
 .cmbjupyter-run .cmb-line { white-space: pre-wrap; }
 .cmbjupyter-run .cmb-stream-stderr { color: var(--cmb-failed); }
 .cmbjupyter-run .cmb-agent { font-weight: 600; }

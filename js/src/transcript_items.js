@@ -98,7 +98,7 @@ function message(item, actions) {
       ? item.role
       : "";
   if (item.content_type === "text") {
-    box.appendChild(el("pre", "cmb-tr-text", item.content ?? ""));
+    box.appendChild(el("div", "cmb-tr-text", item.content ?? ""));
   } else {
     box.classList.add("cmb-tr-markdown");
     box.innerHTML = markdownHtml(item.content);
@@ -211,6 +211,31 @@ export function renderItem(item, actions = {}) {
   else parts = [el("div", "cmb-tr-note", `${item.kind}: ${JSON.stringify(item).slice(0, 200)}`)];
   row.append(...parts);
   return row;
+}
+
+const NODE_CODE = 20; // a node's last code executions shown in its details
+const NODE_SAID = 30; // ... and its last other items
+
+/**
+ * A DAG node's transcript, for its details: the code it ran (with what that printed), then the last
+ * of what was said; `onAll` shows all of it in the Transcript (filtered to the node's step).
+ */
+export function nodeTranscript(items, actions, onAll) {
+  const box = el("div", "cmb-details-transcript");
+  const code = items.filter((i) => i.kind === "code_execution");
+  const said = items.filter((i) => i.kind !== "code_execution");
+  const part = (title, list, most) => {
+    if (!list.length) return;
+    box.appendChild(el("div", "cmb-details-files-title", `${title} (${list.length})`));
+    box.append(...list.slice(-most).map((item) => renderItem(item, actions)));
+  };
+  part("Code run", code, NODE_CODE);
+  part("Transcript", said, NODE_SAID);
+  if (code.length > NODE_CODE || said.length > NODE_SAID) {
+    const all = button(`All ${items.length} in the Transcript`, "cmb-details-more", onAll);
+    box.appendChild(all);
+  }
+  return box;
 }
 
 /** A rough height (px) of an item before it is drawn, for the scrollbar. */

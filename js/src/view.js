@@ -18,10 +18,8 @@ import { ResultsPanel, fileList, loaderCode } from "./results.js";
 import css from "./style.js";
 import { Tabs } from "./tabs.js";
 import { TranscriptPanel, transcriptState } from "./transcript.js";
-import { renderItem } from "./transcript_items.js";
+import { nodeTranscript } from "./transcript_items.js";
 import { TranscriptStore, ofNode } from "./transcript_store.js";
-
-const NODE_ITEMS = 50; // a node's last transcript items shown in its details
 
 /** @typedef {[string, string, (button: HTMLElement) => void]} FileButton A file's action: label, class, handler. */
 
@@ -49,26 +47,6 @@ function details(node, files, onOpen, transcript) {
     box.appendChild(fileList(files, onOpen));
   }
   if (transcript) box.appendChild(transcript);
-  return box;
-}
-
-/** A node's transcript in its details: its last items (the code it ran, what that printed). */
-function nodeTranscript(items, actions, onFilter) {
-  const box = el("div", "cmb-details-transcript");
-  const shown = items.slice(-NODE_ITEMS);
-  const title = el("div", "cmb-details-files-title", `Transcript (${items.length})`);
-  box.appendChild(title);
-  if (items.length > shown.length) {
-    const more = el(
-      "button",
-      "cmb-details-more",
-      `${items.length - shown.length} earlier: show in the Transcript`,
-    );
-    more.type = "button";
-    more.addEventListener("click", onFilter);
-    box.appendChild(more);
-  }
-  box.append(...shown.map((item) => renderItem(item, actions)));
   return box;
 }
 
