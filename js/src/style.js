@@ -90,10 +90,10 @@ export default `
 .cmbjupyter-run .cmb-outcome-answer summary { cursor: pointer; color: var(--cmb-muted); }
 .cmbjupyter-run .cmb-outcome-answer-text { white-space: pre-wrap; padding: 4px 6px; background: var(--cmb-panel);
   border-radius: 4px; }
-.cmbjupyter-run[data-outcome="completed_with_errors"] .cmb-status,
-.cmbjupyter-run[data-outcome="budget_stopped"] .cmb-status,
-.cmbjupyter-run[data-outcome="timed_out"] .cmb-status { background: var(--cmb-skipped); }
-.cmbjupyter-run[data-outcome="cancelled"] .cmb-status { background: var(--cmb-pending); }
+.cmbjupyter-run[data-outcome="completed_with_errors"] .cmb-header .cmb-status,
+.cmbjupyter-run[data-outcome="budget_stopped"] .cmb-header .cmb-status,
+.cmbjupyter-run[data-outcome="timed_out"] .cmb-header .cmb-status { background: var(--cmb-skipped); }
+.cmbjupyter-run[data-outcome="cancelled"] .cmb-header .cmb-status { background: var(--cmb-pending); }
 .cmbjupyter-run .cmb-tr-bar { display: flex; flex-wrap: wrap; gap: 4px; align-items: center; margin: 4px 0; }
 .cmbjupyter-run .cmb-tr-bar select, .cmbjupyter-run .cmb-tr-bar input { font: inherit; font-size: 12px; }
 .cmbjupyter-run .cmb-tr-search { flex: 1 1 120px; min-width: 80px; }
