@@ -21,6 +21,7 @@ Debian's chromium).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from _report import Report, options
@@ -130,6 +131,7 @@ def main() -> None:
     report.add("jump p95", f"{figures['jumpP95']:.2f} ms")
     report.add("live append (following the tail)", f"{figures['append']:.1f} ms")
     report.add("rows in the DOM", str(figures["drawn"]))
+    report.add("load average while measured (1 min)", f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     report.finish()
 
 

@@ -92,6 +92,8 @@ export class TranscriptPanel {
       this.refilter();
     };
     for (const select of [this.agent, this.step, this.kind]) select.addEventListener("change", refilter);
+    for (const select of [this.agent, this.step])
+      select.addEventListener("mousedown", () => this.menus(true));
     let timer = null;
     this.search.addEventListener("input", () => {
       clearTimeout(timer);
@@ -134,26 +136,20 @@ export class TranscriptPanel {
     return Boolean(s.agent || s.step || s.kind || s.text.trim());
   }
 
-  /** The filter menus: the agents and steps held, each with its count. */
-  menus() {
-    const fill = (select, label, entries, value) => {
-      const key = JSON.stringify(entries);
-      if (select.dataset.key === key) return;
-      select.dataset.key = key;
+  /** The filter menus: the agents and steps held, rebuilt when one appears; their counts are
+   * refreshed when a menu is opened (`counts`), not on every item of a live run. */
+  menus(counts = false) {
+    const fill = (select, label, held, value) => {
+      if (!counts && select.dataset.size === String(held.size)) return;
+      select.dataset.size = String(held.size);
+      const entries = [...held].map(([k, n]) => [String(k), n]);
+      entries.sort((a, b) => Number(a[0]) - Number(b[0]) || a[0].localeCompare(b[0]));
       select.replaceChildren(option("", label), ...entries.map(([k, n]) => option(k, `${k} (${n})`)));
       if (value && !entries.some(([k]) => k === value)) select.appendChild(option(value, value));
       select.value = value;
     };
-    fill(this.agent, "all agents", [...this.store.agents], this.state.agent);
-    const steps = [...this.store.steps].sort(
-      (a, b) => Number(a[0]) - Number(b[0]) || a[0].localeCompare(b[0]),
-    );
-    fill(
-      this.step,
-      "all steps",
-      steps.map(([k, n]) => [k, n]),
-      this.state.step,
-    );
+    fill(this.agent, "all agents", this.store.agents, this.state.agent);
+    fill(this.step, "all steps", this.store.steps, this.state.step);
   }
 
   /** Rebuild the filtered list (a filter changed, or the store was reset). */
