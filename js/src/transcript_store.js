@@ -124,8 +124,8 @@ export class TranscriptStore {
   take(items) {
     let added = 0;
     for (const item of items ?? []) {
-      const id = Number(item?.id);
-      if (!Number.isFinite(id) || id <= this.lastId) continue;
+      const id = item?.id;
+      if (typeof id !== "number" || !(id > this.lastId)) continue; // not an item, or held
       this.lastId = id;
       this.items.push(item);
       added += 1;
