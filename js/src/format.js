@@ -35,3 +35,18 @@ export function el(tag, className = "", text = undefined) {
   if (text !== undefined) node.textContent = String(text);
   return node;
 }
+
+/** Copies `text` to the clipboard; where the page may not (no secure context), shows it selected. */
+export function copyText(button, text) {
+  const shown = () => {
+    const area = el("textarea", "cmb-copy-fallback");
+    area.readOnly = true;
+    area.value = text;
+    button.after(area);
+    area.select();
+  };
+  if (!navigator.clipboard?.writeText) return shown();
+  navigator.clipboard.writeText(text).then(() => {
+    button.textContent = "Copied";
+  }, shown);
+}

@@ -16,5 +16,10 @@ export function partsOf(snapshot) {
       count: manifest.count ?? 0,
       dropped: manifest.dropped ?? 0,
     },
+    transcript: {
+      items: s.transcript?.items ?? [],
+      count: s.transcript?.count ?? 0,
+      dropped: s.transcript?.dropped ?? 0,
+    },
   };
 }

@@ -109,6 +109,7 @@ class SessionsPanel extends Widget {
     this.view = createRunView(this.detail, {
       onCancel: () => this.cancel(),
       onInput: (text) => this.answer(text),
+      insertCell: (code) => this.insertCode(code),
       ...fileActions,
     });
     this.folder = el("div", "cmb-sidebar-folder");
@@ -164,6 +165,12 @@ class SessionsPanel extends Widget {
 
   /** A code cell loading `record` below the active cell of the session's notebook (or the current one). */
   insertLoader(record) {
+    this.insertCode(loaderCode(this.selected.session_id, record.path));
+  }
+
+  /** A code cell of `source` below the active cell of the session's notebook (or the current one):
+   * "Insert loader cell" of a data file, "Insert as cell" of the transcript's code. */
+  insertCode(source) {
     const row = { ...(this.sessions.get(this.selected.session_id) ?? {}), ...this.selected };
     const notebooks = [...this.app.shell.widgets("main")].filter(
       (w) => w.content?.model?.sharedModel && w.context,
@@ -174,10 +181,7 @@ class SessionsPanel extends Widget {
     if (!panel) return;
     const notebook = panel.content;
     const at = Math.max(0, notebook.activeCellIndex) + 1;
-    notebook.model.sharedModel.insertCell(at, {
-      cell_type: "code",
-      source: loaderCode(row.session_id, record.path),
-    });
+    notebook.model.sharedModel.insertCell(at, { cell_type: "code", source });
     notebook.activeCellIndex = at;
     this.app.shell.activateById(panel.id);
   }
@@ -345,6 +349,8 @@ class SessionsPanel extends Widget {
     this.renderList();
     this.renderActions(row);
     this.tabs.hidden = false;
+    this.view.transcript.clearFilters();
+    this.view.store.reset(); // another session's transcript
     const live = row.task_id && this.tasks.has(row.task_id);
     if (live) this.follow(row);
     else this.showSession(row);

@@ -66,8 +66,76 @@ export default `
 .cmbjupyter-run .cmb-cost-table th, .cmbjupyter-run .cmb-cost-table td { padding: 1px 6px; text-align: right; }
 .cmbjupyter-run .cmb-cost-table th:first-child, .cmbjupyter-run .cmb-cost-table td:first-child
   { text-align: left; }
-.cmbjupyter-run .cmb-console { margin-top: 8px; max-height: 180px; overflow: auto; background: var(--cmb-panel);
+.cmbjupyter-run .cmb-console { max-height: 180px; overflow: auto; background: var(--cmb-panel); position: relative;
+  overflow-anchor: none;
   font-family: var(--jp-code-font-family, monospace); font-size: 12px; padding: 4px; border-radius: 4px; }
+.cmbjupyter-run .cmb-console-bar { display: block; color: var(--cmb-muted); font-size: 11px; margin: 2px 0; }
+.cmbjupyter-run .cmb-stream-warnings { color: var(--cmb-skipped); }
+.cmbjupyter-run .cmb-tabs { margin-top: 8px; }
+.cmbjupyter-run .cmb-tab-strip { display: flex; gap: 2px; border-bottom: 1px solid var(--cmb-border); }
+.cmbjupyter-run .cmb-tab { border: 1px solid transparent; border-bottom: none; background: none; color: var(--cmb-muted);
+  padding: 2px 10px; cursor: pointer; border-radius: 4px 4px 0 0; font: inherit; }
+.cmbjupyter-run .cmb-tab.cmb-selected { color: var(--cmb-fg); border-color: var(--cmb-border); background: var(--cmb-panel);
+  font-weight: 600; }
+.cmbjupyter-run .cmb-tab-panel[hidden] { display: none; }
+.cmbjupyter-run .cmb-outcome { margin: 4px 0; }
+.cmbjupyter-run .cmb-outcome[hidden] { display: none; }
+.cmbjupyter-run .cmb-outcome-label { font-weight: 600; }
+.cmbjupyter-run .cmb-outcome-completed { color: var(--cmb-completed); }
+.cmbjupyter-run .cmb-outcome-completed_with_errors, .cmbjupyter-run .cmb-outcome-budget_stopped,
+.cmbjupyter-run .cmb-outcome-timed_out { color: var(--cmb-skipped); }
+.cmbjupyter-run .cmb-outcome-failed, .cmbjupyter-run .cmb-outcome-error { color: var(--cmb-failed); }
+.cmbjupyter-run .cmb-outcome-cancelled { color: var(--cmb-pending); }
+.cmbjupyter-run .cmb-outcome-budget { color: var(--cmb-muted); }
+.cmbjupyter-run .cmb-outcome-failing { color: var(--cmb-running); }
+.cmbjupyter-run .cmb-outcome-answer summary { cursor: pointer; color: var(--cmb-muted); }
+.cmbjupyter-run .cmb-outcome-answer-text { white-space: pre-wrap; padding: 4px 6px; background: var(--cmb-panel);
+  border-radius: 4px; }
+.cmbjupyter-run[data-outcome="completed_with_errors"] .cmb-header .cmb-status,
+.cmbjupyter-run[data-outcome="budget_stopped"] .cmb-header .cmb-status,
+.cmbjupyter-run[data-outcome="timed_out"] .cmb-header .cmb-status { background: var(--cmb-skipped); }
+.cmbjupyter-run[data-outcome="cancelled"] .cmb-header .cmb-status { background: var(--cmb-pending); }
+.cmbjupyter-run .cmb-tr-bar { display: flex; flex-wrap: wrap; gap: 4px; align-items: center; margin: 4px 0; }
+.cmbjupyter-run .cmb-tr-bar select, .cmbjupyter-run .cmb-tr-bar input { font: inherit; font-size: 12px; }
+.cmbjupyter-run .cmb-tr-search { flex: 1 1 120px; min-width: 80px; }
+.cmbjupyter-run .cmb-tr-count { color: var(--cmb-muted); font-size: 11px; }
+.cmbjupyter-run .cmb-tr-latest[hidden], .cmbjupyter-run .cmb-tr-empty[hidden] { display: none; }
+.cmbjupyter-run .cmb-tr-empty { color: var(--cmb-muted); font-style: italic; padding: 4px; }
+.cmbjupyter-run .cmb-tr-scroller { height: 320px; min-height: 80px; overflow: auto; resize: vertical; position: relative;
+  background: var(--cmb-bg); border: 1px solid var(--cmb-border); border-radius: 4px; overflow-anchor: none; }
+.cmbjupyter-run .cmb-tr-canvas { position: relative; }
+.cmbjupyter-run .cmb-tr-rows { position: absolute; top: 0; left: 0; right: 0; will-change: transform; }
+.cmbjupyter-run .cmb-tr-item { padding: 3px 6px 3px 8px; border-left: 3px solid var(--cmb-border);
+  border-bottom: 1px solid var(--cmb-panel); overflow-wrap: anywhere; }
+.cmbjupyter-run .cmb-tr-flash { background: #fff8c5; }
+.cmbjupyter-run .cmb-tr-head { display: flex; gap: 6px; align-items: baseline; font-size: 11px; }
+.cmbjupyter-run .cmb-tr-agent { font-weight: 600; }
+.cmbjupyter-run .cmb-tr-what, .cmbjupyter-run .cmb-tr-step, .cmbjupyter-run .cmb-tr-duration,
+.cmbjupyter-run .cmb-tr-preview, .cmbjupyter-run .cmb-tr-note, .cmbjupyter-run .cmb-tr-output-title
+  { color: var(--cmb-muted); }
+.cmbjupyter-run .cmb-tr-step { margin-left: auto; }
+.cmbjupyter-run .cmb-tr-note { font-size: 11px; font-style: italic; }
+.cmbjupyter-run .cmb-tr-body p { margin: 2px 0; }
+.cmbjupyter-run .cmb-tr-body h1, .cmbjupyter-run .cmb-tr-body h2, .cmbjupyter-run .cmb-tr-body h3
+  { font-size: 14px; margin: 4px 0 2px; }
+.cmbjupyter-run .cmb-tr-text { white-space: pre-wrap; }
+.cmbjupyter-run .cmb-tr-item pre { background: var(--cmb-panel); padding: 4px 6px; border-radius: 4px; margin: 2px 0;
+  overflow-x: auto; font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
+.cmbjupyter-run .cmb-tr-output { white-space: pre-wrap; max-height: 300px; overflow: auto; }
+.cmbjupyter-run .cmb-tr-code-tools { display: flex; gap: 4px; }
+.cmbjupyter-run .cmb-tr-code-tools button { font-size: 11px; }
+.cmbjupyter-run .cmb-tr-card > summary { cursor: pointer; display: flex; flex-wrap: wrap; gap: 4px; align-items: baseline;
+  list-style: none; }
+.cmbjupyter-run .cmb-tr-card > summary::before { content: "▸"; color: var(--cmb-muted); }
+.cmbjupyter-run .cmb-tr-card[open] > summary::before { content: "▾"; }
+.cmbjupyter-run .cmb-tr-card > summary .cmb-tr-head { display: inline-flex; }
+.cmbjupyter-run .cmb-tr-preview { font-family: var(--jp-code-font-family, monospace); font-size: 11px; overflow: hidden;
+  text-overflow: ellipsis; white-space: nowrap; max-width: 60%; }
+.cmbjupyter-run .cmb-tr-badge { font-size: 10px; padding: 0 5px; border-radius: 8px; color: #fff; background: var(--cmb-pending); }
+.cmbjupyter-run .cmb-tr-ok { background: var(--cmb-completed); }
+.cmbjupyter-run .cmb-tr-bad { background: var(--cmb-failed); }
+.cmbjupyter-run .cmb-tr-tool { background: #8250df; }
+.cmbjupyter-run .cmb-details-transcript { margin-top: 4px; max-height: 320px; overflow: auto; }
 .cmbjupyter-run .cmb-line { white-space: pre-wrap; }
 .cmbjupyter-run .cmb-stream-stderr { color: var(--cmb-failed); }
 .cmbjupyter-run .cmb-agent { font-weight: 600; }

@@ -2,20 +2,28 @@
 // cost meter, Results (the run's files), console, input.
 //
 // Shared by the anywidget entry (widget.js) and any other host (the sidebar): it knows nothing of
-// comms. `update(parts)` takes any subset of {run, dag, cost, console, artifacts} (the RunWidget
-// traits) and redraws only those parts; files are fetched through `actions.fetchFile(path)`.
+// comms. `update(parts)` takes any subset of {run, dag, cost, console, artifacts, transcript} (the
+// RunWidget traits; a `transcript` part with `items` (a snapshot's) adds those to the transcript)
+// and redraws only those parts; files are fetched through `actions.fetchFile(path)`. The transcript
+// items live in a TranscriptStore (`actions.store`, else the view's own), and what the reader did
+// (tab, filters, scroll places) in `actions.state`, so a host can keep both across views.
 
-import { ConsolePanel } from "./console.js";
+import { ConsolePanel, consoleState } from "./console.js";
 import { CostPanel } from "./cost.js";
 import { DagPanel } from "./dag.js";
-import { duration, el, tokens, usd } from "./format.js";
+import { copyText, duration, el, tokens, usd } from "./format.js";
+import { OutcomeLine } from "./outcome.js";
 import { ACTIVE } from "./protocol.js";
 import { ResultsPanel, fileList, loaderCode } from "./results.js";
 import css from "./style.js";
+import { Tabs } from "./tabs.js";
+import { TranscriptPanel, transcriptState } from "./transcript.js";
+import { nodeTranscript } from "./transcript_items.js";
+import { TranscriptStore, ofNode } from "./transcript_store.js";
 
 /** @typedef {[string, string, (button: HTMLElement) => void]} FileButton A file's action: label, class, handler. */
 
-function details(node, files, onOpen) {
+function details(node, files, onOpen, transcript) {
   const box = el("div", "cmb-details");
   box.appendChild(el("div", "cmb-details-title", `${node.label ?? node.id} · ${node.status ?? "pending"}`));
   const facts = [
@@ -38,22 +46,8 @@ function details(node, files, onOpen) {
     box.appendChild(el("div", "cmb-details-files-title", `Files (${files.length})`));
     box.appendChild(fileList(files, onOpen));
   }
+  if (transcript) box.appendChild(transcript);
   return box;
-}
-
-/** Copies `text` to the clipboard; where the page may not (no secure context), shows it selected. */
-function copyText(button, text) {
-  const shown = () => {
-    const area = el("textarea", "cmb-copy-fallback");
-    area.readOnly = true;
-    area.value = text;
-    button.after(area);
-    area.select();
-  };
-  if (!navigator.clipboard?.writeText) return shown();
-  navigator.clipboard.writeText(text).then(() => {
-    button.textContent = "Copied";
-  }, shown);
 }
 
 /**
@@ -61,10 +55,17 @@ function copyText(button, text) {
  * @param {{onCancel?: () => void, onInput?: (text: string) => void, onSelect?: (id: string) => void,
  *          fetchFile?: (path: string) => Promise<{buffer: ArrayBuffer, mime?: string}>,
  *          thumbnail?: (record: object) => string | undefined,
- *          fileButtons?: (record: object, run: object) => FileButton[]}} actions
+ *          fileButtons?: (record: object, run: object) => FileButton[],
+ *          insertCell?: (code: string) => void, store?: TranscriptStore,
+ *          state?: {transcript?: object, console?: object, tabs?: object}}} actions
  */
 export function createRunView(host, actions = {}) {
   const root = el("div", "cmbjupyter-run");
+  const store = actions.store ?? new TranscriptStore();
+  const state = actions.state ?? {};
+  state.transcript ??= transcriptState();
+  state.console ??= consoleState();
+  state.tabs ??= {};
   const style = el("style", "", css);
   const header = el("div", "cmb-header");
   const status = el("span", "cmb-status");
@@ -98,10 +99,21 @@ export function createRunView(host, actions = {}) {
   };
   const results = new ResultsPanel(root, { fetchFile, buttons, thumbnail: actions.thumbnail });
   const open = (record) => results.open(record);
-  const dagPanel = new DagPanel(left, (id) => {
+  let nodeItemsKey = null;
+  const showNode = (id) => {
     const node = id ? dag?.nodes?.[id] : null;
     const own = node ? files.filter((r) => r.node_id === node.id) : [];
-    detailBox.replaceChildren(...(node ? [details(node, own, open)] : []));
+    const items = node ? store.items.filter((item) => ofNode(item, node)) : [];
+    nodeItemsKey = `${id}|${items.length}|${items.at(-1)?.id}`;
+    const onFilter = () => {
+      tabs.show("transcript");
+      transcript.showStep(node.step ?? "");
+    };
+    const said = items.length ? nodeTranscript(items, transcript.actions, onFilter) : null;
+    detailBox.replaceChildren(...(node ? [details(node, own, open, said)] : []));
+  };
+  const dagPanel = new DagPanel(left, (id) => {
+    showNode(id);
     actions.onSelect?.(id);
   });
   left.appendChild(detailBox);
@@ -120,10 +132,34 @@ export function createRunView(host, actions = {}) {
     answer.value = "";
     ask.hidden = true;
   });
-  const consolePanel = new ConsolePanel(root);
-  root.append(style, header, message, ask, body, results.root);
-  root.appendChild(consolePanel.root);
+  const outcome = new OutcomeLine(root, root, (id) => {
+    tabs.show("transcript");
+    transcript.reveal(id);
+  });
+  const transcript = new TranscriptPanel(root, {
+    store,
+    state: state.transcript,
+    insertCell: actions.insertCell,
+  });
+  const consolePanel = new ConsolePanel(root, state.console);
+  const tabs = new Tabs(
+    root,
+    [
+      ["transcript", "Transcript", transcript.root],
+      ["console", "Console", consolePanel.box],
+    ],
+    state.tabs,
+  );
+  root.append(style, header, outcome.root, message, ask, body, results.root, tabs.root);
   host.appendChild(root);
+  // A selected node's details follow its transcript (redrawn only when it has new items).
+  const unsubscribe = store.subscribe(() => {
+    const id = dagPanel.selected;
+    if (!id) return;
+    const node = dag?.nodes?.[id];
+    const items = node ? store.items.filter((item) => ofNode(item, node)) : [];
+    if (`${id}|${items.length}|${items.at(-1)?.id}` !== nodeItemsKey) showNode(id);
+  });
 
   function updateRun(value) {
     run = value;
@@ -140,13 +176,22 @@ export function createRunView(host, actions = {}) {
     const request = run?.input_request;
     ask.hidden = !request;
     if (request) prompt.textContent = request.prompt ?? "Input:";
+    outcome.update(run?.outcome);
   }
 
   return {
     root,
     results,
-    /** @param {{run?: object, dag?: object, cost?: object, console?: object, artifacts?: object}} parts */
+    transcript,
+    store,
+    /** @param {{run?: object, dag?: object, cost?: object, console?: object, artifacts?: object,
+     *           transcript?: {count?: number, dropped?: number, items?: object[]}}} parts */
     update(parts) {
+      if (parts.transcript !== undefined) {
+        const part = parts.transcript ?? {};
+        if (part.items) store.append(part.items, part);
+        else store.setMeta(part);
+      }
       if (parts.run !== undefined) updateRun(parts.run);
       if (parts.dag !== undefined) {
         dag = parts.dag;
@@ -172,6 +217,9 @@ export function createRunView(host, actions = {}) {
       if (dagPanel.selected !== (nodeId || null)) dagPanel.select(nodeId || null);
     },
     destroy() {
+      unsubscribe();
+      transcript.destroy();
+      consolePanel.follower.disconnect();
       root.remove();
     },
   };

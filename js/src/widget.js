@@ -4,11 +4,16 @@
 // A file opened in the Results panel is asked of the kernel ({"type": "file", "id", "path"}) and
 // comes back as one binary buffer (or {"error"}); nothing but the manifest travels unasked.
 // Plot thumbnails travel once each beside the `artifacts` trait ({"type": "thumbnails", "items"}),
-// kept per model for every view of it; a view missing some asks for them.
+// kept per model for every view of it; a view missing some asks for them. Transcript items travel
+// the same way ({"type": "transcript", "items"}: transcript_channel.js), into one store per run,
+// and what the reader did (tab, filters, where the transcript and console were scrolled) is kept per
+// run too (per_run.js), so the view rendered on the next phase change is where the last one was.
 
+import { perRun } from "./per_run.js";
+import { transcriptChannel } from "./transcript_channel.js";
 import { createRunView } from "./view.js";
 
-const PARTS = ["run", "dag", "cost", "console", "artifacts"];
+const PARTS = ["run", "dag", "cost", "console", "artifacts", "transcript"];
 const FILE_TIMEOUT = 60_000; // ms: a kernel busy with a cell answers once the cell is done
 
 let nextRequest = 0;
@@ -47,6 +52,7 @@ export default {
     const files = fileChannel(model);
     if (!THUMBNAILS.has(model)) THUMBNAILS.set(model, new Map());
     const thumbnails = THUMBNAILS.get(model);
+    const transcript = transcriptChannel(model);
     const onThumbnails = (msg) => {
       if (msg?.type !== "thumbnails") return;
       for (const [key, url] of Object.entries(msg.items ?? {})) thumbnails.set(key, url);
@@ -64,6 +70,8 @@ export default {
       },
       fetchFile: files.fetchFile,
       thumbnail: (record) => (record.thumb ? thumbnails.get(record.thumb) : undefined),
+      store: transcript.store,
+      state: perRun(model, "view", () => ({})),
     });
     view.update(Object.fromEntries(PARTS.map((p) => [p, model.get(p)])));
     view.select(model.get("selected"));
@@ -74,6 +82,7 @@ export default {
       if (missing.length) model.send({ type: "thumbnails", keys: missing });
     };
     askMissing();
+    transcript.ask();
     const restore = () => view.select(model.get("selected"));
     model.on("change:selected", restore);
     const handlers = PARTS.map((part) => {
@@ -86,6 +95,7 @@ export default {
       model.off("change:selected", restore);
       model.off("msg:custom", files.onMessage);
       model.off("msg:custom", onThumbnails);
+      transcript.off();
       for (const { timer } of files.pending.values()) clearTimeout(timer);
       view.destroy();
     };

@@ -34,3 +34,10 @@ test("a snapshot's fields go to their parts; unknown fields are left out of run"
   assert.deepEqual(parts.cost, { total_usd: 1 });
   assert.deepEqual(parts.console, { lines: output, count: 7 });
 });
+
+test("a snapshot's transcript: its kept items and counts (the sidebar appends them to its store)", () => {
+  const items = [{ id: 7, kind: "message", content: "hi" }];
+  const parts = partsOf({ transcript: { items, count: 9, dropped: 8, by_kind: { message: 9 } } });
+  assert.deepEqual(parts.transcript, { items, count: 9, dropped: 8 });
+  assert.deepEqual(partsOf({}).transcript, { items: [], count: 0, dropped: 0 });
+});

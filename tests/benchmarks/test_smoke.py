@@ -33,7 +33,7 @@ report = _load_report()
 
 def _marks(script: Path) -> list[pytest.MarkDecorator]:
     """What a script needs beyond the main environment."""
-    if script.stem in ("render", "results_latency"):  # headless Chromium
+    if script.stem in ("render", "results_latency", "transcript_render"):  # headless Chromium
         return [pytest.mark.browser]
     if script.stem == "cmbagent_run":
         missing = not (BENCHMARKS.parent / ".venv-cmbagent" / "bin" / "python").exists()
