@@ -25,7 +25,7 @@ from .redact import Redactor
 from .session import ENTRY_CHARS, HISTORY_ENTRIES, SessionManager
 from .state import RunState
 
-__all__ = ["SessionRecorder", "claim_session", "manifest"]
+__all__ = ["SessionRecorder", "claim_session", "lineage", "manifest"]
 
 DEFAULT_SAVE_INTERVAL: Final = 30.0
 
@@ -56,6 +56,22 @@ def manifest(state: RunState) -> dict[str, Any]:
         "count": state.artifact_count,
         "dropped": state.artifact_count_dropped,
     }
+
+
+def lineage(state: RunState) -> dict[str, Any]:
+    """A fork's lineage as its sidecar keeps it (``parent_session``, ``forked_at_step``, the
+    ``changes``) and, for any resumed or forked run, ``restart`` (where it restarted); {} otherwise."""
+    restart = state.restart
+    if not restart:
+        return {}
+    kept = {"restart": {k: v for k, v in restart.items() if k in ("message", "at_step", "restored_steps")}}
+    if restart.get("parent_session"):
+        kept.update(
+            parent_session=restart["parent_session"],
+            forked_at_step=restart.get("forked_at_step"),
+            changes=restart.get("changes") or {},
+        )
+    return kept
 
 
 class SessionRecorder:
@@ -125,6 +141,9 @@ class SessionRecorder:
                 prices_version=PRICES_VERSION,
                 work_dir=state.work_dir,
                 artifacts=manifest(state),
+                run_started_at=state.started_at,
+                run_ended_at=state.ended_at,
+                **lineage(state),
                 **fields,
             )
         except OSError as exc:  # SessionWriteError: disk full, permissions
