@@ -27,9 +27,35 @@ from IPython.core.magic_arguments import argument, magic_arguments
 
 from .dag import MODES
 
-__all__ = ["CmbAgentMagics", "parse_cell_args"]
+__all__ = ["CmbAgentMagics", "parse_cell_args", "parse_fork_args"]
 
-LINE_USAGE = "%cmbagent sessions | show ID | cancel ID | resume ID [--background]"
+LINE_USAGE = (
+    "%cmbagent sessions | show ID | cancel ID | resume ID [--background] | fork ID --at-step N "
+    "[--instructions TEXT] [--model NAME] [--budget USD] [--session NEW] [--background]"
+)
+
+
+class _ForkParser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # never exit the kernel: a UsageError names the problem
+        raise UsageError(f"{message}\nusage: {self.format_usage().strip()}")
+
+
+def _fork_parser() -> argparse.ArgumentParser:
+    """``%cmbagent fork``'s options (the CLI's ``cmbjupyter fork`` has the same)."""
+    parser = _ForkParser(prog="%cmbagent fork", add_help=False)
+    parser.add_argument("session_id")
+    parser.add_argument("--at-step", dest="at_step", type=int, required=True)
+    parser.add_argument("--instructions")
+    parser.add_argument("--model")
+    parser.add_argument("--budget", dest="budget_usd", type=float)
+    parser.add_argument("--session")
+    parser.add_argument("--background", action="store_true")
+    return parser
+
+
+def parse_fork_args(words: list[str]) -> dict[str, Any]:
+    """The keyword arguments of ``api.fork`` from ``%cmbagent fork``'s words; UsageError if wrong."""
+    return vars(_fork_parser().parse_args(words))
 
 
 def _json_object(text: str) -> dict[str, Any]:
@@ -147,6 +173,7 @@ class CmbAgentMagics(Magics):
 
     def _line(self, line: str) -> Any:
         from . import api
+        from .errors import CmbJupyterError
 
         words = shlex.split(line)
         if not words:
@@ -154,6 +181,17 @@ class CmbAgentMagics(Magics):
         command, rest = words[0], words[1:]
         if command == "sessions":
             return api.sessions_table()
+        if command == "fork":
+            options = parse_fork_args(rest)
+            background = options.pop("background")
+            try:
+                run = api.fork(options.pop("session_id"), options.pop("at_step"), **options)
+            except (CmbJupyterError, ValueError) as exc:
+                raise UsageError(str(exc)) from None
+            self._user_ns()["_"] = run
+            if not background:
+                _wait(run)
+            return None
         if command in ("show", "cancel", "resume") and not rest:
             raise UsageError(f"%cmbagent {command} needs a session or task id")
         if command == "show":
@@ -166,7 +204,7 @@ class CmbAgentMagics(Magics):
             if "--background" not in rest:
                 _wait(run)
             return None
-        raise UsageError(f"unknown %cmbagent command {command!r}: sessions, show, cancel or resume")
+        raise UsageError(f"unknown %cmbagent command {command!r}: sessions, show, cancel, resume or fork")
 
 
 def _parser() -> argparse.ArgumentParser:

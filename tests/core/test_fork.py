@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import textwrap
 from pathlib import Path
 
@@ -179,3 +180,18 @@ def test_clone_tree_copies_without_links_and_skips_what_it_must(tmp_path):
     assert not (tmp_path / "dst" / "link").exists() and not (tmp_path / "dst" / ".hidden").exists()
     assert not (tmp_path / "dst" / "cmbagent_output").exists()
     assert (tmp_path / "dst" / "sub" / "a.txt").stat().st_ino != (src / "sub" / "a.txt").stat().st_ino
+
+
+def test_the_cli_forks_and_says_where_it_restarts_before_it_starts(tmp_path):
+    from tests.core.test_cli import cli
+
+    (tmp_path / "task.py").write_text(THREE_STEPS)
+    cli("run", "task.py", "--engine", "python", "--mode", "planning-control", "--session", "c", cwd=tmp_path)
+    done = cli("fork", "c", "--at-step", "2", "--model", "m2", "--session", "c2", cwd=tmp_path)
+    assert "forked from c at step 2: steps 1-1 restored" in done.stderr
+    assert "restart: forked from c at step 2" in done.stdout
+    assert "+$0.001000 carried = $0.007000" in done.stdout.strip().splitlines()[-1]
+    shown = json.loads(cli("sessions", "show", "c2", cwd=tmp_path).stdout)
+    assert shown["parent_session"] == "c" and shown["changes"] == {"model": "m2"}
+    refused = cli("fork", "c", "--at-step", "5", cwd=tmp_path, check=False)
+    assert refused.returncode == 2 and "no top-level step(5)" in refused.stderr
