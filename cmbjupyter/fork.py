@@ -94,7 +94,10 @@ def clone_tree(src: Path, dst: Path, *, skip_top: frozenset[str] = frozenset()) 
 
 def _child_id(manager: SessionManager, parent: str, at_step: int, wanted: str | None) -> str:
     if wanted is not None:
-        child = validate_session_id(wanted)
+        try:
+            child = validate_session_id(wanted)
+        except ValueError as exc:  # the new session's name is the caller's input: a 400, not a 404
+            raise ConfigError(f"the fork's session: {exc}") from None
         if manager.path(child).exists():
             raise SessionError(f"session {child!r} exists already: name the fork another session")
         return child

@@ -74,7 +74,7 @@ def test_the_fork_magic_runs_the_fork_in_this_kernel(tmp_path):
     assert [n for n, node in child.state.nodes.items() if node.get("restored")] == ["step_1", "step_2"]
     assert child.state.cost["total_usd"] == pytest.approx(0.004)
     assert child.state.cost["carried"]["total_usd"] == pytest.approx(0.003)
-    with pytest.raises(UsageError, match="never reaches step 3|no top-level step\\(9\\)"):
+    with pytest.raises(UsageError, match=r"no top-level step\(9\)"):
         shell.run_line_magic("cmbagent", "fork mp --at-step 9")
     saved = api.local_sessions().load_session("mp-3")
     assert saved["forked_at_step"] == 3 and saved["changes"] == {"instructions": "only the last"}
