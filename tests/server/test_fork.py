@@ -20,8 +20,9 @@ def _digest(folder) -> dict[str, str]:
     }
 
 
-async def test_fork_refuses_bad_input_with_a_clear_error_and_starts_nothing(api, registry):
-    created = await api.submit(THREE_STEPS, mode="planning-control", session_id="s-rest")
+async def test_fork_refuses_bad_input_with_a_clear_error_and_starts_nothing(api, registry, tmp_path):
+    work_dir = str(tmp_path / "w")
+    created = await api.submit(THREE_STEPS, mode="planning-control", session_id="s-rest", work_dir=work_dir)
     await api.wait(created["task_id"])
     before = set(registry.tasks)
     for body, status, words in (
