@@ -114,6 +114,7 @@ def fork(
     model: str | None = None,
     budget_usd: float | None = None,
     background: bool = True,
+    display: bool | None = None,
     force_kernel: bool = False,
     **overrides: Any,
 ) -> Run:
@@ -128,14 +129,15 @@ def fork(
     if client is not None and _server_has(client, session_id):
         from .remote.runs import fork_on_server
 
-        started = _started(fork_on_server(client, session_id, at_step, changes, session), _in_kernel())
+        shown = _in_kernel() if display is None else display
+        started = _started(fork_on_server(client, session_id, at_step, changes, session), shown)
     else:
         from .fork import fork_config
 
         task, config = fork_config(
             local_sessions(), session_id, at_step, session_id=session, changes=changes, overrides=overrides
         )
-        started = run(task, force_kernel=True, **config)
+        started = run(task, force_kernel=True, display=display, **config)
     if not background:
         started.wait()
     return started

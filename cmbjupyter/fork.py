@@ -92,6 +92,10 @@ def clone_tree(src: Path, dst: Path, *, skip_top: frozenset[str] = frozenset()) 
     return counts
 
 
+def _steps(last: int) -> str:
+    return "step 1" if last == 1 else f"steps 1-{last}"
+
+
 def _child_id(manager: SessionManager, parent: str, at_step: int, wanted: str | None) -> str:
     if wanted is not None:
         try:
@@ -219,7 +223,7 @@ def fork_config(
     how = "copy-on-write" if copied["cloned"] and not copied["copied"] else "copied"
     config["restart"] = {
         "message": (
-            f"forked from {parent_id} at step {at_step}: steps 1-{at_step - 1} restored, not re-run; "
+            f"forked from {parent_id} at step {at_step}: {_steps(at_step - 1)} restored, not re-run; "
             f"restarts at step {at_step} ({copied['files']} files, {copied['bytes']} bytes of its "
             f"work dir {how})"
             if at_step > 1

@@ -253,6 +253,7 @@ class RunState:
                 **{k: cost[k] for k in BUCKETS},
                 "unpriced": list(cost["unpriced"]),
                 "budget_usd": cost["budget_usd"],
+                "carried_usd": round((cost.get("carried") or {}).get("total_usd") or 0.0, 6),
             },
             "prices": cost["prices"],
             "error": {k: v for k, v in (self.error or {}).items() if k != "traceback"} or None,

@@ -8,6 +8,7 @@
 import { ConsolePanel } from "./console.js";
 import { CostPanel } from "./cost.js";
 import { DagPanel } from "./dag.js";
+import { forkControl, restartLine } from "./fork.js";
 import { duration, el, tokens, usd } from "./format.js";
 import { ACTIVE } from "./protocol.js";
 import { ResultsPanel, fileList, loaderCode } from "./results.js";
@@ -15,10 +16,14 @@ import css from "./style.js";
 
 /** @typedef {[string, string, (button: HTMLElement) => void]} FileButton A file's action: label, class, handler. */
 
-function details(node, files, onOpen) {
+function details(node, files, onOpen, fork) {
   const box = el("div", "cmb-details");
-  box.appendChild(el("div", "cmb-details-title", `${node.label ?? node.id} · ${node.status ?? "pending"}`));
+  const restored = node.restored ? " · restored" : "";
+  box.appendChild(
+    el("div", "cmb-details-title", `${node.label ?? node.id} · ${node.status ?? "pending"}${restored}`),
+  );
   const facts = [
+    ["restored", node.restored ? "from the earlier run: not re-run, costs nothing here" : ""],
     ["node", node.id],
     ["type", node.type],
     ["agent", node.agent],
@@ -38,6 +43,7 @@ function details(node, files, onOpen) {
     box.appendChild(el("div", "cmb-details-files-title", `Files (${files.length})`));
     box.appendChild(fileList(files, onOpen));
   }
+  if (fork) box.appendChild(fork);
   return box;
 }
 
@@ -61,7 +67,8 @@ function copyText(button, text) {
  * @param {{onCancel?: () => void, onInput?: (text: string) => void, onSelect?: (id: string) => void,
  *          fetchFile?: (path: string) => Promise<{buffer: ArrayBuffer, mime?: string}>,
  *          thumbnail?: (record: object) => string | undefined,
- *          fileButtons?: (record: object, run: object) => FileButton[]}} actions
+ *          fileButtons?: (record: object, run: object) => FileButton[],
+ *          onFork?: (request: object) => Promise<{session_id?: string}>}} actions
  */
 export function createRunView(host, actions = {}) {
   const root = el("div", "cmbjupyter-run");
@@ -77,6 +84,7 @@ export function createRunView(host, actions = {}) {
   });
   header.append(status, where, cancel);
   const message = el("div", "cmb-message-line");
+  const restart = el("div", "cmb-restart-slot");
   const body = el("div", "cmb-body");
   const left = el("div", "cmb-left");
   const right = el("div", "cmb-right");
@@ -101,7 +109,8 @@ export function createRunView(host, actions = {}) {
   const dagPanel = new DagPanel(left, (id) => {
     const node = id ? dag?.nodes?.[id] : null;
     const own = node ? files.filter((r) => r.node_id === node.id) : [];
-    detailBox.replaceChildren(...(node ? [details(node, own, open)] : []));
+    const fork = node ? forkControl(node, run, actions.onFork) : null;
+    detailBox.replaceChildren(...(node ? [details(node, own, open, fork)] : []));
     actions.onSelect?.(id);
   });
   left.appendChild(detailBox);
@@ -121,7 +130,7 @@ export function createRunView(host, actions = {}) {
     ask.hidden = true;
   });
   const consolePanel = new ConsolePanel(root);
-  root.append(style, header, message, ask, body, results.root);
+  root.append(style, header, restart, message, ask, body, results.root);
   root.appendChild(consolePanel.root);
   host.appendChild(root);
 
@@ -137,6 +146,8 @@ export function createRunView(host, actions = {}) {
     if (!ACTIVE.has(s)) cancel.disabled = false;
     message.textContent = run?.error?.message ?? (ACTIVE.has(s) ? (run?.message ?? "") : "");
     message.classList.toggle("cmb-error", Boolean(run?.error));
+    const line = restartLine(run);
+    restart.replaceChildren(...(line ? [line] : []));
     const request = run?.input_request;
     ask.hidden = !request;
     if (request) prompt.textContent = request.prompt ?? "Input:";
@@ -147,7 +158,11 @@ export function createRunView(host, actions = {}) {
     results,
     /** @param {{run?: object, dag?: object, cost?: object, console?: object, artifacts?: object}} parts */
     update(parts) {
-      if (parts.run !== undefined) updateRun(parts.run);
+      if (parts.run !== undefined) {
+        const ended = ACTIVE.has(run?.status) && !ACTIVE.has(parts.run?.status);
+        updateRun(parts.run);
+        if (ended && dagPanel.selected) dagPanel.onSelect(dagPanel.selected); // Fork appears
+      }
       if (parts.dag !== undefined) {
         dag = parts.dag;
         dagPanel.update(dag);

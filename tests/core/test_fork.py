@@ -87,7 +87,7 @@ async def test_fork_at_step_2_restores_step_1_keeps_the_parent_and_carries_its_b
     restart = collected.of("restart")[0]
     first_worker_event = min(i for i, e in enumerate(collected.events) if e["type"] == "output")
     assert collected.types().index("restart") < first_worker_event  # said before it ran
-    assert "steps 1-1 restored" in restart["message"] and restart["restored_steps"] == [1]
+    assert "step 1 restored" in restart["message"] and restart["restored_steps"] == [1]
 
     record = sessions.load_session("p-fork2")
     nodes = {n["id"]: n for n in record["dag"]["nodes"]}
@@ -188,7 +188,7 @@ def test_the_cli_forks_and_says_where_it_restarts_before_it_starts(tmp_path):
     (tmp_path / "task.py").write_text(THREE_STEPS)
     cli("run", "task.py", "--engine", "python", "--mode", "planning-control", "--session", "c", cwd=tmp_path)
     done = cli("fork", "c", "--at-step", "2", "--model", "m2", "--session", "c2", cwd=tmp_path)
-    assert "forked from c at step 2: steps 1-1 restored" in done.stderr
+    assert "forked from c at step 2: step 1 restored" in done.stderr
     assert "restart: forked from c at step 2" in done.stdout
     assert "+$0.001000 carried = $0.007000" in done.stdout.strip().splitlines()[-1]
     shown = json.loads(cli("sessions", "show", "c2", cwd=tmp_path).stdout)

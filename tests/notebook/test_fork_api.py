@@ -78,3 +78,20 @@ def test_the_fork_magic_runs_the_fork_in_this_kernel(tmp_path):
         shell.run_line_magic("cmbagent", "fork mp --at-step 9")
     saved = api.local_sessions().load_session("mp-3")
     assert saved["forked_at_step"] == 3 and saved["changes"] == {"instructions": "only the last"}
+
+
+def test_the_fork_button_of_the_widget_forks_in_the_kernel_and_says_into_what(tmp_path):
+    from cmbjupyter.runs import runs
+    from tests.notebook.test_widget import live_run
+
+    run, view = live_run(THREE_STEPS, session_id="wp", work_dir=str(tmp_path / "parent"))
+    run.wait(timeout=60)
+    sent: list[dict] = []
+    view.widget.send = lambda content, buffers=None: sent.append(content)
+    message = {"type": "fork", "id": "k1", "at_step": 2, "instructions": "sprout", "session_id": "wp-kid"}
+    view.widget._handle_message(view.widget, message, [])
+    assert sent == [{"type": "fork", "id": "k1", "session_id": "wp-kid"}]
+    child = next(r for r in runs() if r.session_id == "wp-kid")
+    assert child.wait(timeout=60)["context"]["instructions"] == "sprout"
+    view.widget._handle_message(view.widget, {"type": "fork", "id": "k2", "at_step": 9}, [])
+    assert sent[-1]["id"] == "k2" and "no top-level step(9)" in sent[-1]["error"]
