@@ -71,3 +71,21 @@ async def test_a_kernel_restarted_after_the_run_forks_it_on_the_server(
     assert (kid_dir / "shared.txt").read_text() == "SPROUT wrote this at step 1\n"
     [task] = [t for t in (await api.get("tasks"))["tasks"] if t["session_id"] == "s-kid"]
     assert task["notebook"] == "fork.ipynb"
+
+
+async def test_a_resume_through_rest_keeps_the_books_and_says_where_it_restarts(api, sessions_dir, tmp_path):
+    work_dir = str(tmp_path / "w")
+    first = await api.submit(
+        THREE_STEPS, mode="planning-control", session_id="s-books", work_dir=work_dir, crash_at_2=True
+    )
+    await api.wait(first["task_id"], ("failed",))
+    code, resumed = await api.call("POST", "sessions", "s-books", "resume", body={})
+    assert code == 201
+    snapshot = await api.wait(resumed["task_id"])
+    assert "restarts at step 2" in snapshot["restart"]["message"]
+    assert snapshot["dag"]["nodes"]["step_1"]["restored"] is True
+    cost = json.loads((sessions_dir / "s-books.json").read_text())["cost"]
+    assert round(cost["carried"]["total_usd"], 6) == 0.003  # the first attempt: steps 1 and 2
+    assert round(cost["total_usd"], 6) == 0.006 and round(cost["grand_total_usd"], 6) == 0.009
+    listed = [s for s in (await api.get("sessions"))["sessions"] if s["session_id"] == "s-books"]
+    assert round(listed[0]["carried_usd"], 6) == 0.003
