@@ -198,6 +198,8 @@ class IsolatedTaskExecutor:
         step, mid_way, message = resume_restart(record)
         if step is not None:
             config.setdefault("restart_at_step", step)
+        if mid_way:  # the context saved when that step started, not the one the run was given
+            config["context"] = record.get("context_variables") or {}
         config.setdefault("context", record.get("context_variables") or {})
         config["resume"] = {"phase": record.get("current_phase"), "step": step}
         at = config.get("restart_at_step") if mid_way else None

@@ -195,3 +195,33 @@ def test_the_cli_forks_and_says_where_it_restarts_before_it_starts(tmp_path):
     assert shown["parent_session"] == "c" and shown["changes"] == {"model": "m2"}
     refused = cli("fork", "c", "--at-step", "5", cwd=tmp_path, check=False)
     assert refused.returncode == 2 and "no top-level step(5)" in refused.stderr
+
+
+async def test_a_fork_that_fails_resumes_at_its_step_with_its_lineage_and_all_its_books(
+    executor, sessions, tmp_path
+):
+    config = {
+        "engine": "python",
+        "mode": "planning-control",
+        "session_id": "p",
+        "work_dir": str(tmp_path / "p"),
+    }
+    await executor.execute("parent", THREE_STEPS, config)
+    task, child = fork_config(
+        sessions, "p", 2, changes={"instructions": "sprout"}, overrides={"crash_at_2": True}
+    )
+    with pytest.raises(TaskFailed, match="crash at step 2"):
+        await executor.execute("child", task, child)
+    result = await executor.resume("p-fork2")
+    assert result["context"] == {"one": 1, "two": 2, "instructions": "sprout"}
+    record = sessions.load_session("p-fork2")
+    assert (record["parent_session"], record["forked_at_step"]) == ("p", 2)
+    carried = record["cost"]["carried"]
+    assert [(e["session_id"], e["reason"]) for e in carried["sessions"]] == [
+        ("p", "fork"),
+        ("p-fork2", "earlier attempt"),
+    ]
+    assert carried["total_usd"] == pytest.approx(0.001 + 0.002)
+    assert record["cost"]["grand_total_usd"] == pytest.approx(0.009)
+    nodes = {n["id"]: n for n in record["dag"]["nodes"]}
+    assert nodes["step_1"]["restored"] and not nodes["step_2"].get("restored")
