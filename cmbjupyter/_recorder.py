@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Mapping
 from typing import Any, Final
 
 from .backends.process_tree import end_recorded, live_recorded
@@ -58,11 +59,11 @@ def manifest(state: RunState) -> dict[str, Any]:
     }
 
 
-def lineage(state: RunState) -> dict[str, Any]:
+def lineage(restart: Mapping[str, Any] | None) -> dict[str, Any]:
     """A fork's lineage as its sidecar keeps it (``parent_session``, ``forked_at_step``, the
-    ``changes``) and, for any resumed or forked run, ``restart`` (where it restarted); {} otherwise."""
-    restart = state.restart
-    if not restart:
+    ``changes``) and, for any resumed or forked run, ``restart`` (where it restarted); {} otherwise.
+    From the run's ``restart`` event (``state.restart``), or its config before the run starts."""
+    if not isinstance(restart, Mapping) or not restart:
         return {}
     kept = {"restart": {k: v for k, v in restart.items() if k in ("message", "at_step", "restored_steps")}}
     if restart.get("parent_session"):
@@ -143,7 +144,7 @@ class SessionRecorder:
                 artifacts=manifest(state),
                 run_started_at=state.started_at,
                 run_ended_at=state.ended_at,
-                **lineage(state),
+                **lineage(state.restart),
                 **fields,
             )
         except OSError as exc:  # SessionWriteError: disk full, permissions
@@ -175,6 +176,7 @@ class SessionRecorder:
                 task_id=state.task_id,
                 engine=state.engine,
                 redactor=redactor,
+                **lineage(config.get("restart")),  # the lineage is there from the first write
             )
         except SessionWriteError as exc:
             self.warnings.append(str(exc))
