@@ -159,9 +159,11 @@ class LiveView:
         cost = snap["cost"]
         budget = f" of ${cost['budget_usd']:.2f}" if cost.get("budget_usd") else ""
         unpriced = f"  unpriced: {', '.join(cost['unpriced'])}" if cost["unpriced"] else ""
+        carried = cost.get("carried")
+        books = f"  +${carried['total_usd']:.4f} carried" if carried else ""
         money = Text(
             f"${cost['total_usd']:.4f}{budget}  {cost['input_tokens']} in / {cost['output_tokens']} out"
-            f"{unpriced}",
+            f"{books}{unpriced}",
             style="bold red" if cost.get("warning") else "cyan",
         )
         lines = Text(
