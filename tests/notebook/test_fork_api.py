@@ -95,3 +95,14 @@ def test_the_fork_button_of_the_widget_forks_in_the_kernel_and_says_into_what(tm
     assert child.wait(timeout=60)["context"]["instructions"] == "sprout"
     view.widget._handle_message(view.widget, {"type": "fork", "id": "k2", "at_step": 9}, [])
     assert sent[-1]["id"] == "k2" and "no top-level step(9)" in sent[-1]["error"]
+
+
+def test_a_saved_notebook_shows_the_restored_steps_and_the_carried_books(tmp_path):
+    from cmbjupyter.static_html import render_html
+
+    child = _parent(tmp_path, "sp").fork(at_step=2, session="sp-kid")
+    child.wait(timeout=60)
+    html = render_html(child.state.snapshot())
+    assert "forked from sp at step 2" in html
+    assert "(completed, restored: not re-run)" in html and 'stroke-dasharray="2 2"' in html
+    assert "+ $0.0010 carried from sp = $0.0070 in all" in html
