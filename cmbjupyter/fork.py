@@ -18,7 +18,8 @@
 Where each engine's child works: cmbagent works in ``<base>/cmbagent_output/<session>``, so the
 child gets ``<base>/cmbagent_output/<child>``; a python-engine run works in its cwd, so the child
 gets ``<sessions folder>/../forks/<child>`` (dot-entries, ``__pycache__``, ``node_modules``,
-``cmbagent_output`` and ``dask_output`` of that cwd are not copied).
+``cmbagent_output``, ``dask_output`` and ``forks`` of that cwd are not copied, nor the copy itself
+when it lies inside the folder copied).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ CHANGES: Final = ("instructions", "model", "budget_usd")
 #: ``ioctl(dst, FICLONE, src)``: a copy-on-write clone of a whole file (linux/fs.h).
 FICLONE: Final = 0x40049409
 #: Names never copied from a python-engine run's cwd (another run's folders, caches, dot-entries).
-_SKIPPED: Final = frozenset({"__pycache__", "node_modules", "cmbagent_output", "dask_output"})
+_SKIPPED: Final = frozenset({"__pycache__", "node_modules", "cmbagent_output", "dask_output", "forks"})
 
 
 def _clone_file(src: Path, dst: Path) -> str:
@@ -61,6 +62,11 @@ def _clone_file(src: Path, dst: Path) -> str:
     return how
 
 
+def _identity(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_dev, stat.st_ino
+
+
 def clone_tree(src: Path, dst: Path, *, skip_top: frozenset[str] = frozenset()) -> dict[str, int]:
     """Copy the folder ``src`` into the new folder ``dst`` without ever writing to ``src``.
 
@@ -69,6 +75,7 @@ def clone_tree(src: Path, dst: Path, *, skip_top: frozenset[str] = frozenset()) 
     """
     counts = {"files": 0, "bytes": 0, "cloned": 0, "copied": 0}
     dst.mkdir(parents=True, exist_ok=False)
+    target_id = (dst.stat().st_dev, dst.stat().st_ino)  # the copy itself, if it lies inside src
     for folder, dirs, files in os.walk(src, followlinks=False):
         here = Path(folder)
         top = here == src
@@ -78,6 +85,7 @@ def clone_tree(src: Path, dst: Path, *, skip_top: frozenset[str] = frozenset()) 
             if not d.startswith(".")
             and d not in ("__pycache__", "node_modules")
             and not (top and d in skip_top)
+            and _identity(here / d) != target_id
         ]
         target = dst / here.relative_to(src)
         target.mkdir(exist_ok=True)

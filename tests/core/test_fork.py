@@ -225,3 +225,15 @@ async def test_a_fork_that_fails_resumes_at_its_step_with_its_lineage_and_all_it
     assert record["cost"]["grand_total_usd"] == pytest.approx(0.009)
     nodes = {n["id"]: n for n in record["dag"]["nodes"]}
     assert nodes["step_1"]["restored"] and not nodes["step_2"].get("restored")
+
+
+def test_a_copy_inside_the_folder_it_copies_is_not_copied_into_itself(tmp_path):
+    src = tmp_path / "root"
+    (src / "data").mkdir(parents=True)
+    (src / "data" / "x.npy").write_bytes(b"x")
+    counts = clone_tree(src, src / "sessions-forks" / "child")  # e.g. a sessions folder in the cwd
+    assert counts["files"] == 1
+    assert sorted(p.relative_to(src).as_posix() for p in src.rglob("*") if p.is_file()) == [
+        "data/x.npy",
+        "sessions-forks/child/data/x.npy",
+    ]
