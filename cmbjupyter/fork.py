@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from .books import CMBAGENT_RESTART_MODES, fork_carried, parent_at_step
-from .config import validate_session_id
+from .config import TaskConfig, validate_session_id
 from .errors import ConfigError, SessionError
 from .redact import REDACTED
 from .session import SessionManager
@@ -208,13 +208,6 @@ def fork_config(
     else:
         base = child_dir = manager.root.resolve().parent / "forks" / child
         skip = _SKIPPED
-    copied = clone_tree(parent_dir, child_dir, skip_top=skip)
-    try:
-        if engine == "cmbagent":
-            _cmbagent_plan(child_dir, at_step, checked.get("instructions"))
-    except BaseException:
-        shutil.rmtree(child_dir, ignore_errors=True)
-        raise
     context = dict(at.context)
     if "instructions" in checked:
         context["instructions"] = checked["instructions"]
@@ -228,6 +221,14 @@ def fork_config(
     )
     if "instructions" in checked:
         config["instructions"] = checked["instructions"]
+    TaskConfig(config)  # a bad override or change is refused before anything is copied
+    copied = clone_tree(parent_dir, child_dir, skip_top=skip)
+    try:
+        if engine == "cmbagent":
+            _cmbagent_plan(child_dir, at_step, checked.get("instructions"))
+    except BaseException:
+        shutil.rmtree(child_dir, ignore_errors=True)
+        raise
     how = "copy-on-write" if copied["cloned"] and not copied["copied"] else "copied"
     config["restart"] = {
         "message": (

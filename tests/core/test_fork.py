@@ -237,3 +237,16 @@ def test_a_copy_inside_the_folder_it_copies_is_not_copied_into_itself(tmp_path):
         "data/x.npy",
         "sessions-forks/child/data/x.npy",
     ]
+
+
+async def test_a_bad_override_is_refused_before_the_work_dir_is_copied(executor, sessions, tmp_path):
+    config = {
+        "engine": "python",
+        "mode": "planning-control",
+        "session_id": "p",
+        "work_dir": str(tmp_path / "p"),
+    }
+    await executor.execute("parent", THREE_STEPS, config)
+    with pytest.raises(ConfigError, match="timeout"):
+        fork_config(sessions, "p", 2, overrides={"timeout": -1})
+    assert not (tmp_path / "forks").exists()
