@@ -217,7 +217,18 @@ def sessions_table() -> Any:
 class SessionsTable(list[dict[str, Any]]):
     """A list of session summaries that draws itself as an HTML table in notebooks."""
 
-    COLUMNS = ("session_id", "status", "mode", "phase", "step", "total_usd", "updated_at", "where")
+    COLUMNS = (
+        "session_id",
+        "status",
+        "mode",
+        "phase",
+        "step",
+        "total_usd",
+        "carried_usd",
+        "parent_session",
+        "updated_at",
+        "where",
+    )
 
     def _repr_html_(self) -> str:
         from html import escape

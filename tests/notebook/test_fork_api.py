@@ -106,3 +106,10 @@ def test_a_saved_notebook_shows_the_restored_steps_and_the_carried_books(tmp_pat
     assert "forked from sp at step 2" in html
     assert "(completed, restored: not re-run)" in html and 'stroke-dasharray="2 2"' in html
     assert "+ $0.0010 carried from sp = $0.0070 in all" in html
+
+
+def test_the_sessions_table_shows_a_forks_parent_and_carried_cost(tmp_path):
+    _parent(tmp_path, "tp").fork(at_step=2, session="tp-kid").wait(timeout=60)
+    row = next(s for s in api.sessions_table() if s["session_id"] == "tp-kid")
+    assert row["parent_session"] == "tp" and row["carried_usd"] == pytest.approx(0.001)
+    assert "<th>carried_usd</th>" in api.sessions_table()._repr_html_()
