@@ -116,6 +116,8 @@ def node_add(state: Any, data: Mapping[str, Any], event: Event) -> None:
     node_id = str(data.get("node_id") or data.get("id"))
     fields = {k: v for k, v in data.items() if k not in ("node_id", "after", "before")}
     existed = node_id in state.nodes
+    if existed and state.nodes[node_id].get("restored"):  # a restored step stays restored
+        fields = {k: v for k, v in fields.items() if k not in ("status", "restored")}
     put_node(state, {**state.nodes.get(node_id, {}), **fields, "id": node_id})
     if existed:
         return
@@ -160,6 +162,7 @@ def cost(state: Any, data: Mapping[str, Any], event: Event) -> None:
     if node is not None:
         node["cost_usd"] += usd or 0.0
         node["tokens"] += (data.get("input_tokens") or 0) + (data.get("output_tokens") or 0)
+    cost["grand_total_usd"] = cost["total_usd"] + ((cost.get("carried") or {}).get("total_usd") or 0.0)
     budget = cost["budget_usd"]
     if budget:
         cost["budget_fraction"] = cost["total_usd"] / budget
@@ -224,6 +227,30 @@ def artifact(state: Any, data: Mapping[str, Any], event: Event) -> None:
         state.artifact_count_dropped += 1
 
 
+def restart(state: Any, data: Mapping[str, Any], event: Event) -> None:
+    """A resumed or forked run: where it restarts, its lineage, the steps restored (not re-run, shown
+    completed with ``restored: true``, costing nothing here) and the books carried from the earlier
+    attempt or the parent (``cost["carried"]``; ``grand_total_usd`` = this run's + carried)."""
+    state.restart = {k: v for k, v in data.items() if k != "carried"}
+    entries = [dict(e) for e in data.get("carried") or ()]
+    carried: dict[str, Any] = {"total_usd": 0.0, "calls": 0, **dict.fromkeys(BUCKETS, 0), "seconds": 0.0}
+    for entry in entries:
+        for key in carried:
+            carried[key] += entry.get(key) or 0
+    carried["sessions"] = entries
+    state.cost["carried"] = carried if entries else None
+    state.cost["grand_total_usd"] = state.cost["total_usd"] + carried["total_usd"]
+    previous = None
+    for n in data.get("restored_steps") or ():
+        node_id = f"step_{n}"
+        if node_id in state.nodes:
+            state.nodes[node_id].update(status="completed", restored=True)
+        else:
+            fields = {"node_id": node_id, "label": f"Step {n}", "type": "step", "status": "completed"}
+            node_add(state, {**fields, "restored": True, "after": previous}, event)
+        previous = node_id
+
+
 #: The fold of each event type the reducer knows (others are kept in ``other_events``).
 FOLDS: Final = {
     "output": output,
@@ -241,4 +268,5 @@ FOLDS: Final = {
     "error": error,
     "work_dir": work_dir,
     "artifact": artifact,
+    "restart": restart,
 }

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Mapping
 from typing import Any, Final
 
 from ._version import __version__
@@ -26,7 +27,7 @@ from .redact import Redactor
 from .session import ENTRY_CHARS, HISTORY_ENTRIES, SessionManager
 from .state import RunState
 
-__all__ = ["SessionRecorder", "claim_session", "manifest"]
+__all__ = ["SessionRecorder", "claim_session", "lineage", "manifest"]
 
 DEFAULT_SAVE_INTERVAL: Final = 30.0
 
@@ -57,6 +58,22 @@ def manifest(state: RunState) -> dict[str, Any]:
         "count": state.artifact_count,
         "dropped": state.artifact_count_dropped,
     }
+
+
+def lineage(restart: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A fork's lineage as its sidecar keeps it (``parent_session``, ``forked_at_step``, the
+    ``changes``) and, for any resumed or forked run, ``restart`` (where it restarted); {} otherwise.
+    From the run's ``restart`` event (``state.restart``), or its config before the run starts."""
+    if not isinstance(restart, Mapping) or not restart:
+        return {}
+    kept = {"restart": {k: v for k, v in restart.items() if k in ("message", "at_step", "restored_steps")}}
+    if restart.get("parent_session"):
+        kept.update(
+            parent_session=restart["parent_session"],
+            forked_at_step=restart.get("forked_at_step"),
+            changes=restart.get("changes") or {},
+        )
+    return kept
 
 
 class SessionRecorder:
@@ -126,6 +143,9 @@ class SessionRecorder:
                 prices_version=PRICES_VERSION,
                 work_dir=state.work_dir,
                 artifacts=manifest(state),
+                run_started_at=state.started_at,
+                run_ended_at=state.ended_at,
+                **lineage(state.restart),
                 **fields,
             )
         except OSError as exc:  # SessionWriteError: disk full, permissions
@@ -158,6 +178,7 @@ class SessionRecorder:
                 engine=state.engine,
                 redactor=redactor,
                 cmbjupyter_version=__version__,
+                **lineage(config.get("restart")),  # the lineage is there from the first write
             )
         except SessionWriteError as exc:
             self.warnings.append(str(exc))

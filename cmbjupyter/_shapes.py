@@ -86,6 +86,20 @@ def _edges(value: Any) -> bool:
     )
 
 
+def _step_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(n, int) and not isinstance(n, bool) for n in value)
+
+
+def _carried(value: Any) -> bool:
+    """Books carried from earlier runs: ``[{session_id, reason, total_usd, calls, *tokens, seconds}]``."""
+    return isinstance(value, list) and all(
+        isinstance(e, Mapping)
+        and _str(e.get("session_id"))
+        and all(_number(e.get(k) or 0) for k in ("total_usd", "calls", "seconds"))
+        for e in value
+    )
+
+
 _MISSING: Final = object()
 
 _Check = tuple[Callable[[Any], bool], bool, str]  # (accepts, required, what it accepts)
@@ -130,6 +144,15 @@ SHAPES: Final[dict[str, dict[str, _Check]]] = {
     "input_request": {"request_id": (_id, True, "a request id (a string)"), "prompt": _STR},
     "input_response": {"request_id": (_id, True, "a request id (a string)")},
     "warning": {"message": _STR, "kind": _OPT_STR},
+    "restart": {
+        "message": (_str, True, "a string saying where the run restarts"),
+        "at_step": (_opt_int, False, "an integer or null"),
+        "parent_session": _OPT_STR,
+        "forked_at_step": (_opt_int, False, "an integer or null"),
+        "changes": (_opt_map, False, "an object or null"),
+        "restored_steps": (_step_list, False, "a list of step numbers"),
+        "carried": (_carried, False, "a list of {session_id, reason, total_usd, calls, seconds, ...}"),
+    },
     "budget_warning": {"total_usd": (_number, False, "a number"), "budget_usd": (_number, False, "a number")},
     "error": {
         "message": _OPT_STR,

@@ -191,6 +191,8 @@ class TaskSupervisor(WorkerEventIntake):
         self._started = True
         dag = template_for(config.mode, config.raw)
         await self.publish("dag_created", dag)
+        if config.restart is not None:  # where it restarts, said before anything runs; the books
+            await self.publish("restart", dict(config.restart))
         if self.stop_reason is None:
             await self.publish(
                 "status",

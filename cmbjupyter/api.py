@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .runs import Run, local_sessions, new_task_id, prepare_in_kernel, runs
+from .runs import Run, local_sessions, new_task_id, prepare_in_kernel, runs, set_forker
 
-__all__ = ["cancel", "resume", "run", "sessions_table", "show", "warm"]
+__all__ = ["cancel", "fork", "resume", "run", "sessions_table", "show", "warm"]
 
 
 def _in_kernel() -> bool:
@@ -105,6 +105,47 @@ def resume(session_id: str, **overrides: Any) -> Run:
     return run(task, force_kernel=True, **config)
 
 
+def fork(
+    session_id: str,
+    at_step: int,
+    *,
+    session: str | None = None,
+    instructions: str | None = None,
+    model: str | None = None,
+    budget_usd: float | None = None,
+    background: bool = True,
+    display: bool | None = None,
+    force_kernel: bool = False,
+    **overrides: Any,
+) -> Run:
+    """Fork ``session_id`` at step ``at_step`` into a new session (``session``, else
+    ``<id>-fork<N>``) that starts from the saved state before that step, with the changes
+    (``instructions``, ``model``, ``budget_usd``); on the server when the server holds the session.
+    A ConfigError says, before anything is copied or run, why a session cannot be forked there.
+    """
+    changes = {"instructions": instructions, "model": model, "budget_usd": budget_usd}
+    changes = {k: v for k, v in changes.items() if v is not None}
+    client = None if force_kernel else _server()
+    if client is not None and _server_has(client, session_id):
+        from .remote.runs import fork_on_server
+
+        shown = _in_kernel() if display is None else display
+        started = _started(fork_on_server(client, session_id, at_step, changes, session), shown)
+    else:
+        from .fork import fork_config
+
+        task, config = fork_config(
+            local_sessions(), session_id, at_step, session_id=session, changes=changes, overrides=overrides
+        )
+        started = run(task, force_kernel=True, display=display, **config)
+    if not background:
+        started.wait()
+    return started
+
+
+set_forker(fork)
+
+
 def _server_has(client: Any, session_id: str) -> bool:
     from .errors import NotFound
 
@@ -176,7 +217,18 @@ def sessions_table() -> Any:
 class SessionsTable(list[dict[str, Any]]):
     """A list of session summaries that draws itself as an HTML table in notebooks."""
 
-    COLUMNS = ("session_id", "status", "mode", "phase", "step", "total_usd", "updated_at", "where")
+    COLUMNS = (
+        "session_id",
+        "status",
+        "mode",
+        "phase",
+        "step",
+        "total_usd",
+        "carried_usd",
+        "parent_session",
+        "updated_at",
+        "where",
+    )
 
     def _repr_html_(self) -> str:
         from html import escape

@@ -1,4 +1,4 @@
-"""The ``cmbjupyter`` command: run, list, show, replay and resume sessions from a terminal.
+"""The ``cmbjupyter`` command: run, list, show, replay, resume and fork sessions from a terminal.
 
 ::
 
@@ -9,6 +9,7 @@
     cmbjupyter resume s1
     cmbjupyter compare s1 s2 [--json] | cmbjupyter export s1 --to s1.ipynb
     cmbjupyter sessions cost s1 --csv
+    cmbjupyter fork s1 --at-step 2 --model gpt-4.1 --session s1-gpt41
 
 On a terminal the run is drawn live (DAG, phase, cost, last lines); otherwise one plain line per
 event. Ctrl-C cancels the task cleanly (exit code 130); a failed task exits 1.
@@ -93,6 +94,15 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("session_id")
     resume.add_argument("--plain", action="store_true")
 
+    fork = commands.add_parser("fork", help="a new session from a saved one's state before step N")
+    fork.add_argument("session_id")
+    fork.add_argument("--at-step", dest="at_step", type=int, required=True, help="the step to restart at")
+    fork.add_argument("--instructions", help="added to that step's instructions")
+    fork.add_argument("--model", help="the LLM model of the fork")
+    fork.add_argument("--budget", dest="budget_usd", type=float, help="the fork's budget in dollars")
+    fork.add_argument("--session", help="the new session's id (default: <id>-fork<N>)")
+    fork.add_argument("--plain", action="store_true")
+
     from .demo import add_arguments
 
     add_arguments(commands.add_parser("demo", help="run the quickstart task, then the example notebooks"))
@@ -123,6 +133,8 @@ class PlainView:
                 f"  $ {data.get('model')}: {data.get('input_tokens')} in / {data.get('output_tokens')} out = "
                 + (f"${cost:.6f}" if cost is not None else "unpriced")
             )
+        elif kind == "restart":
+            line = f"restart: {data.get('message')}"
         elif kind in ("error", "warning", "budget_warning", "input_request", "complete", "status"):
             line = f"{kind}: {json.dumps(data, default=str)}"
         if line is not None:
@@ -161,9 +173,11 @@ class LiveView:
         cost = snap["cost"]
         budget = f" of ${cost['budget_usd']:.2f}" if cost.get("budget_usd") else ""
         unpriced = f"  unpriced: {', '.join(cost['unpriced'])}" if cost["unpriced"] else ""
+        carried = cost.get("carried")
+        books = f"  +${carried['total_usd']:.4f} carried" if carried else ""
         money = Text(
             f"${cost['total_usd']:.4f}{budget}  {cost['input_tokens']} in / {cost['output_tokens']} out"
-            f"{unpriced}",
+            f"{books}{unpriced}",
             style="bold red" if cost.get("warning") else "cyan",
         )
         lines = Text(
@@ -212,7 +226,9 @@ async def _run(args: argparse.Namespace, task_id: str, task: str, config: dict[s
             log.close()
     cost = prepared.state.cost
     shown = json.dumps(result.get("result", result), default=str)[:500]
-    print(f"completed: ${cost['total_usd']:.6f}, result: {shown}")
+    carried = cost.get("carried")
+    books = f" (+${carried['total_usd']:.6f} carried = ${cost['grand_total_usd']:.6f})" if carried else ""
+    print(f"completed: ${cost['total_usd']:.6f}{books}, result: {shown}")
     return 0
 
 
@@ -260,6 +276,16 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .executor import IsolatedTaskExecutor
 
         task, config = IsolatedTaskExecutor(session_manager=sessions).resume_config(args.session_id)
+        print(config["restart"]["message"], file=sys.stderr)  # where it restarts, before it starts
+        return asyncio.run(_run(args, task_id, task, config))
+    if args.command == "fork":
+        from .fork import fork_config
+
+        changes = {k: getattr(args, k) for k in ("instructions", "model", "budget_usd")}
+        task, config = fork_config(
+            sessions, args.session_id, args.at_step, session_id=args.session, changes=changes
+        )
+        print(config["restart"]["message"], file=sys.stderr)
         return asyncio.run(_run(args, task_id, task, config))
     config: dict[str, Any] = json.loads(args.config) if args.config else {}
     options = {

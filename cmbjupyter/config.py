@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from ._shapes import event_problem
 from .dag import MODES, canonical_mode
 from .errors import ConfigError, InvalidSessionId
 from .events import dumps
@@ -219,6 +220,12 @@ class TaskConfig:
                 "config['prices'] must map model names to {'input': $/Mtok, 'output': $/Mtok, ...}"
             )
         self.prices = prices
+        restart = raw.get("restart")
+        problem = None if restart is None else event_problem("restart", restart)
+        if problem is not None:
+            raise ConfigError(f"config['restart'] (a resume's or a fork's, see cmbjupyter.books): {problem}")
+        #: Where a resumed or forked run restarts, its lineage and carried books (published first).
+        self.restart: dict[str, Any] | None = dict(restart) if restart is not None else None
         self._check_dask(raw)
         raw["mode"], raw["engine"] = self.mode, self.engine
         check_encodable(raw, "the config")

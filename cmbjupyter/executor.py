@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._supervisor import TaskSupervisor
+from .books import attempt_entries, resume_restart
 from .config import TaskConfig, check_encodable
 from .errors import ConfigError, SessionError, TaskCancelled
 from .redact import REDACTED
@@ -178,20 +179,38 @@ class IsolatedTaskExecutor:
         return await self.execute(task_id, task if task is not None else record_task, config, output_callback)
 
     def resume_config(self, session_id: str, **overrides: Any) -> tuple[str, dict[str, Any]]:
-        """The task and the config that resume ``session_id``."""
+        """The task and the config that resume ``session_id``.
+
+        Where it restarts is decided here, before anything runs (:func:`books.resume_restart`: the
+        saved step, or the beginning for an engine that cannot restart mid-way), and the run's
+        ``restart`` event carries the books of the earlier attempts (cost, tokens, time).
+        """
         manager = self.session_manager or SessionManager()
         self.session_manager = manager
         record = manager.load_session(session_id)
         if record.get("status") == "completed":
             raise SessionError(f"session {session_id!r} is completed; there is nothing to resume")
         config = {k: v for k, v in (record.get("config") or {}).items() if v != REDACTED and k != "env"}
+        for key in ("restart", "restart_at_step"):
+            config.pop(key, None)  # a fork's: this attempt restarts where the session stopped
         config.update(overrides)
         config["session_id"] = session_id
-        step = record.get("current_step")
+        step, mid_way, message = resume_restart(record)
         if step is not None:
             config.setdefault("restart_at_step", step)
+        if mid_way:  # the context saved when that step started, not the one the run was given
+            config["context"] = record.get("context_variables") or {}
         config.setdefault("context", record.get("context_variables") or {})
         config["resume"] = {"phase": record.get("current_phase"), "step": step}
+        at = config.get("restart_at_step") if mid_way else None
+        restart = {
+            "message": f"resumes {session_id}: {message}",
+            "at_step": at,
+            "restored_steps": list(range(1, at)) if isinstance(at, int) else [],
+            "carried": attempt_entries(record),
+        }
+        lineage = {k: record[k] for k in ("parent_session", "forked_at_step", "changes") if k in record}
+        config["restart"] = {**restart, **lineage}
         return str(record.get("task") or ""), config
 
     async def aclose(self) -> None:

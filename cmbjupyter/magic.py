@@ -28,12 +28,36 @@ from IPython.core.magic_arguments import argument, magic_arguments
 
 from .dag import MODES
 
-__all__ = ["CmbAgentMagics", "parse_cell_args"]
+__all__ = ["CmbAgentMagics", "parse_cell_args", "parse_fork_args"]
 
 LINE_USAGE = (
     "%cmbagent sessions | show ID | cancel ID | resume ID [--background] | compare A B "
-    "| export ID [--to FILE.ipynb]"
+    "| export ID [--to FILE.ipynb] | fork ID --at-step N "
+    "[--instructions TEXT] [--model NAME] [--budget USD] [--session NEW] [--background]"
 )
+
+
+class _ForkParser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # never exit the kernel: a UsageError names the problem
+        raise UsageError(f"{message}\nusage: {self.format_usage().strip()}")
+
+
+def _fork_parser() -> argparse.ArgumentParser:
+    """``%cmbagent fork``'s options (the CLI's ``cmbjupyter fork`` has the same)."""
+    parser = _ForkParser(prog="%cmbagent fork", add_help=False)
+    parser.add_argument("session_id")
+    parser.add_argument("--at-step", dest="at_step", type=int, required=True)
+    parser.add_argument("--instructions")
+    parser.add_argument("--model")
+    parser.add_argument("--budget", dest="budget_usd", type=float)
+    parser.add_argument("--session")
+    parser.add_argument("--background", action="store_true")
+    return parser
+
+
+def parse_fork_args(words: list[str]) -> dict[str, Any]:
+    """The keyword arguments of ``api.fork`` from ``%cmbagent fork``'s words; UsageError if wrong."""
+    return vars(_fork_parser().parse_args(words))
 
 
 def _json_object(text: str) -> dict[str, Any]:
@@ -151,6 +175,7 @@ class CmbAgentMagics(Magics):
 
     def _line(self, line: str) -> Any:
         from . import api
+        from .errors import CmbJupyterError
 
         words = shlex.split(line)
         if not words:
@@ -158,6 +183,17 @@ class CmbAgentMagics(Magics):
         command, rest = words[0], words[1:]
         if command == "sessions":
             return api.sessions_table()
+        if command == "fork":
+            options = parse_fork_args(rest)
+            background = options.pop("background")
+            try:
+                run = api.fork(options.pop("session_id"), options.pop("at_step"), **options)
+            except (CmbJupyterError, ValueError) as exc:
+                raise UsageError(str(exc)) from None
+            self._user_ns()["_"] = run
+            if not background:
+                _wait(run)
+            return None
         if command in ("show", "cancel", "resume") and not rest:
             raise UsageError(f"%cmbagent {command} needs a session or task id")
         if command == "show":
@@ -173,7 +209,7 @@ class CmbAgentMagics(Magics):
         if command in ("compare", "export"):
             return _report(command, rest)
         raise UsageError(
-            f"unknown %cmbagent command {command!r}: sessions, show, cancel, resume, compare or export"
+            f"unknown %cmbagent command {command!r}: sessions, show, cancel, resume, fork, compare or export"
         )
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "new_task_id",
     "prepare_in_kernel",
     "runs",
+    "set_forker",
     "start_in_kernel",
 ]
 
@@ -59,6 +60,16 @@ class LoopThread:
 
 
 _RUNS: dict[str, Run] = {}
+
+
+#: ``cmbjupyter.api.fork``, which :meth:`Run.fork` calls (api imports this module, not the reverse).
+_FORKER: Callable[..., Run] | None = None
+
+
+def set_forker(fork: Callable[..., Run]) -> None:
+    """Name the function :meth:`Run.fork` calls (``cmbjupyter.api`` does, on import)."""
+    global _FORKER
+    _FORKER = fork
 
 
 def runs() -> list[Run]:
@@ -170,6 +181,16 @@ class Run:
         if self._answer is None:
             raise RuntimeError("this run cannot receive input")
         self._answer(str(request["request_id"]), text)
+
+    def fork(self, at_step: int, **changes: Any) -> Run:
+        """Fork this run's session at step ``at_step`` into a new session: ``cmbjupyter.api.fork(
+        self.session_id, at_step, **changes)`` (``instructions``, ``model``, ``budget_usd``,
+        ``session``); steps before ``at_step`` are restored, not re-run. Returns the new Run."""
+        if self.session_id is None:
+            raise RuntimeError(f"run {self.task_id!r} has no session to fork")
+        if _FORKER is None:  # pragma: no cover - cmbjupyter.api sets it when it is imported
+            raise RuntimeError("import cmbjupyter to fork runs")
+        return _FORKER(self.session_id, at_step, force_kernel=self.where == "kernel", **changes)
 
     def add_done_callback(self, fn: Callable[[Run], None]) -> None:
         if self.done():

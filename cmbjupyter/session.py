@@ -261,6 +261,8 @@ class SessionManager:
             "created_at": record.get("created_at"),
             "updated_at": record.get("updated_at"),
             "total_usd": cost.get("total_usd"),
+            "carried_usd": (cost.get("carried") or {}).get("total_usd"),
+            "parent_session": record.get("parent_session"),
             "suspend_reason": record.get("suspend_reason"),
             "path": str(self.path(str(record.get("session_id")))),
             "notebook": origin_of(record).get("notebook"),

@@ -16,13 +16,17 @@ Snapshot shape (JSON)::
              "edges": [{"source", "target"}], "current": id | None},
      "cost": {"total_usd", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
               "calls", "by_model": {...}, "by_agent": {...}, "by_step": {...}, "unpriced": [models],
-              "budget_usd", "budget_fraction", "warning", "exceeded", "prices"},
+              "budget_usd", "budget_fraction", "warning", "exceeded", "prices",
+              "carried": {"total_usd", "calls", tokens..., "seconds", "sessions": [...]} | None,
+              "grand_total_usd": this run's total + carried},
      "output": [{"seq", "ts", "stream", "agent", "text"}], "output_count",
      "input_request": {"request_id", "prompt"} | None,
      "result", "error", "context", "counts": {type: n}, "other_events": [last unknown events],
      "work_dir": path | None,
      "artifacts": {"items": [artifact records, latest per path, in order], "count": artifact events,
-                   "dropped": paths no longer kept (beyond ARTIFACTS_KEPT)}}
+                   "dropped": paths no longer kept (beyond ARTIFACTS_KEPT)},
+     "restart": {"message", "at_step", "parent_session", "forked_at_step", "changes",
+                 "restored_steps"} | None   (a resumed or forked run: see the ``restart`` fold)}
 """
 
 from __future__ import annotations
@@ -95,6 +99,8 @@ class RunState:
             "warning": False,
             "exceeded": False,
             "prices": None,
+            "carried": None,
+            "grand_total_usd": 0.0,
         }
         self.output: deque[dict[str, Any]] = deque(maxlen=output_lines)
         self.output_count = 0
@@ -109,6 +115,8 @@ class RunState:
         self.artifacts: dict[str, dict[str, Any]] = {}
         self.artifact_count = 0
         self.artifact_count_dropped = 0
+        #: Where a resumed or forked run restarts and its lineage (the ``restart`` event), or None.
+        self.restart: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ reducer
 
@@ -172,6 +180,7 @@ class RunState:
                 "count": self.artifact_count,
                 "dropped": self.artifact_count_dropped,
             },
+            "restart": copy.deepcopy(self.restart),
         }
 
     def restore(self, snapshot: Mapping[str, Any]) -> RunState:
@@ -212,6 +221,7 @@ class RunState:
         fresh.artifacts = {str(a["path"]): copy.deepcopy(a) for a in items}
         fresh.artifact_count = int(artifacts.get("count") or 0)
         fresh.artifact_count_dropped = int(artifacts.get("dropped") or 0)
+        fresh.restart = copy.deepcopy(snapshot.get("restart"))
         vars(self).update(vars(fresh))
         return self
 
@@ -243,6 +253,7 @@ class RunState:
                 **{k: cost[k] for k in BUCKETS},
                 "unpriced": list(cost["unpriced"]),
                 "budget_usd": cost["budget_usd"],
+                "carried_usd": round((cost.get("carried") or {}).get("total_usd") or 0.0, 6),
             },
             "prices": cost["prices"],
             "error": {k: v for k, v in (self.error or {}).items() if k != "traceback"} or None,

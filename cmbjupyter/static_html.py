@@ -77,11 +77,14 @@ def _svg(dag: Mapping[str, Any]) -> str:
         x, y = centre[str(node["id"])]
         label = str(node.get("label") or node["id"])
         short = label if len(label) <= 22 else label[:21] + "…"
+        restored = ", restored: not re-run" if node.get("restored") else ""
+        width = 3 if status == "running" else 1.5
+        dashed = ' stroke-dasharray="2 2"' if restored else ""
         parts.append(
             f'<g data-node-id="{escape(str(node["id"]))}" data-status="{escape(status)}">'
-            f"<title>{escape(label)} ({escape(status)})</title>"
+            f"<title>{escape(label)} ({escape(status)}{restored})</title>"
             f'<rect x="{x - NODE_W / 2:.0f}" y="{y - NODE_H / 2:.0f}" width="{NODE_W}" height="{NODE_H}" '
-            f'rx="6" fill="{fill}" stroke="{stroke}" stroke-width="{3 if status == "running" else 1.5}"/>'
+            f'rx="6" fill="{fill}" stroke="{stroke}" stroke-width="{width}"{dashed}/>'
             f'<text x="{x:.0f}" y="{y + 4:.0f}" text-anchor="middle" fill="#1f2328">{escape(short)}</text>'
             "</g>"
         )
@@ -109,6 +112,13 @@ def _cost_table(cost: Mapping[str, Any]) -> str:
         f"{cost.get('input_tokens', 0):,} in / {cost.get('output_tokens', 0):,} out tokens · "
         f"{cost.get('calls', 0)} calls</p>"
     )
+    carried = cost.get("carried")
+    if carried:
+        head += (
+            f'<p class="cmb-carried">+ {usd(carried.get("total_usd"))} carried from '
+            f"{escape(', '.join(str(e.get('session_id')) for e in carried.get('sessions') or []))} = "
+            f"{usd(cost.get('grand_total_usd'))} in all</p>"
+        )
     if not rows:
         return head
     return (
@@ -164,6 +174,7 @@ def render_html(snapshot: Mapping[str, Any]) -> str:
         if bit
     )
     error = snapshot.get("error") or {}
+    restart = snapshot.get("restart") or {}
     message = error.get("message") or snapshot.get("message") or ""
     colour = COLOURS.get(status, ("", "#57606a"))[1] if status != "cancelled" else "#bf8700"
     return (
@@ -171,6 +182,7 @@ def render_html(snapshot: Mapping[str, Any]) -> str:
         f'style="{BOX_STYLE}">'
         f'<div><strong style="color:{colour}">{escape(status)}</strong> {escape(where)}</div>'
         + (f'<div style="white-space:pre-wrap">{escape(str(message))}</div>' if message else "")
+        + (f"<div>{escape(str(restart['message']))}</div>" if restart.get("message") else "")
         + f'<div style="max-height:380px;overflow:auto">{_svg(snapshot.get("dag") or {})}</div>'
         + _cost_table(snapshot.get("cost") or {})
         + _files(snapshot)

@@ -51,6 +51,7 @@ class RunView:
             self.widget = RunWidget()
             self.widget.on_cancel(lambda: run.cancel(wait=False))
             self.widget.on_input(lambda text: run.answer(text))
+            self.widget.on_fork(lambda request: run.fork(display=False, **request).session_id)
         run.view = self
         run.add_done_callback(lambda _run: self.refresh(final=True))
 

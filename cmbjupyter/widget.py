@@ -4,6 +4,9 @@ The kernel never sends one comm message per event: a :class:`~cmbjupyter.router.
 :meth:`RunWidget.update_from` a RunState snapshot at most ~20 times a second, and only the parts
 that changed (``run``, ``dag``, ``cost``, ``console``, ``artifacts``) are synced, together in one
 message. The browser sends back ``{"type": "cancel"}``, ``{"type": "input", "text": ...}`` and
+``{"type": "fork", "id": n, "at_step": N, "instructions"?, "model"?, "budget_usd"?, "session_id"?}``
+(the Fork button of a step node: answered ``{"type": "fork", "id": n, "session_id": the new
+session}`` or ``{..., "error": what is wrong}``) and
 ``{"type": "file", "id": n, "path": ...}``: a file of the run's work dir, opened in the Results
 viewer, answered with its bytes as one binary buffer (``{"type": "file", "id": n, "mime": ...}``)
 or ``{"type": "file", "id": n, "error": ...}``. Files travel only when opened.
@@ -99,6 +102,7 @@ class RunWidget(anywidget.AnyWidget):
         super().__init__(**kwargs)
         self._on_cancel: list[Callable[[], Any]] = []
         self._on_input: list[Callable[[str], Any]] = []
+        self._on_fork: Callable[[dict[str, Any]], str | None] | None = None
         self._thumbnails: dict[str, str] = {}  # every thumbnail sent, by key (for views that ask)
         self.on_msg(self._handle_message)
         if snapshot is not None:
@@ -125,6 +129,25 @@ class RunWidget(anywidget.AnyWidget):
         """Call ``callback(text)`` when the user answers an input request."""
         self._on_input.append(callback)
 
+    def on_fork(self, callback: Callable[[dict[str, Any]], str | None]) -> None:
+        """Call ``callback({"at_step", ...changes})`` when the user forks from a step; it returns
+        the new session's id (or raises, and the error is shown beside the button)."""
+        self._on_fork = callback
+
+    def _fork(self, content: dict[str, Any]) -> None:
+        fields = ("at_step", "instructions", "model", "budget_usd", "session_id")
+        request = {k: content[k] for k in fields if content.get(k) is not None}
+        if "session_id" in request:
+            request["session"] = request.pop("session_id")
+        reply: dict[str, Any] = {"type": "fork", "id": content.get("id")}
+        try:
+            if self._on_fork is None:
+                raise RuntimeError("this run cannot be forked from here")
+            reply["session_id"] = self._on_fork(request)
+        except Exception as exc:  # a bad step, a change refused: said beside the button
+            reply["error"] = str(exc)
+        self.send(reply)
+
     def _handle_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if not isinstance(content, dict):
             return
@@ -134,6 +157,8 @@ class RunWidget(anywidget.AnyWidget):
         elif content.get("type") == "input" and isinstance(content.get("text"), str):
             for answer in self._on_input:
                 answer(content["text"])
+        elif content.get("type") == "fork":
+            self._fork(content)
         elif content.get("type") == "file":
             self._send_file(content.get("id"), content.get("path"))
         elif content.get("type") == "thumbnails":

@@ -184,6 +184,22 @@ class ServerClient:
         body = {"config": dict(config or {}), "notebook": self.notebook}
         return self._submission(self.request("POST", f"sessions/{_quote(session_id)}/resume", body))
 
+    def fork(
+        self,
+        session_id: str,
+        at_step: int,
+        changes: Mapping[str, Any] | None = None,
+        *,
+        new_session: str | None = None,
+        config: Mapping[str, Any] | None = None,
+    ) -> Submission:
+        """Fork a session the server holds at ``at_step`` into a new session (a new task)."""
+        body: dict[str, Any] = {"at_step": at_step, **dict(changes or {}), "config": dict(config or {})}
+        body["notebook"] = self.notebook
+        if new_session is not None:
+            body["session_id"] = new_session
+        return self._submission(self.request("POST", f"sessions/{_quote(session_id)}/fork", body))
+
     @staticmethod
     def _submission(reply: Mapping[str, Any]) -> Submission:
         return Submission(

@@ -29,6 +29,7 @@ from .client import ServerClient, Submission, update_state
 
 __all__ = [
     "follow",
+    "fork_on_server",
     "portable_config",
     "prepare_follow",
     "resume_on_server",
@@ -90,6 +91,17 @@ def resume_on_server(client: ServerClient, session_id: str, overrides: dict[str,
     """Resume a session the server holds (from its saved phase and step); a Run that will follow it,
     not started (see :func:`submit_to_server`)."""
     return prepare_follow(client, client.resume(session_id, portable_config(overrides, defaults=False)))
+
+
+def fork_on_server(
+    client: ServerClient, session_id: str, at_step: int, changes: dict[str, Any], new_session: str | None
+) -> Run:
+    """Fork a session the server holds at ``at_step`` (the server copies its work dir); a Run that
+    will follow the new session's task, not started (see :func:`submit_to_server`)."""
+    config = portable_config({}, defaults=False)  # the kernel's LLM settings, as for a resume
+    return prepare_follow(
+        client, client.fork(session_id, at_step, changes, new_session=new_session, config=config)
+    )
 
 
 def prepare_follow(client: ServerClient, submission: Submission) -> Run:

@@ -25,6 +25,7 @@ from ..config import DEFAULT_SESSIONS_DIR, default_python, resolve_engine
 from ..session import SessionManager
 from .files import SessionFileHandler, SessionFilesHandler, TaskFileHandler, TaskFilesHandler
 from .handlers import (
+    SessionForkHandler,
     SessionHandler,
     SessionResumeHandler,
     SessionsHandler,
@@ -59,6 +60,7 @@ ROUTES: Final = (
     ("/sessions", SessionsHandler),
     (f"/sessions/{_SESSION}", SessionHandler),
     (f"/sessions/{_SESSION}/resume", SessionResumeHandler),
+    (f"/sessions/{_SESSION}/fork", SessionForkHandler),
     (f"/sessions/{_SESSION}/files", SessionFilesHandler),
     (f"/sessions/{_SESSION}/files/{_FILE}", SessionFileHandler),
     ("/compare", CompareHandler),

@@ -18,6 +18,7 @@ from tornado import web
 from .._version import __version__
 from ..backends.warm import active_pool
 from ..errors import ConfigError
+from ..fork import CHANGES
 from ..notebook import clean_summary, session_summary
 from ._base import BaseHandler, json_errors
 from .entry import TaskEntry
@@ -25,6 +26,7 @@ from .recovery import session_state
 from .registry import TaskRegistry
 
 __all__ = [
+    "SessionForkHandler",
     "SessionHandler",
     "SessionResumeHandler",
     "SessionsHandler",
@@ -200,4 +202,38 @@ class SessionResumeHandler(BaseHandler):
         if not isinstance(overrides, dict):
             raise ConfigError("'config' must be an object of config overrides")
         entry = await self.registry.resume(session_id, overrides, notebook=body.get("notebook"))
+        self.reply(_created(entry, self.registry), status=201)
+
+
+class SessionForkHandler(BaseHandler):
+    """``POST sessions/{id}/fork {at_step, instructions?, model?, budget_usd?, session_id?, config?,
+    notebook?}``: a new session from the saved one's state before step ``at_step`` (201, as a task)."""
+
+    FIELDS = ("at_step", *CHANGES, "session_id", "config", "notebook")
+
+    @web.authenticated
+    @authorized
+    @json_errors
+    async def post(self, session_id: str) -> None:
+        body = self.body()
+        unknown = sorted(set(body) - set(self.FIELDS))
+        if unknown:
+            raise ConfigError(
+                f"unknown fork fields {', '.join(unknown)}: a fork takes {', '.join(self.FIELDS)}"
+            )
+        overrides = body.get("config")
+        overrides = {} if overrides is None else overrides
+        if not isinstance(overrides, dict):
+            raise ConfigError("'config' must be an object of config overrides")
+        new_id = body.get("session_id")
+        if new_id is not None and not isinstance(new_id, str):
+            raise ConfigError(f"'session_id' must be a session id, not {new_id!r}")
+        entry = await self.registry.fork(
+            session_id,
+            body.get("at_step"),  # type: ignore[arg-type]  # checked by fork_config
+            {k: body[k] for k in CHANGES if body.get(k) is not None},
+            session_id=new_id,
+            overrides=overrides,
+            notebook=body.get("notebook"),
+        )
         self.reply(_created(entry, self.registry), status=201)

@@ -36,6 +36,7 @@ from ..errors import (
     TaskNotFound,
 )
 from ..executor import IsolatedTaskExecutor
+from ..fork import fork_config
 from ..session import SessionManager
 from ._memory import entry_bytes, trim_heap
 from .entry import ChangeFeed, TaskEntry
@@ -208,6 +209,32 @@ class TaskRegistry:
         if self.live_for_session(session_id) is not None:
             raise TaskConflict(f"session {session_id!r} is already running or queued on this server")
         task, config = self.executor.resume_config(session_id, **dict(overrides or {}))
+        origin = config.pop("origin", None) or {}
+        return await self.submit(task, config, notebook=notebook or origin.get("notebook"))
+
+    async def fork(
+        self,
+        parent_id: str,
+        at_step: int,
+        changes: Mapping[str, Any] | None = None,
+        *,
+        session_id: str | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        notebook: str | None = None,
+    ) -> TaskEntry:
+        """Fork a saved session at ``at_step`` into a new session (:func:`cmbjupyter.fork.fork_config`:
+        the work dir is copied off the event loop) and run it as a new task."""
+        if self.live_for_session(parent_id) is not None:
+            raise TaskConflict(f"session {parent_id!r} is running or queued: fork it once it has stopped")
+        task, config = await asyncio.to_thread(
+            fork_config,
+            self.sessions,
+            parent_id,
+            at_step,
+            session_id=session_id,
+            changes=changes,
+            overrides=overrides,
+        )
         origin = config.pop("origin", None) or {}
         return await self.submit(task, config, notebook=notebook or origin.get("notebook"))
 

@@ -1,5 +1,6 @@
 // The cost meter: total dollars and tokens, a bar against the budget, and the split by model and agent.
 
+import { carriedLine } from "./fork.js";
 import { el, tokens, usd } from "./format.js";
 
 function table(title, buckets) {
@@ -53,6 +54,8 @@ export class CostPanel {
         el("div", "cmb-budget-label", `${usd(c.total_usd)} of ${usd(c.budget_usd)} budget${label}`),
       );
     }
+    const carried = carriedLine(c);
+    if (carried) parts.push(carried);
     if (c.unpriced?.length) parts.push(el("div", "cmb-unpriced", `No price for: ${c.unpriced.join(", ")}`));
     for (const t of [table("model", c.by_model), table("agent", c.by_agent)]) if (t) parts.push(t);
     this.root.replaceChildren(...parts);

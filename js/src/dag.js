@@ -152,10 +152,11 @@ export class DagPanel {
       const g = this.shapes.get(n.id);
       if (!g) continue;
       const status = n.status ?? "pending";
-      if (g.getAttribute("data-status") !== status) {
+      const restored = n.restored ? " cmb-restored" : "";
+      if (g.getAttribute("data-status") !== status || g.classList.contains("cmb-restored") !== !!restored) {
         g.setAttribute("data-status", status);
         const marks = `${n.id === this.selected ? " cmb-selected" : ""}${n.id === current ? " cmb-current" : ""}`;
-        g.setAttribute("class", `cmb-node cmb-${status}${marks}`);
+        g.setAttribute("class", `cmb-node cmb-${status}${restored}${marks}`);
       }
     }
     if (current !== this.current) {

@@ -17,10 +17,11 @@ import { ApiError, CmbAgentApi } from "./api.js";
 import { CompareView } from "./compare.js";
 import { downloadReport } from "./downloads.js";
 import { ResultsPanel, loaderCode } from "./results.js";
-import { el, started, usd } from "./format.js";
+import { el, started } from "./format.js";
 import { partsOf } from "./parts.js";
 import { ACTIVE } from "./protocol.js";
 import { patchTasks, rowsOf } from "./rows.js";
+import { rowCost } from "./fork.js";
 import { createRunView } from "./view.js";
 
 const RESUMABLE = new Set(["suspended", "cancelled", "failed"]); // their session is suspended
@@ -110,6 +111,7 @@ class SessionsPanel extends Widget {
       onCancel: () => this.cancel(),
       onInput: (text) => this.answer(text),
       insertCell: (code) => this.insertCode(code),
+      onFork: (request) => this.fork(request),
       ...fileActions,
     });
     this.folder = el("div", "cmb-sidebar-folder");
@@ -297,17 +299,13 @@ class SessionsPanel extends Widget {
         );
         row.dataset.sessionId = r.session_id;
         row.dataset.status = r.status ?? "";
-        const cost = r.cost?.total_usd ?? r.total_usd;
+        const cost = rowCost(r);
         const since = r.started_at ?? r.created_at;
         row.title = r.error ?? (since ? `started ${since}` : ""); // a damaged file: why
         row.append(
           el("span", `cmb-status cmb-${r.status}`, r.status ?? "?"),
           el("span", "cmb-sidebar-name", ` ${r.session_id} `),
-          el(
-            "span",
-            "cmb-where",
-            [r.mode, r.phase, cost != null ? usd(cost) : "", started(since)].filter(Boolean).join(" · "),
-          ),
+          el("span", "cmb-where", [r.mode, r.phase, cost, started(since)].filter(Boolean).join(" · ")),
         );
         row.addEventListener("click", () => this.select(r));
         return row;
@@ -433,6 +431,14 @@ class SessionsPanel extends Widget {
       status: created.status ?? "queued",
     });
     this.select({ ...created, session_id: sessionId });
+  }
+
+  /** Forks a session at a step (`POST sessions/{id}/fork`) and shows the new session's task. */
+  async fork({ session, ...body }) {
+    const created = await this.api.call(`sessions/${encodeURIComponent(session)}/fork`, "POST", body);
+    this.tasks.set(created.task_id, { ...created, status: created.status ?? "queued" });
+    this.select({ ...created });
+    return created;
   }
 
   async answer(text) {

@@ -46,6 +46,15 @@ export default `
 .cmbjupyter-run .cmb-node.cmb-skipped rect { stroke: var(--cmb-skipped); stroke-dasharray: 4 3; }
 .cmbjupyter-run .cmb-node.cmb-completed text, .cmbjupyter-run .cmb-node.cmb-failed text { fill: #1f2328; }
 .cmbjupyter-run .cmb-node.cmb-selected rect { stroke-width: 4; }
+.cmbjupyter-run .cmb-node.cmb-restored rect { fill: #eef1f4; stroke-dasharray: 2 2; }
+.cmbjupyter-run .cmb-restart { margin: 4px 0; padding: 2px 6px; border-left: 3px solid var(--cmb-running);
+  color: var(--cmb-muted); }
+.cmbjupyter-run .cmb-carried { margin: 4px 0; color: var(--cmb-muted); font-size: 12px; }
+.cmbjupyter-run .cmb-carried-total { color: var(--cmb-fg); font-weight: 600; }
+.cmbjupyter-run .cmb-fork { margin-top: 6px; }
+.cmbjupyter-run .cmb-fork-form { display: flex; flex-direction: column; gap: 4px; margin-top: 4px; }
+.cmbjupyter-run .cmb-fork-form[hidden] { display: none; }
+.cmbjupyter-run .cmb-fork-outcome.cmb-error { color: var(--cmb-failed); }
 .cmbjupyter-run .cmb-edge { fill: none; stroke: var(--cmb-pending); stroke-width: 1.2; }
 .cmbjupyter-run .cmb-arrowhead { fill: var(--cmb-pending); }
 .cmbjupyter-run .cmb-details { margin-top: 6px; padding: 6px; background: var(--cmb-panel); border-radius: 4px; }

@@ -11,6 +11,7 @@
 import { ConsolePanel, consoleState } from "./console.js";
 import { CostPanel } from "./cost.js";
 import { DagPanel } from "./dag.js";
+import { forkControl, restartLine } from "./fork.js";
 import { copyText, duration, el, tokens, usd } from "./format.js";
 import { OutcomeLine } from "./outcome.js";
 import { ACTIVE } from "./protocol.js";
@@ -23,10 +24,14 @@ import { TranscriptStore, ofNode } from "./transcript_store.js";
 
 /** @typedef {[string, string, (button: HTMLElement) => void]} FileButton A file's action: label, class, handler. */
 
-function details(node, files, onOpen, transcript) {
+function details(node, files, onOpen, transcript, fork) {
   const box = el("div", "cmb-details");
-  box.appendChild(el("div", "cmb-details-title", `${node.label ?? node.id} · ${node.status ?? "pending"}`));
+  const restored = node.restored ? " · restored" : "";
+  box.appendChild(
+    el("div", "cmb-details-title", `${node.label ?? node.id} · ${node.status ?? "pending"}${restored}`),
+  );
   const facts = [
+    ["restored", node.restored ? "from the earlier run: not re-run, costs nothing here" : ""],
     ["node", node.id],
     ["type", node.type],
     ["agent", node.agent],
@@ -47,6 +52,7 @@ function details(node, files, onOpen, transcript) {
     box.appendChild(fileList(files, onOpen));
   }
   if (transcript) box.appendChild(transcript);
+  if (fork) box.appendChild(fork);
   return box;
 }
 
@@ -57,7 +63,8 @@ function details(node, files, onOpen, transcript) {
  *          thumbnail?: (record: object) => string | undefined,
  *          fileButtons?: (record: object, run: object) => FileButton[],
  *          insertCell?: (code: string) => void, store?: TranscriptStore,
- *          state?: {transcript?: object, console?: object, tabs?: object}}} actions
+ *          state?: {transcript?: object, console?: object, tabs?: object},
+ *          onFork?: (request: object) => Promise<{session_id?: string}>}} actions
  */
 export function createRunView(host, actions = {}) {
   const root = el("div", "cmbjupyter-run");
@@ -78,6 +85,7 @@ export function createRunView(host, actions = {}) {
   });
   header.append(status, where, cancel);
   const message = el("div", "cmb-message-line");
+  const restart = el("div", "cmb-restart-slot");
   const body = el("div", "cmb-body");
   const left = el("div", "cmb-left");
   const right = el("div", "cmb-right");
@@ -110,7 +118,8 @@ export function createRunView(host, actions = {}) {
       transcript.showStep(node.step ?? "");
     };
     const said = items.length ? nodeTranscript(items, transcript.actions, onFilter) : null;
-    detailBox.replaceChildren(...(node ? [details(node, own, open, said)] : []));
+    const fork = node ? forkControl(node, run, actions.onFork) : null;
+    detailBox.replaceChildren(...(node ? [details(node, own, open, said, fork)] : []));
   };
   const dagPanel = new DagPanel(left, (id) => {
     showNode(id);
@@ -150,7 +159,7 @@ export function createRunView(host, actions = {}) {
     ],
     state.tabs,
   );
-  root.append(style, header, outcome.root, message, ask, body, results.root, tabs.root);
+  root.append(style, header, outcome.root, restart, message, ask, body, results.root, tabs.root);
   host.appendChild(root);
   // A selected node's details follow its transcript (redrawn only when it has new items).
   const unsubscribe = store.subscribe(() => {
@@ -173,6 +182,8 @@ export function createRunView(host, actions = {}) {
     if (!ACTIVE.has(s)) cancel.disabled = false;
     message.textContent = run?.error?.message ?? (ACTIVE.has(s) ? (run?.message ?? "") : "");
     message.classList.toggle("cmb-error", Boolean(run?.error));
+    const line = restartLine(run);
+    restart.replaceChildren(...(line ? [line] : []));
     const request = run?.input_request;
     ask.hidden = !request;
     if (request) prompt.textContent = request.prompt ?? "Input:";
@@ -192,7 +203,11 @@ export function createRunView(host, actions = {}) {
         if (part.items) store.append(part.items, part);
         else store.setMeta(part);
       }
-      if (parts.run !== undefined) updateRun(parts.run);
+      if (parts.run !== undefined) {
+        const ended = ACTIVE.has(run?.status) && !ACTIVE.has(parts.run?.status);
+        updateRun(parts.run);
+        if (ended && dagPanel.selected) dagPanel.onSelect(dagPanel.selected); // Fork appears
+      }
       if (parts.dag !== undefined) {
         dag = parts.dag;
         dagPanel.update(dag);

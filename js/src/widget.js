@@ -1,4 +1,4 @@
-// The anywidget entry of cmbjupyter.widget.RunWidget: traits in, "cancel"/"input"/"file" messages out.
+// The anywidget entry of cmbjupyter.widget.RunWidget: traits in, "cancel"/"input"/"file"/"fork" messages out.
 // The open node (`selected`) lives in the model, not the view: the output is re-published on phase
 // changes (so saved notebooks hold the latest state), which renders a new view that restores it.
 // A file opened in the Results panel is asked of the kernel ({"type": "file", "id", "path"}) and
@@ -47,9 +47,29 @@ function fileChannel(model) {
   return { fetchFile, onMessage, pending };
 }
 
+/** `onFork(request)` through the widget's comm: the kernel forks and answers the new session's id. */
+function forkChannel(model) {
+  const pending = new Map(); // request id -> {resolve, reject}
+  const onMessage = (msg) => {
+    if (msg?.type !== "fork" || !pending.has(msg.id)) return;
+    const { resolve, reject } = pending.get(msg.id);
+    pending.delete(msg.id);
+    if (msg.error) reject(new Error(msg.error));
+    else resolve({ session_id: msg.session_id });
+  };
+  const fork = ({ session: _session, ...request }) =>
+    new Promise((resolve, reject) => {
+      const id = `k${(nextRequest += 1)}`;
+      pending.set(id, { resolve, reject });
+      model.send({ type: "fork", id, ...request });
+    });
+  return { fork, onMessage };
+}
+
 export default {
   render({ model, el }) {
     const files = fileChannel(model);
+    const forks = forkChannel(model);
     if (!THUMBNAILS.has(model)) THUMBNAILS.set(model, new Map());
     const thumbnails = THUMBNAILS.get(model);
     const transcript = transcriptChannel(model);
@@ -59,6 +79,7 @@ export default {
       view.redrawResults(model.get("artifacts"));
     };
     model.on("msg:custom", files.onMessage);
+    model.on("msg:custom", forks.onMessage);
     model.on("msg:custom", onThumbnails);
     const view = createRunView(el, {
       onCancel: () => model.send({ type: "cancel" }),
@@ -69,6 +90,7 @@ export default {
         model.save_changes();
       },
       fetchFile: files.fetchFile,
+      onFork: forks.fork,
       thumbnail: (record) => (record.thumb ? thumbnails.get(record.thumb) : undefined),
       store: transcript.store,
       state: perRun(model, "view", () => ({})),
@@ -94,6 +116,7 @@ export default {
       for (const [part, handler] of handlers) model.off(`change:${part}`, handler);
       model.off("change:selected", restore);
       model.off("msg:custom", files.onMessage);
+      model.off("msg:custom", forks.onMessage);
       model.off("msg:custom", onThumbnails);
       transcript.off();
       for (const { timer } of files.pending.values()) clearTimeout(timer);

@@ -16,6 +16,7 @@ ROUTES = [
     ("GET", ("sessions",)),
     ("GET", ("sessions", "{session}")),
     ("POST", ("sessions", "{session}", "resume")),
+    ("POST", ("sessions", "{session}", "fork")),
     ("GET", ("tasks", "{task}", "files")),
     ("GET", ("tasks", "{task}", "files", "data", "x.csv")),
     ("GET", ("sessions", "{session}", "files")),

@@ -159,10 +159,12 @@ def run(task: str, config: dict[str, Any], emit: Any) -> dict[str, Any]:
     restart = int(config.get("restart_at_step") or 0)
     try:
         if restart and mode in ("planning-control", "idea-generation"):
-            from .cmbagent_resume import restart_carryover, saved_plan
+            from .cmbagent_resume import add_instructions, restart_carryover, saved_plan
 
             emit.output(f"resuming at step {restart} in {work_dir}", agent="cmbjupyter")
             plan = saved_plan(work_dir, restart, context, emit, native=api.restarts)
+            if isinstance(config.get("instructions"), str):  # a fork's change to this step
+                add_instructions(work_dir, restart, config["instructions"], context, native=api.restarts)
             if api.restarts:
                 outcome = function(task, **{**arguments, "restart_at_step": restart})
             else:  # this cmbagent cannot restart by itself

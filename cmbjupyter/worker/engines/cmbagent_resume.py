@@ -18,7 +18,7 @@ from typing import Any
 from ...errors import EngineError
 from .cmbagent_hooks import add_plan_nodes
 
-__all__ = ["restart_carryover", "saved_plan"]
+__all__ = ["add_instructions", "restart_carryover", "saved_plan"]
 
 AGENTS = ("engineer", "researcher", "idea_maker", "idea_hater")
 
@@ -42,6 +42,29 @@ def saved_plan(
     nodes = [(str(s.get("sub_task", "")), s.get("sub_task_agent")) for s in sub_tasks]
     add_plan_nodes(emit, nodes, done=restart_at_step - 1)
     return sub_tasks
+
+
+def add_instructions(
+    work_dir: Path, step: int, instructions: str, context: dict[str, Any], *, native: bool
+) -> None:
+    """A fork's ``instructions`` for ``step``, added to the plan the control agents read (the
+    context's ``final_plan``): in cmbagent's own saved context for the step (newer releases restart
+    from it; the work dir is the fork's own copy, so the parent's file is never touched), else in
+    the context the carryover loop starts from."""
+    note = f"\n\nAdded for step {step} when this run was forked from another session: {instructions}"
+    if not native:
+        context["final_plan"] = f"{context.get('final_plan') or ''}{note}"
+        return
+    import pickle
+
+    saved = work_dir / "context" / f"context_step_{step - 1}.pkl"
+    with saved.open("rb") as file:
+        restored = pickle.load(file)  # cmbagent's own file, which cmbagent itself loads next
+    restored["final_plan"] = f"{restored.get('final_plan') or ''}{note}"
+    fresh = saved.with_name(saved.name + ".fork")
+    with fresh.open("wb") as file:
+        pickle.dump(restored, file)
+    fresh.replace(saved)  # a new file: never a write into one the parent may share
 
 
 def restart_carryover(

@@ -7,6 +7,11 @@ The task's namespace holds ``emit`` and short helpers so that a notebook cell re
     record_usage("gpt-4o-mini", 1200, 300, agent="engineer")
     context["answer"] = 42       # becomes the result's "context"
     result = {"value": 42}       # becomes the result's "result"
+
+Restart (``config["restart_at_step"]``: a resume or a fork): a task whose top-level code calls
+``step(1)``, ``step(2)``... as statements runs its prelude then its code from ``step(N)`` on, with ``context``
+restored from the config (:mod:`cmbjupyter.task_steps`); any other task runs whole (and may read
+``config["restart_at_step"]`` itself). The host says which, before it starts.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...events import json_safe
+from ...task_steps import compile_from_step, restart_problem
 
 __all__ = ["run"]
 
@@ -44,7 +50,13 @@ def run(task: str, config: dict[str, Any], emit: Any) -> dict[str, Any]:
         "context": context,
         "config": config,
     }
-    code = compile(task, config.get("filename") or "<cmbagent task>", "exec")
+    filename = config.get("filename") or "<cmbagent task>"
+    restart = int(config.get("restart_at_step") or 0)
+    if restart and restart_problem(task, restart) is None:
+        code = compile_from_step(task, restart, filename)
+        emit.output(f"restarting at step {restart} from the saved context", agent="cmbjupyter")
+    else:  # not step-structured: the whole task runs (the host said so before it started)
+        code = compile(task, filename, "exec")
     exec(code, namespace)
     final_context = namespace.get("context")
     return {
