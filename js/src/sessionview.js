@@ -1,0 +1,82 @@
+// A run drawn from the server's record of its session: what a notebook output shows of a run once
+// no live widget draws it (the run ended, the kernel restarted, the notebook was reopened).
+//
+// The saved state comes from GET sessions/{id}?view=state; while a task of the server still runs
+// the session (the record's `live`), its snapshots stream over tasks/{id}/events?mode=state, as in
+// the sidebar, and Cancel / the input box act on that task. Files open through the session's files
+// route. `showSession` resolves false when the server does not know the session (or has no
+// cmbagent extension): the caller then shows the copy saved in the notebook.
+
+import { ApiError, CmbAgentApi } from "./api.js";
+import { partsOf } from "./parts.js";
+import { ACTIVE } from "./protocol.js";
+import { createRunView } from "./view.js";
+
+/**
+ * Draws session `sessionId` into `host` with the run view.
+ * @param {HTMLElement} host
+ * @param {import("./api.js").CmbAgentApi} api
+ * @param {string} sessionId
+ * @returns {Promise<{live: boolean, close: () => void} | false>}
+ */
+export async function showSession(host, api, sessionId) {
+  const session = encodeURIComponent(sessionId);
+  let record;
+  try {
+    record = await api.call(`sessions/${session}`);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return false; // unknown here: the saved copy
+    throw err;
+  }
+  const live = record.live && ACTIVE.has(record.live.status) ? record.live : null;
+  const taskPath = live ? `tasks/${encodeURIComponent(live.task_id)}` : null;
+  let snapshot = null;
+  const view = createRunView(host, {
+    onCancel: () => taskPath && api.call(taskPath, "DELETE").catch(() => {}),
+    onInput: (text) =>
+      taskPath &&
+      api.call(`${taskPath}/input`, "POST", { text, request_id: snapshot?.input_request?.request_id }),
+    fetchFile: (path) => api.bytes(CmbAgentApi.filePath("sessions", sessionId, path)),
+  });
+  const draw = (state) => {
+    snapshot = state;
+    view.update(partsOf(state));
+  };
+  if (!live) {
+    const saved = await api.call(`sessions/${session}?view=state`);
+    draw(saved.state ?? saved);
+    return { live: false, close: () => view.destroy() };
+  }
+  let since = 0;
+  const stream = api.socket(
+    () => `${taskPath}/events?mode=state${since > 0 ? `&since=${since}` : ""}`,
+    (messages) => {
+      for (const m of messages) {
+        if (m.type !== "snapshot") continue;
+        since = Math.max(since, m.seq ?? 0);
+        draw(m.data);
+      }
+    },
+    {
+      // the server forgot the task (it restarted): the session file is the run's record
+      shouldRetry: async () => {
+        try {
+          await api.call(`${taskPath}?view=summary`);
+          return true;
+        } catch (err) {
+          if (!(err instanceof ApiError && err.status === 404)) return true;
+          const saved = await api.call(`sessions/${session}?view=state`).catch(() => null);
+          if (saved) draw(saved.state ?? saved);
+          return false;
+        }
+      },
+    },
+  );
+  return {
+    live: true,
+    close: () => {
+      stream.close();
+      view.destroy();
+    },
+  };
+}
