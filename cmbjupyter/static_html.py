@@ -14,6 +14,7 @@ colours and dollar formatting match the widget.
 from __future__ import annotations
 
 import base64
+import graphlib
 from collections.abc import Mapping
 from datetime import datetime
 from html import escape
@@ -46,18 +47,49 @@ def usd(value: float | None) -> str:
 
 
 def _layers(nodes: list[Mapping[str, Any]], edges: list[Mapping[str, Any]]) -> dict[str, int]:
-    """Each node's layer: the longest path from a source (edges that would close a cycle are ignored)."""
-    order = {str(n["id"]): i for i, n in enumerate(nodes)}
-    layer = dict.fromkeys(order, 0)
-    forward = [(str(e["source"]), str(e["target"])) for e in edges]
-    forward = [(s, t) for s, t in forward if s in order and t in order and order[s] < order[t]]
-    for source, target in sorted(forward, key=lambda e: order[e[0]]):
-        layer[target] = max(layer[target], layer[source] + 1)
+    """Each node's layer: the longest path from a source. Edges that would close a cycle (the back
+    edges of a depth-first walk in node order) are ignored; plan steps added after End still come
+    before it, as their edges say."""
+    ids = [str(n["id"]) for n in nodes]
+    out: dict[str, list[str]] = {i: [] for i in ids}
+    for edge in edges:
+        source, target = str(edge["source"]), str(edge["target"])
+        if source in out and target in out and source != target:
+            out[source].append(target)
+    kept: dict[str, list[str]] = {i: [] for i in ids}
+    seen: dict[str, bool] = {}  # node -> still on the walk's stack
+    for root in ids:
+        if root in seen:
+            continue
+        seen[root] = True
+        stack = [(root, iter(out[root]))]
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                seen[node] = False
+                stack.pop()
+            elif not seen.get(child, False):
+                kept[node].append(child)
+                if child not in seen:
+                    seen[child] = True
+                    stack.append((child, iter(out[child])))
+    before: dict[str, list[str]] = {i: [] for i in ids}
+    for source, targets in kept.items():
+        for target in targets:
+            before[target].append(source)
+    layer = dict.fromkeys(ids, 0)
+    for node in graphlib.TopologicalSorter(before).static_order():
+        for target in kept[node]:
+            layer[target] = max(layer[target], layer[node] + 1)
     return layer
 
 
 def _nodes(dag: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return sorted((dag.get("nodes") or {}).values(), key=lambda n: n.get("order", 0))
+    """The nodes top to bottom: by layer, then in the order they were added."""
+    nodes = sorted((dag.get("nodes") or {}).values(), key=lambda n: n.get("order", 0))
+    layer = _layers(nodes, dag.get("edges") or [])
+    return sorted(nodes, key=lambda n: layer[str(n["id"])])
 
 
 def _svg(dag: Mapping[str, Any]) -> str:

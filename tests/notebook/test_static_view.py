@@ -90,3 +90,32 @@ def test_the_dag_picture_is_a_self_contained_image_of_every_node():
     assert "Planning (completed)" in picture and "http" not in picture.replace(
         "http://www.w3.org/2000/svg", ""
     )
+
+
+def test_plan_steps_added_after_end_are_listed_and_drawn_before_it():
+    state = RunState(task_id="t1", mode="planning-control")
+    nodes = [
+        {"id": "start", "label": "Start"},
+        {"id": "planning", "label": "Planning"},
+        {"id": "end", "label": "End"},
+    ]
+    edges = [{"source": "start", "target": "planning"}, {"source": "planning", "target": "end"}]
+    state.apply(
+        {"v": 1, "seq": 1, "type": "dag_created", "ts": "x", "data": {"nodes": nodes, "edges": edges}}
+    )
+    for seq, (node_id, after) in enumerate([("step_1", "planning"), ("step_2", "step_1")], 2):
+        data = {
+            "node_id": node_id,
+            "label": node_id.replace("_", " ").title(),
+            "after": after,
+            "before": "end",
+        }
+        state.apply({"v": 1, "seq": seq, "type": "dag_node_add", "ts": "x", "data": data})
+    html = render_html(state.snapshot())
+    assert re.findall(r'<tr data-node-id="([^"]+)"', html) == ["start", "planning", "step_1", "step_2", "end"]
+    picture = base64.b64decode(re.search(r'base64,([^"]+)"', html)[1]).decode()
+    tops = {
+        label: float(y)
+        for y, label in re.findall(r'<text x="[\d.]+" y="([\d.]+)"[^>]*>([^<]+)</text>', picture)
+    }
+    assert tops["Start"] < tops["Planning"] < tops["Step 1"] < tops["Step 2"] < tops["End"], tops
