@@ -207,7 +207,7 @@ def test_an_untrusted_notebook_shows_the_saved_dag_as_a_readable_table(page, lab
     }
     assert {"Simulate", "Fit", "Report", "Start", "End"} <= set(rows), rows
     assert {r[0] for r in rows.values()} == {"completed"}, rows
-    output = page.locator(".jp-OutputArea-output", has=table)
+    output = page.locator(".jp-OutputArea-output", has=page.locator("table", has_text="Simulate"))
     assert "(completed)" not in output.inner_text()  # no loose SVG labels run together
     picture = output.locator("img")
     page.wait_for_function(
