@@ -99,7 +99,7 @@ class RunRenderer extends Panel {
     if (this.drawn?.key === key && this.drawn.source === "live") return; // already streaming
     const host = el("div", "cmb-run-output-view");
     try {
-      const shown = sessionId ? await showSession(host, this.api, String(sessionId)) : false;
+      const shown = sessionId ? await showSession(host, this.api, String(sessionId), summary.status) : false;
       if (generation !== this.generation || this.isDisposed) return shown && shown.close(); // superseded
       if (shown) return this.show(shown.live ? "live" : "session", key, host, shown.close);
     } catch (err) {

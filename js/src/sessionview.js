@@ -6,20 +6,46 @@
 // the sidebar, and Cancel / the input box act on that task. Files open through the session's files
 // route. `showSession` resolves false when the server does not know the session (or has no
 // cmbagent extension): the caller then shows the copy saved in the notebook.
+//
+// A run's output is re-drawn the moment its terminal event reaches the kernel, when the server may
+// not have flushed that event to the session's log yet: a task the server still holds is read from
+// its memory (GET tasks/{id}), and a log that is behind the output's own status is read again a few
+// times (SETTLE_DELAYS) before it is drawn as it is.
 
 import { ApiError, CmbAgentApi } from "./api.js";
 import { partsOf } from "./parts.js";
 import { ACTIVE } from "./protocol.js";
 import { createRunView } from "./view.js";
 
+/** ms to wait before each re-read of a session log that is behind the output's final status. */
+const SETTLE_DELAYS = [250, 500, 1000, 2000, 4000];
+const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+
+/** The saved state of a session: the server's in-memory task if it holds one, else its log. */
+async function savedState(api, session, task, expected) {
+  if (task) {
+    const snapshot = await api.call(`tasks/${encodeURIComponent(task)}`).catch(() => null);
+    if (snapshot?.status) return snapshot;
+  }
+  let state = null;
+  for (const delay of [0, ...SETTLE_DELAYS]) {
+    if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
+    const saved = await api.call(`sessions/${session}?view=state`);
+    state = saved.state ?? saved;
+    if (!TERMINAL.has(expected) || TERMINAL.has(state.status)) break;
+  }
+  return state;
+}
+
 /**
  * Draws session `sessionId` into `host` with the run view.
  * @param {HTMLElement} host
  * @param {import("./api.js").CmbAgentApi} api
  * @param {string} sessionId
+ * @param {string} [expected] the run's status as its output saved it
  * @returns {Promise<{live: boolean, close: () => void} | false>}
  */
-export async function showSession(host, api, sessionId) {
+export async function showSession(host, api, sessionId, expected = undefined) {
   const session = encodeURIComponent(sessionId);
   let record;
   try {
@@ -43,8 +69,7 @@ export async function showSession(host, api, sessionId) {
     view.update(partsOf(state));
   };
   if (!live) {
-    const saved = await api.call(`sessions/${session}?view=state`);
-    draw(saved.state ?? saved);
+    draw(await savedState(api, session, record.live?.task_id, expected));
     return { live: false, close: () => view.destroy() };
   }
   let since = 0;

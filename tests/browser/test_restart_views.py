@@ -53,7 +53,12 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "notebooks"
 
 
 def _save(page) -> None:
-    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    """Save the notebook once its kernel is idle (the run's last output update has arrived)."""
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
+        timeout=60_000,
+    )
+    page.evaluate("async () => { await window.jupyterapp.shell.currentWidget.context.save(); }")
     page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=30_000)
 
 
@@ -165,6 +170,7 @@ def test_notebook_7_draws_the_run_from_its_session_after_a_kernel_restart(page, 
     open_nb7()
     page.evaluate(RUN_ALL)
     page.wait_for_selector(f'{VIEW}[data-status="completed"]', timeout=120_000)
+    _completed_run(page, "session")  # the ended run's output is its record, drawn from the server
     _save(page)
     _restart_kernel(page)
     open_nb7()
