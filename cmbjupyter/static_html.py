@@ -1,23 +1,36 @@
-"""The static view of a run: inline SVG DAG, cost table, final status and the list of its files,
-as one HTML fragment (its plots are saved as image outputs beside it: cmbjupyter.notebook).
+"""The static view of a run: status, DAG, cost table and the list of its files, as one HTML
+fragment (its plots are saved as image outputs beside it: cmbjupyter.notebook).
 
-This is what GitHub, nbviewer and ``jupyter nbconvert --to html`` show, where no widget can run. It
-has no script and no external resource. The layout is deliberately simple (layers by longest path,
-top to bottom) since the live widget uses dagre; node colours and dollar formatting match the widget.
+This is what GitHub, nbviewer and ``jupyter nbconvert --to html`` show, where no widget can run,
+and what JupyterLab shows of an untrusted notebook, through its HTML sanitizer. So the DAG is told
+twice: as a table of its nodes (plain table markup, which every sanitizer keeps: readable anywhere)
+and, as an enhancement, as a picture: an SVG drawn here, embedded as an ``<img>`` data URL. An
+inline ``<svg>`` would be dropped by sanitizers, leaving its labels run together as loose text; an
+image is either shown whole or not at all. It has no script and no external resource. The layout is
+deliberately simple (layers by longest path, top to bottom) since the live widget uses dagre; node
+colours and dollar formatting match the widget.
 """
 
 from __future__ import annotations
 
+import base64
+import graphlib
 from collections.abc import Mapping
+from datetime import datetime
 from html import escape
-from typing import Any
+from typing import Any, Final
 
 __all__ = ["render_html", "usd"]
 
 #: The most files listed by name (the rest are counted).
-FILES_LISTED = 100
-BOX_STYLE = "font-family:sans-serif;font-size:13px;border:1px solid #d0d7de;border-radius:6px;padding:8px"
+FILES_LISTED: Final = 100
+BOX_STYLE: Final = (
+    "font-family:sans-serif;font-size:13px;border:1px solid #d0d7de;border-radius:6px;padding:8px"
+)
+#: The DAG picture's node box, gaps and margin (pixels).
 NODE_W, NODE_H, GAP_X, GAP_Y, MARGIN = 150, 34, 18, 26, 8
+#: Where the node table scrolls (a 300-step plan stays a box, not a page).
+TABLE_STYLE: Final = "max-height:320px;overflow:auto;margin:4px 0"
 COLOURS = {
     "pending": ("#ffffff", "#8c959f"),
     "running": ("#ffffff", "#0969da"),
@@ -34,20 +47,54 @@ def usd(value: float | None) -> str:
 
 
 def _layers(nodes: list[Mapping[str, Any]], edges: list[Mapping[str, Any]]) -> dict[str, int]:
-    """Each node's layer: the longest path from a source (edges that would close a cycle are ignored)."""
-    order = {str(n["id"]): i for i, n in enumerate(nodes)}
-    layer = dict.fromkeys(order, 0)
-    forward = [(str(e["source"]), str(e["target"])) for e in edges]
-    forward = [(s, t) for s, t in forward if s in order and t in order and order[s] < order[t]]
-    for source, target in sorted(forward, key=lambda e: order[e[0]]):
-        layer[target] = max(layer[target], layer[source] + 1)
+    """Each node's layer: the longest path from a source. Edges that would close a cycle (the back
+    edges of a depth-first walk in node order) are ignored; plan steps added after End still come
+    before it, as their edges say."""
+    ids = [str(n["id"]) for n in nodes]
+    out: dict[str, list[str]] = {i: [] for i in ids}
+    for edge in edges:
+        source, target = str(edge["source"]), str(edge["target"])
+        if source in out and target in out and source != target:
+            out[source].append(target)
+    kept: dict[str, list[str]] = {i: [] for i in ids}
+    seen: dict[str, bool] = {}  # node -> still on the walk's stack
+    for root in ids:
+        if root in seen:
+            continue
+        seen[root] = True
+        stack = [(root, iter(out[root]))]
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                seen[node] = False
+                stack.pop()
+            elif not seen.get(child, False):
+                kept[node].append(child)
+                if child not in seen:
+                    seen[child] = True
+                    stack.append((child, iter(out[child])))
+    before: dict[str, list[str]] = {i: [] for i in ids}
+    for source, targets in kept.items():
+        for target in targets:
+            before[target].append(source)
+    layer = dict.fromkeys(ids, 0)
+    for node in graphlib.TopologicalSorter(before).static_order():
+        for target in kept[node]:
+            layer[target] = max(layer[target], layer[node] + 1)
     return layer
 
 
-def _svg(dag: Mapping[str, Any]) -> str:
+def _nodes(dag: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The nodes top to bottom: by layer, then in the order they were added."""
     nodes = sorted((dag.get("nodes") or {}).values(), key=lambda n: n.get("order", 0))
-    if not nodes:
-        return "<p><em>No DAG.</em></p>"
+    layer = _layers(nodes, dag.get("edges") or [])
+    return sorted(nodes, key=lambda n: layer[str(n["id"])])
+
+
+def _svg(dag: Mapping[str, Any]) -> str:
+    """The DAG drawn as a standalone SVG document (for the picture)."""
+    nodes = _nodes(dag)
     layer = _layers(nodes, dag.get("edges") or [])
     rows: dict[int, list[str]] = {}
     for node in nodes:
@@ -90,6 +137,55 @@ def _svg(dag: Mapping[str, Any]) -> str:
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _picture(dag: Mapping[str, Any]) -> str:
+    """The DAG as an ``<img>`` of the SVG (a data URL: no external resource)."""
+    svg = _svg(dag).encode()
+    count = len(dag.get("nodes") or {})
+    return (
+        f'<div style="max-height:380px;overflow:auto"><img class="cmb-dag-picture" '
+        f'alt="DAG of the run ({count} nodes; listed below)" '
+        f'src="data:image/svg+xml;base64,{base64.b64encode(svg).decode()}"/></div>'
+    )
+
+
+def _seconds(start: Any, end: Any) -> str:
+    """Seconds between two ISO timestamps, as the widget shows them ("" when unknown)."""
+    try:
+        t0, t1 = datetime.fromisoformat(str(start)), datetime.fromisoformat(str(end))
+    except ValueError:
+        return ""
+    return f"{(t1 - t0).total_seconds():.1f} s"
+
+
+def _node_table(dag: Mapping[str, Any]) -> str:
+    """Every node of the DAG as a table row: the DAG readable where the picture is not shown."""
+    rows = []
+    for node in _nodes(dag):
+        status = str(node.get("status") or "pending")
+        colour = COLOURS.get(status, COLOURS["pending"])[1]
+        cost = node.get("cost_usd")
+        rows.append(
+            f'<tr data-node-id="{escape(str(node["id"]))}" data-status="{escape(status)}">'
+            f"<td>{escape(str(node.get('label') or node['id']))}</td>"
+            f'<td style="color:{colour}">{escape(status)}</td>'
+            f"<td>{escape(str(node.get('agent') or ''))}</td>"
+            f"<td>{_seconds(node.get('started_at'), node.get('ended_at'))}</td>"
+            f"<td>{usd(cost) if cost else ''}</td></tr>"
+        )
+    return (
+        f'<div class="cmb-dag-table" style="{TABLE_STYLE}"><table><thead><tr><th>step</th><th>status</th>'
+        "<th>agent</th><th>time</th><th>cost</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table></div>"
+    )
+
+
+def _dag(dag: Mapping[str, Any]) -> str:
+    if not dag.get("nodes"):
+        return "<p><em>No DAG.</em></p>"
+    return _picture(dag) + _node_table(dag)
 
 
 def _cost_table(cost: Mapping[str, Any]) -> str:
@@ -183,7 +279,7 @@ def render_html(snapshot: Mapping[str, Any]) -> str:
         f'<div><strong style="color:{colour}">{escape(status)}</strong> {escape(where)}</div>'
         + (f'<div style="white-space:pre-wrap">{escape(str(message))}</div>' if message else "")
         + (f"<div>{escape(str(restart['message']))}</div>" if restart.get("message") else "")
-        + f'<div style="max-height:380px;overflow:auto">{_svg(snapshot.get("dag") or {})}</div>'
+        + _dag(snapshot.get("dag") or {})
         + _cost_table(snapshot.get("cost") or {})
         + _files(snapshot)
         + "</div>"

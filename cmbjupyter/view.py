@@ -1,10 +1,17 @@
 """RunView: how a Run shows up in a notebook, live and after saving.
 
 Live, the RunWidget (anywidget) gets RunState snapshots at most 20 times a second through a
-Throttle, never one comm message per event. Saved, the output holds the static fallback (inline
-SVG DAG + cost table, for GitHub/nbviewer/nbconvert), the summary under the custom mimetype, and the
-same summary in the output metadata: the display is updated on every phase change and at the end,
-so a notebook executed headless (nbclient, nbval) keeps the final state.
+Throttle, never one comm message per event. Saved, the output holds the static fallback (DAG
+table and picture + cost table, for GitHub/nbviewer/nbconvert), the summary under the custom
+mimetype, and the same summary in the output metadata: the display is updated on every phase change
+and at the end, so a notebook executed headless (nbclient, nbval) keeps the final state.
+
+The widget's view is in the output only while the run runs: from its terminal event on
+(``complete``, which reaches the output before the cell ends) the display is the saved record
+alone. A widget reference outlives its kernel in the file ("model not found" after a restart), and
+``jupyter nbconvert`` prefers it to the static HTML whenever nbclient saved the widget state, then
+draws it from a CDN (nothing offline). JupyterLab draws the finished run from its session instead
+(js/src/mimerender.js).
 
 The run's plots are saved as outputs of their own (``image/png``, one per plot, the last
 ``PLOTS_SAVED``): each gets its output when it first appears, displayed in the context of the cell
@@ -65,7 +72,7 @@ class RunView:
 
     def bundle(self) -> tuple[dict[str, Any], dict[str, Any]]:
         data, metadata = static_bundle(self.run)
-        if self.widget is not None:
+        if self.widget is not None and not self.run.state.finished:
             widget_data = self.widget._repr_mimebundle_()
             widget_data = widget_data[0] if isinstance(widget_data, tuple) else widget_data
             data = {**data, **{k: v for k, v in widget_data.items() if k != "text/plain"}}

@@ -102,8 +102,10 @@ def test_a_background_run_is_cancelled_from_the_widget_button(page, lab):
 
 
 def test_the_open_node_is_shared_by_every_view_of_a_run(page, lab):
-    """The selection lives in the widget's model: a second display of the run (or the new view that
-    a front end renders when the output is re-published) opens the same node."""
+    """The selection lives in the widget's model: a second display of the run's widget (or the new
+    view that a front end renders when the output is re-published) opens the same node. (Once the
+    run ended, its cell's output is its saved record, drawn from the session: the widget is shown
+    again with ``display``.)"""
     task = "\n".join(
         ["phase('planning')", "emit.add_node('step_1', 'Simulate')", "phase('control')", "step(1)"]
     )
@@ -116,16 +118,19 @@ def test_the_open_node_is_shared_by_every_view_of_a_run(page, lab):
         "run = _",
     )
     page.wait_for_selector(f'{VIEW}[data-status="completed"]', timeout=120_000)
-    page.locator(f'{VIEW} g.cmb-node[data-node-id="step_1"]').click()
-    page.evaluate(
+    show_widget = (
         "async () => { const nb = window.jupyterapp.shell.currentWidget.content;"
         " nb.model.sharedModel.insertCell(nb.model.cells.length,"
         " {cell_type: 'code', source: 'display(run.view.widget)'});"
         " nb.activeCellIndex = nb.model.cells.length - 1;"
         " await window.jupyterapp.commands.execute('notebook:run-cell'); }"
     )
+    page.evaluate(show_widget)
     page.wait_for_function(f"() => document.querySelectorAll('{VIEW}').length === 2", timeout=60_000)
-    second = page.query_selector_all(VIEW)[1]
+    page.locator(f'{VIEW} >> nth=1 >> g.cmb-node[data-node-id="step_1"]').click()
+    page.evaluate(show_widget)
+    page.wait_for_function(f"() => document.querySelectorAll('{VIEW}').length === 3", timeout=60_000)
+    second = page.query_selector_all(VIEW)[2]
     details = second.wait_for_selector(".cmb-details", timeout=10_000)
     assert "Simulate" in details.inner_text()
     assert second.query_selector("g.cmb-node.cmb-selected").get_attribute("data-node-id") == "step_1"

@@ -3,6 +3,7 @@ browser's cancel and input messages, and the static view a saved notebook shows.
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 
@@ -130,7 +131,10 @@ def test_hostile_labels_are_escaped_in_the_static_view():
         }
     )
     html = render_html(state.snapshot())
-    assert "<img" not in html and "&lt;img" in html
+    assert html.count("<img") == 1 and 'class="cmb-dag-picture"' in html  # the DAG picture only
+    assert "&lt;img" in html and "<img src=x" not in html
+    picture = base64.b64decode(re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', html)[1]).decode()
+    assert "&lt;img" in picture and "<img" not in picture
 
 
 def test_a_300_node_dag_renders_to_a_bounded_static_view():
