@@ -36,6 +36,10 @@ class WorkerEventIntake:
     def _init_intake(self, config: TaskConfig) -> None:
         self.ledger = CostLedger(config.prices)
         self.budget = Budget(config.budget_usd)
+        #: Plan step -> its budget in dollars, from the approved plan (else ``step_budget_usd``).
+        self.step_budgets: dict[int, float] = {}
+        self.step_budget_usd = config.step_budget_usd
+        self._steps_over: set[int] = set()
         #: Printed output comes in pieces; it is redacted per stream across them (one point: here).
         self.output_redactor = StreamRedactor(self.redactor)
         self.result: dict[str, Any] | None = None
@@ -74,6 +78,7 @@ class WorkerEventIntake:
             event["data"] = data
             await self._dispatch(event)
             await self._check_budget()
+            await self._check_step_budget(data.get("step"))
         elif kind == "artifact":
             await self._add_thumbnail(event["data"])
             await self._dispatch(event)
@@ -120,6 +125,21 @@ class WorkerEventIntake:
         if not line_ends:
             data["partial"] = True
         return bool(data["message"]) or line_ends
+
+    async def _check_step_budget(self, step: Any) -> None:
+        """A plan step that reaches its own budget stops the run (like the run's budget)."""
+        limit = self.step_budgets.get(step, self.step_budget_usd) if isinstance(step, int) else None
+        if not limit or step in self._steps_over:
+            return
+        bucket = self.state.cost["by_step"].get(str(step)) or {}
+        spent = float(bucket.get("usd") or 0.0)
+        if spent >= limit:
+            self._steps_over.add(step)
+            data = {"total_usd": spent, "budget_usd": limit, "fraction": spent / limit, "exceeded": True}
+            await self.publish("budget_warning", {**data, "step": step})
+            self.stop(
+                BudgetExceeded, f"step {step} cost ${spent:.4f}, reaching its budget of ${limit:g}; stopped"
+            )
 
     async def _check_budget(self) -> None:
         total, limit = self.state.cost["total_usd"], self.budget.limit

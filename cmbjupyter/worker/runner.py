@@ -132,7 +132,14 @@ def main(
     if hello is not None:
         apply(spec)
         hello()
-    emit = _MeteredEmitter(event_fd, dag=spec.get("dag"), ask=control.ask, guard=guard)
+    emit = _MeteredEmitter(
+        event_fd,
+        dag=spec.get("dag"),
+        ask=control.ask,
+        decide=control.decision,
+        approve_plan=bool((spec.get("config") or {}).get("approve_plan")),
+        guard=guard,
+    )
     guard.start(spec.get("limits"), emit.event)
 
     # Python-level prints become ordered events; fd 1/2 (C code, children, faulthandler) stay

@@ -7,6 +7,12 @@ The task's namespace holds ``emit`` and short helpers so that a notebook cell re
     record_usage("gpt-4o-mini", 1200, 300, agent="engineer")
     context["answer"] = 42       # becomes the result's "context"
     result = {"value": 42}       # becomes the result's "result"
+
+Plan approval (``approve_plan: true``): ``approved_plan(make_plan)`` calls ``make_plan(feedback)``
+(``feedback`` is None the first time) for a list of steps ``{"sub_task", "agent", "bullets"}``,
+shows it and waits for the user; a rejection calls ``make_plan`` again with the user's feedback, an
+approval returns the steps as the user edited them (numbered ``step`` 1..n), which the task then
+runs with ``step(n)``. ``propose_plan(steps)`` is the single round (it returns the decision).
 """
 
 from __future__ import annotations
@@ -34,6 +40,16 @@ def run(task: str, config: dict[str, Any], emit: Any) -> dict[str, Any]:
         context.update(context_update or kwargs.pop("context", None) or {})
         emit.phase(name, step=step, context=context)
 
+    def approved_plan(make_plan: Any) -> list[dict[str, Any]]:
+        """Plan until the user approves: ``make_plan(feedback)`` -> steps; returns the approved steps."""
+        feedback = None
+        while True:
+            decision = emit.propose_plan(make_plan(feedback))
+            if decision["approved"]:
+                context["plan"] = decision["plan"]
+                return list(decision["plan"])
+            feedback = decision["feedback"]
+
     namespace: dict[str, Any] = {
         "__name__": "__cmbagent_task__",
         "emit": emit,
@@ -41,6 +57,8 @@ def run(task: str, config: dict[str, Any], emit: Any) -> dict[str, Any]:
         "step": step,
         "record_usage": emit.cost,
         "ask": emit.ask,
+        "propose_plan": emit.propose_plan,
+        "approved_plan": approved_plan,
         "context": context,
         "config": config,
     }
