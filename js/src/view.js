@@ -1,5 +1,6 @@
-// The run view: header (status, phase, step, cancel), DAG, node details (with the node's files),
-// cost meter, Results (the run's files), console, input.
+// The run view: header (status, phase, step, cancel), the plan (editable while it awaits approval:
+// plan.js), DAG, node details (with the node's files), cost meter, Results (the run's files),
+// console, input.
 //
 // Shared by the anywidget entry (widget.js) and any other host (the sidebar): it knows nothing of
 // comms. `update(parts)` takes any subset of {run, dag, cost, console, artifacts} (the RunWidget
@@ -10,6 +11,7 @@ import { CostPanel } from "./cost.js";
 import { DagPanel } from "./dag.js";
 import { duration, el, tokens, usd } from "./format.js";
 import { ACTIVE } from "./protocol.js";
+import { PlanPanel } from "./plan.js";
 import { ResultsPanel, fileList, loaderCode } from "./results.js";
 import css from "./style.js";
 
@@ -59,6 +61,7 @@ function copyText(button, text) {
 /**
  * @param {HTMLElement} host
  * @param {{onCancel?: () => void, onInput?: (text: string) => void, onSelect?: (id: string) => void,
+ *          onApprove?: (steps: object[]) => void, onReject?: (feedback: string) => void,
  *          fetchFile?: (path: string) => Promise<{buffer: ArrayBuffer, mime?: string}>,
  *          thumbnail?: (record: object) => string | undefined,
  *          fileButtons?: (record: object, run: object) => FileButton[]}} actions
@@ -121,7 +124,9 @@ export function createRunView(host, actions = {}) {
     ask.hidden = true;
   });
   const consolePanel = new ConsolePanel(root);
-  root.append(style, header, message, ask, body, results.root);
+  root.append(style, header, message, ask);
+  const plan = new PlanPanel(root, { onApprove: actions.onApprove, onReject: actions.onReject });
+  root.append(body, results.root);
   root.appendChild(consolePanel.root);
   host.appendChild(root);
 
@@ -140,6 +145,7 @@ export function createRunView(host, actions = {}) {
     const request = run?.input_request;
     ask.hidden = !request;
     if (request) prompt.textContent = request.prompt ?? "Input:";
+    plan.update(run?.plan);
   }
 
   return {
@@ -161,6 +167,10 @@ export function createRunView(host, actions = {}) {
         results.update(parts.artifacts);
         if (dagPanel.selected && before !== files) dagPanel.onSelect(dagPanel.selected);
       }
+    },
+    /** A plan decision was refused (bad edit, no longer awaited): shown in the plan panel. */
+    planError(text) {
+      plan.showError(text);
     },
     /** Draws the Results again (e.g. thumbnails arrived). */
     redrawResults(artifacts) {
