@@ -60,8 +60,9 @@ SERVER_TOKEN_ENV: Final = "CMBJUPYTER_SERVER_TOKEN"
 OFFLINE_ENV: Final = "CMBJUPYTER_OFFLINE"
 _OFF: Final = frozenset({"0", "off", "no", "none", "false", "kernel"})
 BACKENDS: Final = ("local", "dask")
-#: The cmbagent modes that make a plan a user can approve (``approve_plan``).
-PLAN_MODES: Final = ("planning-control", "idea-generation", "control")
+#: The cmbagent modes whose plan a user can approve (``approve_plan``): their planning chat is
+#: followed by control (``worker/engines/cmbagent_plan.py``).
+PLAN_MODES: Final = ("planning-control", "idea-generation")
 #: A plain file name: letters, digits, ``._-``, at most 128, starting with a letter or digit.
 _SESSION_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
