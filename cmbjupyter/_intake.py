@@ -3,15 +3,17 @@
 Every event from the worker passes here once, in order: its shape is checked (a malformed known
 event becomes a ``protocol`` warning, never a host exception), printed output is redacted across
 the pieces of its stream (a secret split over two writes is still cut out), ``cost_update`` events
-are priced by the host's ledger and checked against the budget, an ``artifact`` of an image gets its
-thumbnail, the ``result`` and ``error`` are
-kept for the outcome, and the first ``status`` marks the DAG's ``start`` node done. A mixin of
+are priced by the host's ledger and checked against the run's and the plan step's budgets, an
+``artifact`` of an image gets its thumbnail, a ``plan_proposed`` its estimates, the ``result``
+and ``error`` are kept for the outcome, and the first ``status`` marks the DAG's ``start`` node
+done. A mixin of
 :class:`~cmbjupyter._supervisor.TaskSupervisor`, which provides ``state``, ``redactor``,
 ``publish``, ``_dispatch`` and ``stop``.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Final
 
 from ._shapes import event_problem
@@ -32,6 +34,9 @@ class WorkerEventIntake:
 
     state: Any
     redactor: Any
+    config: TaskConfig
+    #: The session store whose past sessions give a proposed plan its estimates (None: no history).
+    history: Any
 
     def _init_intake(self, config: TaskConfig) -> None:
         self.ledger = CostLedger(config.prices)
@@ -82,6 +87,10 @@ class WorkerEventIntake:
         elif kind == "artifact":
             await self._add_thumbnail(event["data"])
             await self._dispatch(event)
+        elif kind == "plan_proposed":
+            if event["data"].get("estimate") is None:
+                event["data"]["estimate"] = await self._estimate(event["data"]["plan"])
+            await self._dispatch(event)
         elif kind == "result":
             self.result = event["data"]
             await self._dispatch(event)
@@ -111,6 +120,27 @@ class WorkerEventIntake:
             thumbnail = None
         if thumbnail is not None:
             data["thumbnail"] = thumbnail
+
+    async def _estimate(self, plan: list[Any]) -> dict[str, Any] | None:
+        """Per-step estimates of a proposed plan from the past sessions in ``history`` (the session
+        store; ``estimates.py``), read off the event loop; None (and a warning) if they cannot be."""
+        if self.history is None:
+            return None
+        from .estimates import estimate_plan, models_of
+
+        config = self.config
+        try:
+            return await asyncio.to_thread(
+                estimate_plan,
+                self.history,
+                config.mode,
+                models_of(config.raw),
+                plan,
+                exclude=config.session_id,
+            )
+        except Exception as exc:  # a damaged store never stops the run; the plan shows without
+            await self.publish("warning", {"message": f"no estimate for the plan: {exc}", "kind": "estimate"})
+            return None
 
     def _redact_output(self, data: dict[str, Any]) -> bool:
         """Redact an output piece across the pieces of its stream; False if nothing is left to show."""

@@ -81,6 +81,7 @@ class TaskSupervisor(WorkerEventIntake):
         self.redactor = Redactor.for_task(config.raw)
         self._init_intake(config)
         self.sessions = session_manager if config.session_id else None
+        self.history = session_manager
         self.recorder: SessionRecorder | None = None
         if self.sessions is not None and config.session_id:
             log = EventLog(self.sessions.event_log_path(config.session_id)) if log_events else None
