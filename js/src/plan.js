@@ -83,6 +83,7 @@ export class PlanPanel {
     this.key = key;
     this.draft = draftOf(plan.steps);
     this.error = "";
+    this.sending = false; // the decision sent before was answered: this is a new state
     this.draw();
   }
 

@@ -95,6 +95,8 @@ class SessionsPanel extends Widget {
     this.view = createRunView(this.detail, {
       onCancel: () => this.cancel(),
       onInput: (text) => this.answer(text),
+      onApprove: (plan) => this.decide("approve", { plan }),
+      onReject: (feedback) => this.decide("reject", { feedback }),
       ...fileActions,
     });
     this.folder = el("div", "cmb-sidebar-folder");
@@ -396,6 +398,18 @@ class SessionsPanel extends Widget {
       status: created.status ?? "queued",
     });
     this.select({ ...created, session_id: sessionId });
+  }
+
+  /** Approve (`{plan}`, as edited) or reject (`{feedback}`) the plan the task awaits; a refusal
+   * (400: a bad edit, 409: no longer awaited) is shown in the plan panel, the edit kept. */
+  async decide(action, body) {
+    const id = this.selected?.task_id;
+    if (!id) return;
+    try {
+      await this.api.call(`tasks/${encodeURIComponent(id)}/plan/${action}`, "POST", body);
+    } catch (error) {
+      this.view.planError(error.message);
+    }
   }
 
   async answer(text) {

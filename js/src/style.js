@@ -126,14 +126,16 @@ export default `
 .cmbjupyter-run .cmb-plan-basis, .cmbjupyter-run .cmb-plan-estimate { font-weight: normal; color: var(--cmb-muted);
   font-size: 11px; }
 .cmbjupyter-run .cmb-plan-steps { margin: 0; padding-left: 22px; }
-.cmbjupyter-run .cmb-plan-step { display: grid; grid-template-columns: 1fr 8em 5.5em auto; gap: 3px 4px;
-  align-items: start; margin-bottom: 6px; }
-.cmbjupyter-run .cmb-plan-text, .cmbjupyter-run .cmb-plan-bullets { font: inherit; min-height: 2.2em; resize: vertical; }
-.cmbjupyter-run .cmb-plan-bullets { grid-column: 1 / 3; font-size: 12px; }
-.cmbjupyter-run .cmb-plan-budget { width: 5em; }
+.cmbjupyter-run .cmb-plan-step { display: flex; flex-wrap: wrap; gap: 3px 4px; align-items: flex-start;
+  margin-bottom: 6px; }
+.cmbjupyter-run .cmb-plan-text, .cmbjupyter-run .cmb-plan-bullets { font: inherit; min-height: 2.2em; resize: vertical;
+  flex: 1 1 14em; }
+.cmbjupyter-run .cmb-plan-bullets { font-size: 12px; flex-basis: 20em; }
+.cmbjupyter-run .cmb-plan-agent { flex: 0 1 8em; min-width: 5em; }
+.cmbjupyter-run .cmb-plan-budget { flex: 0 0 5em; width: 5em; }
 .cmbjupyter-run .cmb-plan-tools { display: flex; gap: 2px; }
 .cmbjupyter-run .cmb-plan-tools button { padding: 0 5px; }
-.cmbjupyter-run .cmb-plan-estimate { grid-column: 3 / 5; align-self: center; }
+.cmbjupyter-run .cmb-plan-estimate { align-self: center; }
 .cmbjupyter-run .cmb-plan-controls { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
 .cmbjupyter-run .cmb-plan-feedback-input { flex: 1; min-width: 10em; }
 .cmbjupyter-sidebar { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px;
