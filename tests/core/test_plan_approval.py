@@ -15,6 +15,8 @@ from cmbjupyter.errors import BudgetExceeded, ConfigError, TaskConflict
 #: A task that plans (asking the user) and then runs exactly the approved steps.
 PLANNED_TASK = textwrap.dedent(
     """
+    import time
+
     asked = []
 
     def make_plan(feedback):
@@ -35,6 +37,7 @@ PLANNED_TASK = textwrap.dedent(
     for s in steps:
         step(s["step"])
         record_usage("gpt-4o-mini", 10, 5, agent=s["agent"], cost=float(config.get("step_cost", 0.0)))
+        time.sleep(config.get("step_seconds", 0))  # a step that goes on after its LLM call
         ran.append([s["step"], s["sub_task"], s["agent"], s["bullets"]])
     result = {"ran": ran, "asked": asked}
     """
@@ -149,14 +152,17 @@ async def test_a_bad_decision_is_refused_clearly_and_loses_nothing(executor):
 async def test_a_step_over_its_own_budget_stops_the_run(executor):
     async def approve(prepared):
         plan = [dict(s) for s in EDITED]
-        plan[1]["budget_usd"] = 0.005
+        plan[0]["budget_usd"] = 0.005
         await prepared.approve(plan)
 
-    prepared, _, started = await _run_deciding(executor, approve, task_id="budget", step_cost=0.01)
-    with pytest.raises(BudgetExceeded, match=r"step 2 cost \$0\.0100, reaching its budget of \$0\.005;"):
+    # each step would go on for a minute after its LLM call: the stop ends it long before
+    prepared, _, started = await _run_deciding(
+        executor, approve, task_id="budget", step_cost=0.01, step_seconds=60
+    )
+    with pytest.raises(BudgetExceeded, match=r"step 1 cost \$0\.0100, reaching its budget of \$0\.005;"):
         await started
     cost = prepared.state.cost
-    assert cost["exceeded"] and cost["by_step"]["1"]["usd"] == pytest.approx(0.01)
+    assert cost["exceeded"] and list(cost["by_step"]) == ["1"], "step 2 never started"
     assert prepared.state.error["error_type"] == "BudgetExceeded"
 
 
