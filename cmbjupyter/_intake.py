@@ -27,6 +27,11 @@ __all__ = ["WorkerEventIntake"]
 
 #: Lines of the worker's stderr kept to explain a crash.
 STDERR_TAIL: Final = 20
+#: Events only the host makes (a worker's is dropped with a protocol warning), and why.
+_HOST_MADE: Final = {
+    "complete": "it reports completion",
+    "plan_decision": "it records the user's decision",
+}
 
 
 class WorkerEventIntake:
@@ -97,11 +102,9 @@ class WorkerEventIntake:
         elif kind == "error":
             # Published once, at the end, as the run's error (and raised: redacted like every event).
             self.worker_error = self.redactor.value(event["data"])
-        elif kind == "complete":
-            await self.publish(
-                "warning",
-                {"message": "the worker sent 'complete'; the host reports completion", "kind": "protocol"},
-            )
+        elif kind in _HOST_MADE:
+            message = f"the worker sent {kind!r}; only the host makes it ({_HOST_MADE[kind]})"
+            await self.publish("warning", {"message": message, "kind": "protocol"})
         else:
             await self._dispatch(event)
             if kind == "status" and not self._worker_up:
