@@ -78,3 +78,29 @@ async def test_an_edited_plan_drives_cmbagents_control_steps(seed_engine_env, ex
     assert "check the answer is 4" in result["context"]["final_plan"]
     record = executor.session_manager.load_session("approved")
     assert record["plan"]["status"] == "approved" and record["plan"]["round"] == 2
+
+
+async def test_idea_generation_pauses_too_and_runs_the_reordered_plan(seed_engine_env, executor):
+    config = {"engine": "cmbagent", "mode": "idea-generation", "session_id": "ideas", "max_plan_steps": 2}
+    prepared = executor.prepare("t2", "Ideas for a CMB project.", {**config, "approve_plan": True})
+    proposed: list[list[dict]] = []
+
+    async def approve() -> None:
+        proposed.append(prepared.state.plan["steps"])
+        await prepared.approve(list(reversed(prepared.state.plan["steps"])))
+
+    prepared.subscribe(
+        lambda e: (
+            e["type"] == "plan_proposed"
+            and asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(approve()))
+        )
+    )
+    result = await prepared.start()
+    [steps] = proposed
+    assert [s["agent"] for s in steps] == ["idea_maker", "idea_hater"]
+    saved = json.loads((Path(result["work_dir"]) / "planning" / "final_plan.json").read_text())
+    assert [s["sub_task_agent"] for s in saved["sub_tasks"]] == ["idea_hater", "idea_maker"]
+    assert [n["agent"] for n in prepared.state.dag()["nodes"] if n["type"] == "step"] == [
+        "idea_hater",
+        "idea_maker",
+    ]
