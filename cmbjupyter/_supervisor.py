@@ -20,7 +20,7 @@ from typing import Any, Final
 from ._intake import WorkerEventIntake
 from ._outcome import closing_statuses, failure_of
 from ._recorder import SessionRecorder, claim_session
-from ._watch import reap, watch_memory
+from ._watch import HeldTime, reap, watch_memory, watch_timeout
 from .config import TaskConfig
 from .dag import first_work_node, template_for
 from .errors import (
@@ -78,6 +78,8 @@ class TaskSupervisor(WorkerEventIntake):
         )
         self.router = Router()
         self.router.add(self.state.apply)
+        self.held = HeldTime(self.state)
+        self.router.add(self.held)
         self.redactor = Redactor.for_task(config.raw)
         self._init_intake(config)
         self.sessions = session_manager if config.session_id else None
@@ -317,7 +319,7 @@ class TaskSupervisor(WorkerEventIntake):
                 )
 
     async def _watch_timeout(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
+        await watch_timeout(seconds, self.held)  # time awaiting approval of a plan is not counted
         self.stop(TaskTimeout, f"the task ran longer than its timeout of {seconds:g} s; stopped")
 
     async def _flush_log(self) -> None:

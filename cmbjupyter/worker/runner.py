@@ -100,7 +100,8 @@ def run(spec: dict[str, Any], emit: Emitter) -> int:
 
 
 class _MeteredEmitter(Emitter):
-    """An Emitter that also counts the run's cost in the guard (the worker's own budget check)."""
+    """An Emitter that also counts the run's cost in the guard (the worker's own budget check) and
+    holds the guard's timeout while a plan awaits the user's decision."""
 
     def __init__(self, *args: Any, guard: Guard, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -110,6 +111,16 @@ class _MeteredEmitter(Emitter):
         super().event(type, data)
         if type == "cost_update":
             self._guard.count_cost(data)
+
+    def propose_plan(self, plan: Any, estimate: Any = None) -> dict[str, Any]:
+        """Time spent waiting for the user's decision does not count against the timeout."""
+        if not self.approve_plan:
+            return super().propose_plan(plan, estimate)
+        self._guard.hold()
+        try:
+            return super().propose_plan(plan, estimate)
+        finally:
+            self._guard.release()
 
 
 def main(

@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import textwrap
+import time
 from typing import Any
 
 import pytest
 
-from cmbjupyter.errors import BudgetExceeded, ConfigError, TaskConflict
+from cmbjupyter.errors import BudgetExceeded, ConfigError, TaskConflict, TaskTimeout
+from tests.waiting import until
 
 #: A task that plans (asking the user) and then runs exactly the approved steps.
 PLANNED_TASK = textwrap.dedent(
@@ -213,3 +215,28 @@ async def test_a_replayed_approval_shows_the_plans_without_waiting(executor, ses
     plan = replay.state.plan
     assert plan["round"] == 2 and plan["request_id"] is None and replay.state.status == "completed"
     assert replay.state.counts.get("plan_decision") is None
+
+
+async def test_waiting_for_approval_does_not_count_against_the_timeout(executor):
+    """The run's timeout (host) and the worker's own (timeout + grace) both hold while it waits."""
+    timeout = 4.0
+    limit = timeout + executor.cancel_grace + 5.0  # where the worker would stop itself (its guard)
+
+    async def approve_late(prepared):
+        started = time.monotonic()
+        await until(lambda: time.monotonic() - started > limit + 1, within=limit + 30, what="a long wait")
+        assert prepared.state.status == "awaiting_approval", "still waiting, neither side timed out"
+        await prepared.approve()
+
+    _, _, started = await _run_deciding(executor, approve_late, task_id="slow", timeout=timeout)
+    result = await started
+    assert [r[1] for r in result["result"]["ran"]] == ["load the map", "fit the spectrum", "plot"]
+
+
+async def test_the_timeout_still_stops_a_run_after_its_approval(executor):
+    async def approve(prepared):
+        await prepared.approve()
+
+    _, _, started = await _run_deciding(executor, approve, task_id="late", timeout=3.0, step_seconds=60)
+    with pytest.raises(TaskTimeout):
+        await started
