@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from .events import Event
+from .plans import check_plan, step_label
 
 __all__ = [
     "ARTIFACTS_KEPT",
@@ -190,6 +191,69 @@ def input_response(state: Any, data: Mapping[str, Any], event: Event) -> None:
         state.input_request = None
 
 
+def plan_proposed(state: Any, data: Mapping[str, Any], event: Event) -> None:
+    """A plan from the planner: shown (and its step nodes drawn); with a ``request_id`` the run
+    waits in ``awaiting_approval`` until a ``plan_decision`` answers it."""
+    previous = state.plan or {}
+    request_id = data.get("request_id")
+    state.plan = {
+        "status": "proposed",
+        "steps": check_plan(data["plan"]),
+        "estimate": dict(data["estimate"]) if isinstance(data.get("estimate"), Mapping) else None,
+        "request_id": request_id,
+        "feedback": previous.get("feedback"),
+        "round": int(previous.get("round") or 0) + 1,
+    }
+    _plan_nodes(state, state.plan["steps"])
+    if request_id is not None and state.status not in TERMINAL:
+        state.status = "awaiting_approval"
+        state.message = "the plan awaits approval"
+
+
+def plan_decision(state: Any, data: Mapping[str, Any], event: Event) -> None:
+    """The user's answer: approved (the step nodes follow the edited plan) or rejected with feedback."""
+    plan = state.plan = dict(state.plan or {"steps": [], "estimate": None, "round": 0})
+    plan["request_id"] = None
+    if data["approved"]:
+        plan["status"] = "approved"
+        if data.get("plan") is not None:
+            plan["steps"] = check_plan(data["plan"])
+        _plan_nodes(state, plan["steps"])
+    else:
+        plan["status"] = "rejected"
+        plan["feedback"] = data.get("feedback")
+    if state.status == "awaiting_approval":
+        state.status = "running"
+        state.message = "plan approved" if data["approved"] else "planning again with the feedback"
+
+
+def _plan_nodes(state: Any, steps: list[dict[str, Any]]) -> None:
+    """The DAG's step nodes become the plan's: relabelled, added after the last, the extra removed."""
+    wanted = {f"step_{s['step']}" for s in steps}
+    for node_id in [n for n, node in state.nodes.items() if node.get("type") == "step" and n not in wanted]:
+        _drop_node(state, node_id)
+    previous = None
+    for step in steps:
+        node_id = f"step_{step['step']}"
+        fields = {"node_id": node_id, "label": step_label(step), "type": "step", "agent": step["agent"]}
+        node_add(state, {**fields, "status": "pending", "after": previous}, {})
+        previous = node_id
+
+
+def _drop_node(state: Any, node_id: str) -> None:
+    """Remove a node, joining what led to it with what followed it."""
+    preds = [e["source"] for e in state.edges if e["target"] == node_id]
+    succs = [e["target"] for e in state.edges if e["source"] == node_id]
+    state.edges = [e for e in state.edges if node_id not in (e["source"], e["target"])]
+    for source in preds:
+        for target in succs:
+            if {"source": source, "target": target} not in state.edges:
+                state.edges.append({"source": source, "target": target})
+    del state.nodes[node_id]
+    if state.current_node == node_id:
+        state.current_node = None
+
+
 def result(state: Any, data: Mapping[str, Any], event: Event) -> None:
     state.result = dict(data)
     if isinstance(data.get("context"), Mapping):
@@ -202,6 +266,8 @@ def complete(state: Any, data: Mapping[str, Any], event: Event) -> None:
     state.ended_at = event.get("ts")
     state.input_request = None
     state.current_node = None
+    if state.plan and state.plan.get("request_id") is not None:  # no answer can come any more
+        state.plan = {**state.plan, "request_id": None}
 
 
 def error(state: Any, data: Mapping[str, Any], event: Event) -> None:
@@ -263,6 +329,8 @@ FOLDS: Final = {
     "phase_change": phase,
     "input_request": input_request,
     "input_response": input_response,
+    "plan_proposed": plan_proposed,
+    "plan_decision": plan_decision,
     "result": result,
     "complete": complete,
     "error": error,

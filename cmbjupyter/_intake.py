@@ -3,15 +3,17 @@
 Every event from the worker passes here once, in order: its shape is checked (a malformed known
 event becomes a ``protocol`` warning, never a host exception), printed output is redacted across
 the pieces of its stream (a secret split over two writes is still cut out), ``cost_update`` events
-are priced by the host's ledger and checked against the budget, an ``artifact`` of an image gets its
-thumbnail, the ``result`` and ``error`` are
-kept for the outcome, and the first ``status`` marks the DAG's ``start`` node done. A mixin of
+are priced by the host's ledger and checked against the run's and the plan step's budgets, an
+``artifact`` of an image gets its thumbnail, a ``plan_proposed`` its estimates, the ``result``
+and ``error`` are kept for the outcome, and the first ``status`` marks the DAG's ``start`` node
+done. A mixin of
 :class:`~cmbjupyter._supervisor.TaskSupervisor`, which provides ``state``, ``redactor``,
 ``publish``, ``_dispatch`` and ``stop``.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Final
 
 from ._shapes import event_problem
@@ -25,6 +27,11 @@ __all__ = ["WorkerEventIntake"]
 
 #: Lines of the worker's stderr kept to explain a crash.
 STDERR_TAIL: Final = 20
+#: Events only the host makes (a worker's is dropped with a protocol warning), and why.
+_HOST_MADE: Final = {
+    "complete": "it reports completion",
+    "plan_decision": "it records the user's decision",
+}
 
 
 class WorkerEventIntake:
@@ -32,10 +39,17 @@ class WorkerEventIntake:
 
     state: Any
     redactor: Any
+    config: TaskConfig
+    #: The session store whose past sessions give a proposed plan its estimates (None: no history).
+    history: Any
 
     def _init_intake(self, config: TaskConfig) -> None:
         self.ledger = CostLedger(config.prices)
         self.budget = Budget(config.budget_usd)
+        #: Plan step -> its budget in dollars, from the approved plan (else ``step_budget_usd``).
+        self.step_budgets: dict[int, float] = {}
+        self.step_budget_usd = config.step_budget_usd
+        self._steps_over: set[int] = set()
         #: Printed output comes in pieces; it is redacted per stream across them (one point: here).
         self.output_redactor = StreamRedactor(self.redactor)
         self.result: dict[str, Any] | None = None
@@ -74,8 +88,13 @@ class WorkerEventIntake:
             event["data"] = data
             await self._dispatch(event)
             await self._check_budget()
+            await self._check_step_budget(data.get("step"))
         elif kind == "artifact":
             await self._add_thumbnail(event["data"])
+            await self._dispatch(event)
+        elif kind == "plan_proposed":
+            if event["data"].get("estimate") is None:
+                event["data"]["estimate"] = await self._estimate(event["data"]["plan"])
             await self._dispatch(event)
         elif kind == "result":
             self.result = event["data"]
@@ -83,11 +102,9 @@ class WorkerEventIntake:
         elif kind == "error":
             # Published once, at the end, as the run's error (and raised: redacted like every event).
             self.worker_error = self.redactor.value(event["data"])
-        elif kind == "complete":
-            await self.publish(
-                "warning",
-                {"message": "the worker sent 'complete'; the host reports completion", "kind": "protocol"},
-            )
+        elif kind in _HOST_MADE:
+            message = f"the worker sent {kind!r}; only the host makes it ({_HOST_MADE[kind]})"
+            await self.publish("warning", {"message": message, "kind": "protocol"})
         else:
             await self._dispatch(event)
             if kind == "status" and not self._worker_up:
@@ -107,6 +124,27 @@ class WorkerEventIntake:
         if thumbnail is not None:
             data["thumbnail"] = thumbnail
 
+    async def _estimate(self, plan: list[Any]) -> dict[str, Any] | None:
+        """Per-step estimates of a proposed plan from the past sessions in ``history`` (the session
+        store; ``estimates.py``), read off the event loop; None (and a warning) if they cannot be."""
+        if self.history is None:
+            return None
+        from .estimates import estimate_plan, models_of
+
+        config = self.config
+        try:
+            return await asyncio.to_thread(
+                estimate_plan,
+                self.history,
+                config.mode,
+                models_of(config.raw),
+                plan,
+                exclude=config.session_id,
+            )
+        except Exception as exc:  # a damaged store never stops the run; the plan shows without
+            await self.publish("warning", {"message": f"no estimate for the plan: {exc}", "kind": "estimate"})
+            return None
+
     def _redact_output(self, data: dict[str, Any]) -> bool:
         """Redact an output piece across the pieces of its stream; False if nothing is left to show."""
         stream = data.get("stream")
@@ -120,6 +158,21 @@ class WorkerEventIntake:
         if not line_ends:
             data["partial"] = True
         return bool(data["message"]) or line_ends
+
+    async def _check_step_budget(self, step: Any) -> None:
+        """A plan step that reaches its own budget stops the run (like the run's budget)."""
+        limit = self.step_budgets.get(step, self.step_budget_usd) if isinstance(step, int) else None
+        if not limit or step in self._steps_over:
+            return
+        bucket = self.state.cost["by_step"].get(str(step)) or {}
+        spent = float(bucket.get("usd") or 0.0)
+        if spent >= limit:
+            self._steps_over.add(step)
+            data = {"total_usd": spent, "budget_usd": limit, "fraction": spent / limit, "exceeded": True}
+            await self.publish("budget_warning", {**data, "step": step})
+            self.stop(
+                BudgetExceeded, f"step {step} cost ${spent:.4f}, reaching its budget of ${limit:g}; stopped"
+            )
 
     async def _check_budget(self) -> None:
         total, limit = self.state.cost["total_usd"], self.budget.limit

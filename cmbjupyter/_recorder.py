@@ -30,6 +30,9 @@ from .state import RunState
 __all__ = ["SessionRecorder", "claim_session", "lineage", "manifest"]
 
 DEFAULT_SAVE_INTERVAL: Final = 30.0
+#: Events after which the sidecar is saved at once: a phase change (the seed's rule), a plan proposed
+#: (a session list shows it awaiting approval) and the decision on it.
+_SAVED_ON: Final = frozenset({"phase_change", "plan_proposed", "plan_decision"})
 
 
 def claim_session(manager: SessionManager, session_id: str) -> None:
@@ -117,7 +120,7 @@ class SessionRecorder:
                     "timestamp": event.get("ts"),
                 }
             )
-        if kind == "phase_change" or time.monotonic() - self._last_save >= self.save_interval:
+        if kind in _SAVED_ON or time.monotonic() - self._last_save >= self.save_interval:
             self.save()
 
     def save(self, **fields: Any) -> bool:
@@ -146,6 +149,7 @@ class SessionRecorder:
                 run_started_at=state.started_at,
                 run_ended_at=state.ended_at,
                 **lineage(state.restart),
+                plan=state.plan,
                 **fields,
             )
         except OSError as exc:  # SessionWriteError: disk full, permissions

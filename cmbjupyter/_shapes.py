@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from .dag import NODE_STATUSES
+from .plans import plan_problem
 
 __all__ = ["SHAPES", "check_data", "event_problem"]
 
@@ -77,6 +78,18 @@ def _nodes(value: Any) -> bool:
         and (n.get("status") is None or _node_status(n.get("status")))
         for n in value
     )
+
+
+def _plan(value: Any) -> bool:
+    return plan_problem(value) is None
+
+
+def _opt_plan(value: Any) -> bool:
+    return value is None or _plan(value)
+
+
+def _bool(value: Any) -> bool:
+    return isinstance(value, bool)
 
 
 def _edges(value: Any) -> bool:
@@ -143,6 +156,17 @@ SHAPES: Final[dict[str, dict[str, _Check]]] = {
     },
     "input_request": {"request_id": (_id, True, "a request id (a string)"), "prompt": _STR},
     "input_response": {"request_id": (_id, True, "a request id (a string)")},
+    "plan_proposed": {
+        "plan": (_plan, True, "a list of {sub_task, agent, bullets} steps (see cmbjupyter.plans)"),
+        "request_id": (_opt_id, False, "a request id or null"),
+        "estimate": (_opt_map, False, "an object or null"),
+    },
+    "plan_decision": {
+        "request_id": (_id, True, "a request id (a string)"),
+        "approved": (_bool, True, "true or false"),
+        "plan": (_opt_plan, False, "a list of steps or null"),
+        "feedback": _OPT_STR,
+    },
     "warning": {"message": _STR, "kind": _OPT_STR},
     "restart": {
         "message": (_str, True, "a string saying where the run restarts"),

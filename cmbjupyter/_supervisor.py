@@ -20,19 +20,21 @@ from typing import Any, Final
 from ._intake import WorkerEventIntake
 from ._outcome import closing_statuses, failure_of
 from ._recorder import SessionRecorder, claim_session
-from ._watch import reap, watch_memory
+from ._watch import HeldTime, reap, watch_memory, watch_timeout
 from .config import TaskConfig
 from .dag import first_work_node, template_for
 from .errors import (
     MemoryLimitExceeded,
     SessionError,
     TaskCancelled,
+    TaskConflict,
     TaskFailed,
     TaskTimeout,
     WorkerCrashed,
 )
 from .eventlog import EventLog
 from .events import PROTOCOL_VERSION, Event, now_iso
+from .plans import check_feedback, check_plan
 from .redact import Redactor
 from .router import Router, callback_sink
 from .session import SessionManager
@@ -76,9 +78,12 @@ class TaskSupervisor(WorkerEventIntake):
         )
         self.router = Router()
         self.router.add(self.state.apply)
+        self.held = HeldTime(self.state)
+        self.router.add(self.held)
         self.redactor = Redactor.for_task(config.raw)
         self._init_intake(config)
         self.sessions = session_manager if config.session_id else None
+        self.history = session_manager
         self.recorder: SessionRecorder | None = None
         if self.sessions is not None and config.session_id:
             log = EventLog(self.sessions.event_log_path(config.session_id)) if log_events else None
@@ -160,6 +165,24 @@ class TaskSupervisor(WorkerEventIntake):
             raise RuntimeError(f"task {self.task_id!r} has no running worker")
         await self.worker.send({"type": "input", "request_id": request_id, "text": text})
         await self.publish("input_response", {"request_id": request_id})
+
+    async def decide_plan(self, approved: bool, plan: Any = None, feedback: Any = None) -> None:
+        """Answer the plan the run waits on: approved (``plan``: the edited steps, None: as proposed)
+        or rejected with ``feedback``. The decision is an event (replay and the sidecar show it)
+        and goes to the worker on the control channel. ConfigError (400) for a bad plan or empty
+        feedback, TaskConflict (409) when no plan awaits approval."""
+        pending = (self.state.plan or {}).get("request_id")
+        if pending is None or self.worker is None or self._decided:
+            raise TaskConflict(f"task {self.task_id!r} has no plan awaiting approval")
+        data: dict[str, Any] = {"request_id": pending, "approved": bool(approved)}
+        if approved:
+            steps = check_plan(self.state.plan["steps"] if plan is None else plan)
+            self.step_budgets = {s["step"]: s["budget_usd"] for s in steps if "budget_usd" in s}
+            data["plan"] = steps
+        else:
+            data["feedback"] = check_feedback(feedback)
+        await self.publish("plan_decision", data)  # the reducer clears the request first: one answer
+        await self.worker.send({"type": "plan_decision", **data})
 
     # ------------------------------------------------------------------ the run
 
@@ -298,7 +321,7 @@ class TaskSupervisor(WorkerEventIntake):
                 )
 
     async def _watch_timeout(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
+        await watch_timeout(seconds, self.held)  # time awaiting approval of a plan is not counted
         self.stop(TaskTimeout, f"the task ran longer than its timeout of {seconds:g} s; stopped")
 
     async def _flush_log(self) -> None:

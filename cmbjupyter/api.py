@@ -13,7 +13,7 @@ from typing import Any
 
 from .runs import Run, local_sessions, new_task_id, prepare_in_kernel, runs, set_forker
 
-__all__ = ["cancel", "fork", "resume", "run", "sessions_table", "show", "warm"]
+__all__ = ["approve", "cancel", "fork", "reject", "resume", "run", "sessions_table", "show", "warm"]
 
 
 def _in_kernel() -> bool:
@@ -168,15 +168,42 @@ def cancel(run_or_session_id: str) -> str:
     if found is not None:
         found.cancel()
         return found.status
+    client, task_id = _server_task(run_or_session_id, "cancel")
+    cancelled: str = client.cancel(task_id)
+    return cancelled
+
+
+def _server_task(run_or_session_id: str, what: str) -> tuple[Any, str]:
+    """The server's unfinished task of a task or session id (started by another, perhaps dead, kernel)."""
     from .state import TERMINAL
 
     client = _server()
     for task in client.tasks() if client is not None else ():
         ids = (task.get("task_id"), task.get("session_id"))
         if run_or_session_id in ids and task.get("status") not in TERMINAL:
-            cancelled: str = client.cancel(str(task["task_id"]))  # started by another (perhaps dead) kernel
-            return cancelled
-    raise KeyError(f"no running task {run_or_session_id!r} in this kernel or on the server")
+            return client, str(task["task_id"])
+    raise KeyError(f"no running task {run_or_session_id!r} to {what} in this kernel or on the server")
+
+
+def approve(run_or_session_id: str, plan: list[dict[str, Any]] | None = None) -> None:
+    """Approve the plan a run waits on (by task or session id; a task of the server too, even one
+    an earlier kernel started): as proposed, or ``plan``, the edited steps."""
+    found = _find(run_or_session_id)
+    if found is not None and not found.done():
+        found.approve(plan)
+        return
+    client, task_id = _server_task(run_or_session_id, "approve")
+    client.approve_plan(task_id, plan)
+
+
+def reject(run_or_session_id: str, feedback: str) -> None:
+    """Reject the plan a run waits on (as :func:`approve` finds it): planning again with ``feedback``."""
+    found = _find(run_or_session_id)
+    if found is not None and not found.done():
+        found.reject(feedback)
+        return
+    client, task_id = _server_task(run_or_session_id, "reject")
+    client.reject_plan(task_id, feedback)
 
 
 def show(session_id: str) -> Any:

@@ -4,6 +4,7 @@
 
     cmbjupyter run "Plot the CMB power spectrum" --mode one-shot --session s1 --budget 0.50
     cmbjupyter run analysis.py --engine python --mode planning-control
+    cmbjupyter run "Fit H0" --mode planning-control --approve-plan --step-budget 0.20
     cmbjupyter sessions list | cmbjupyter sessions show s1
     cmbjupyter replay .cmbagent/sessions/s1.events.jsonl --speed 10
     cmbjupyter resume s1
@@ -63,6 +64,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--session", help="session id (saved on every phase change)")
     run.add_argument("--budget", type=float, help="stop when the run has cost this many dollars")
     run.add_argument("--timeout", type=float, help="stop after this many seconds")
+    run.add_argument(
+        "--approve-plan",
+        action="store_const",
+        const=True,
+        help="pause after planning: show the plan and ask on standard input (Enter approves, @FILE "
+        "approves the edited plan in a JSON file, other text rejects it with that feedback)",
+    )
+    run.add_argument("--step-budget", type=float, help="stop when one plan step has cost this many dollars")
     run.add_argument("--model", help="the LLM model the engine should use")
     run.add_argument("--work-dir", help="the worker's working directory")
     run.add_argument("--log", help="also write every event to this JSONL file (replayable)")
@@ -135,7 +144,15 @@ class PlainView:
             )
         elif kind == "restart":
             line = f"restart: {data.get('message')}"
-        elif kind in ("error", "warning", "budget_warning", "input_request", "complete", "status"):
+        elif kind in (
+            "error",
+            "warning",
+            "budget_warning",
+            "input_request",
+            "plan_decision",
+            "complete",
+            "status",
+        ):
             line = f"{kind}: {json.dumps(data, default=str)}"
         if line is not None:
             print(line, file=self.out, flush=True)
@@ -202,6 +219,10 @@ async def _run(args: argparse.Namespace, task_id: str, task: str, config: dict[s
         live = LiveView(prepared.state)
         throttle = Throttle(prepared.state, live.on_snapshot, rate=10)
         prepared.subscribe(throttle)
+    if prepared.config.approve_plan:
+        from ._terminal_plan import TerminalApproval
+
+        prepared.subscribe(TerminalApproval(prepared, sys.stdin, sys.stdout))
     log = EventLog(args.log) if getattr(args, "log", None) else None
     if log is not None:
         prepared.subscribe(log.append)
@@ -294,6 +315,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         "session_id": args.session,
         "budget_usd": args.budget,
         "timeout": args.timeout,
+        "approve_plan": args.approve_plan,
+        "step_budget_usd": args.step_budget,
         "model": args.model,
         "work_dir": args.work_dir,
     }

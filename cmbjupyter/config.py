@@ -29,6 +29,7 @@ __all__ = [
     "DEFAULT_ENGINE",
     "DEFAULT_SESSIONS_DIR",
     "ENGINE_ENV",
+    "PLAN_MODES",
     "PYTHON_ENV",
     "SESSIONS_DIR_ENV",
     "ServerSetting",
@@ -60,6 +61,9 @@ SERVER_TOKEN_ENV: Final = "CMBJUPYTER_SERVER_TOKEN"
 OFFLINE_ENV: Final = "CMBJUPYTER_OFFLINE"
 _OFF: Final = frozenset({"0", "off", "no", "none", "false", "kernel"})
 BACKENDS: Final = ("local", "dask")
+#: The cmbagent modes whose plan a user can approve (``approve_plan``): their planning chat is
+#: followed by control (``worker/engines/cmbagent_plan.py``).
+PLAN_MODES: Final = ("planning-control", "idea-generation")
 #: A plain file name: letters, digits, ``._-``, at most 128, starting with a letter or digit.
 _SESSION_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
@@ -200,6 +204,14 @@ class TaskConfig:
         self.timeout = _positive(raw, "timeout", "seconds")
         self.memory_limit_mb = _positive(raw, "memory_limit_mb", "megabytes")
         self.budget_usd = _positive(raw, "budget_usd", "dollars")
+        #: A plan step's own budget, unless the approved plan gives that step one (``budget_usd``).
+        self.step_budget_usd = _positive(raw, "step_budget_usd", "dollars")
+        self.approve_plan = raw.get("approve_plan", False)
+        if not isinstance(self.approve_plan, bool):
+            raise ConfigError(f"config['approve_plan'] must be true or false, not {self.approve_plan!r}")
+        if self.approve_plan and self.engine == "cmbagent" and self.mode not in PLAN_MODES:
+            modes = ", ".join(PLAN_MODES)
+            raise ConfigError(f"config['approve_plan'] needs a mode with a plan ({modes}), not {self.mode!r}")
         self.env: dict[str, str] = _checked_env(raw.get("env"))
         self.work_dir = raw.get("work_dir")
         if self.work_dir is not None and not isinstance(self.work_dir, (str, os.PathLike)):

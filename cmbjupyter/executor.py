@@ -277,6 +277,14 @@ class PreparedRun:
         """Answer the run's pending ``input_request``."""
         await self._supervisor.send_input(request_id, text)
 
+    async def approve(self, plan: Any = None) -> None:
+        """Approve the plan the run waits on; ``plan``: the edited steps (None: as proposed)."""
+        await self._supervisor.decide_plan(True, plan=plan)
+
+    async def reject(self, feedback: str) -> None:
+        """Reject the plan the run waits on; the planner plans again with ``feedback``."""
+        await self._supervisor.decide_plan(False, feedback=feedback)
+
     def worker_pids(self) -> list[int]:
         """The worker's processes while it runs (empty before and after)."""
         worker = self._supervisor.worker

@@ -104,6 +104,21 @@ class CmbAgentMagics(Magics):
     @argument("--session", dest="session_id", metavar="NAME", help="session id (resumable by name)")
     @argument("--budget", dest="budget_usd", type=float, metavar="USD", help="stop the task past this cost")
     @argument("--timeout", type=float, metavar="S", help="stop the task after this many seconds")
+    @argument(
+        "--approve-plan",
+        dest="approve_plan",
+        action="store_const",
+        const=True,
+        help="pause after planning until the plan is approved (edited) or rejected with feedback "
+        "in the widget, the sidebar or with _.approve() / _.reject(text) (the cell returns at once)",
+    )
+    @argument(
+        "--step-budget",
+        dest="step_budget_usd",
+        type=float,
+        metavar="USD",
+        help="stop the task when one plan step costs this much",
+    )
     @argument("--background", action="store_true", help="return at once; the cell does not block")
     @argument("--model", help="the LLM model name")
     @argument("--work-dir", dest="work_dir", metavar="DIR", help="the task's working directory")
@@ -263,6 +278,8 @@ def parse_cell_args(line: str) -> tuple[dict[str, Any], bool, bool]:
         raise UsageError(f"{exc}\n{_cell_usage()}") from None
     options = vars(args)
     background, force_kernel = options.pop("background"), options.pop("kernel")
+    # A plan to approve: the cell returns at once, so the widget below it can send the decision.
+    background = background or bool(options.get("approve_plan"))
     extra = options.pop("config") or {}
     config = {**extra, **{k: v for k, v in options.items() if v is not None}}
     return config, background, force_kernel

@@ -19,7 +19,8 @@ import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any, BinaryIO
 
-from .errors import TaskCancelled, TaskFailed
+from .errors import TaskCancelled, TaskConflict, TaskFailed
+from .plans import check_feedback, check_plan
 from .state import RunState
 
 __all__ = [
@@ -106,6 +107,8 @@ class Run:
         self._done = threading.Event()
         self._cancel: Callable[[], None] | None = None
         self._answer: Callable[[str, str], None] | None = None
+        #: Sends a plan decision (approved, steps or None, feedback or None) to whoever runs the task.
+        self._decide: Callable[[bool, Any, Any], None] | None = None
         self._done_callbacks: list[Callable[[Run], None]] = []
         self._sinks: list[Callable[[Any], Any]] = []
         self._starter: Callable[[list[Callable[[Any], Any]]], None] | None = None
@@ -191,6 +194,24 @@ class Run:
         if _FORKER is None:  # pragma: no cover - cmbjupyter.api sets it when it is imported
             raise RuntimeError("import cmbjupyter to fork runs")
         return _FORKER(self.session_id, at_step, force_kernel=self.where == "kernel", **changes)
+
+    def approve(self, plan: list[dict[str, Any]] | None = None) -> None:
+        """Approve the plan the run waits on (``state.plan``, status ``awaiting_approval``): as
+        proposed, or ``plan``, the edited steps (``{sub_task, agent, bullets[, budget_usd]}``, in
+        the order to run); the control phase then runs exactly those. A bad plan is a ConfigError."""
+        self._waiting_plan()
+        self._decide(True, None if plan is None else check_plan(plan), None)  # type: ignore[misc]
+
+    def reject(self, feedback: str) -> None:
+        """Reject the plan the run waits on: the planner plans again with ``feedback``."""
+        self._waiting_plan()
+        self._decide(False, None, check_feedback(feedback))  # type: ignore[misc]
+
+    def _waiting_plan(self) -> None:
+        if not (self.state.plan or {}).get("request_id") or self.done():
+            raise TaskConflict(f"task {self.task_id!r} has no plan awaiting approval")
+        if self._decide is None:
+            raise RuntimeError("this run cannot receive a plan decision")
 
     def add_done_callback(self, fn: Callable[[Run], None]) -> None:
         if self.done():
@@ -286,6 +307,12 @@ def prepare_in_kernel(task: str, config: dict[str, Any], *, task_id: str | None 
     run._answer = lambda request_id, text: loop.call(
         lambda: asyncio.ensure_future(prepared.send_input(request_id, text))
     )
+
+    def decide(approved: bool, plan: Any, feedback: Any) -> None:
+        decision = prepared.approve(plan) if approved else prepared.reject(feedback)
+        loop.submit(decision).result(30)  # a refusal (TaskConflict) is raised here, to the caller
+
+    run._decide = decide
 
     def start(sinks: list[Callable[[Any], Any]]) -> None:
         for sink in sinks:

@@ -21,6 +21,8 @@ Snapshot shape (JSON)::
               "grand_total_usd": this run's total + carried},
      "output": [{"seq", "ts", "stream", "agent", "text"}], "output_count",
      "input_request": {"request_id", "prompt"} | None,
+     "plan": {"status": "proposed"|"approved"|"rejected", "steps": [plans.check_plan steps],
+              "estimate", "request_id" (while awaiting approval), "feedback", "round"} | None,
      "result", "error", "context", "counts": {type: n}, "other_events": [last unknown events],
      "work_dir": path | None,
      "artifacts": {"items": [artifact records, latest per path, in order], "count": artifact events,
@@ -105,6 +107,8 @@ class RunState:
         self.output: deque[dict[str, Any]] = deque(maxlen=output_lines)
         self.output_count = 0
         self.input_request: dict[str, Any] | None = None
+        #: The plan proposed or approved (``plan_proposed`` / ``plan_decision``), or None.
+        self.plan: dict[str, Any] | None = None
         self.result: Any = None
         self.error: dict[str, Any] | None = None
         self.context: dict[str, Any] = {}
@@ -169,6 +173,7 @@ class RunState:
             "output": [dict(line) for line in self.output],
             "output_count": self.output_count,
             "input_request": dict(self.input_request) if self.input_request else None,
+            "plan": copy.deepcopy(self.plan),
             "result": copy.deepcopy(self.result),
             "error": copy.deepcopy(self.error),
             "context": copy.deepcopy(self.context),
@@ -210,6 +215,7 @@ class RunState:
         fresh.output_count = int(snapshot.get("output_count") or 0)
         request = snapshot.get("input_request")
         fresh.input_request = dict(request) if request else None
+        fresh.plan = copy.deepcopy(snapshot.get("plan"))
         fresh.result = copy.deepcopy(snapshot.get("result"))
         fresh.error = copy.deepcopy(snapshot.get("error"))
         fresh.context = copy.deepcopy(dict(snapshot.get("context") or {}))

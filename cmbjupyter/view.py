@@ -59,6 +59,9 @@ class RunView:
             self.widget.on_cancel(lambda: run.cancel(wait=False))
             self.widget.on_input(lambda text: run.answer(text))
             self.widget.on_fork(lambda request: run.fork(display=False, **request).session_id)
+            self.widget.on_plan(
+                lambda approved, plan, feedback: run.approve(plan) if approved else run.reject(feedback)
+            )
         run.view = self
         run.add_done_callback(lambda _run: self.refresh(final=True))
 

@@ -9,7 +9,10 @@ message. The browser sends back ``{"type": "cancel"}``, ``{"type": "input", "tex
 session}`` or ``{..., "error": what is wrong}``) and
 ``{"type": "file", "id": n, "path": ...}``: a file of the run's work dir, opened in the Results
 viewer, answered with its bytes as one binary buffer (``{"type": "file", "id": n, "mime": ...}``)
-or ``{"type": "file", "id": n, "error": ...}``. Files travel only when opened.
+or ``{"type": "file", "id": n, "error": ...}``. Files travel only when opened. A run awaiting
+approval gets ``{"type": "approve", "plan": [steps]}`` (the list as edited in the plan editor) or
+``{"type": "reject", "feedback": "..."}``; a refused decision is answered with ``{"type":
+"plan_error", "message": ...}`` (the editor shows it and keeps the edit).
 
 The ``artifacts`` part carries the manifest, whose records a trait sync sends again whenever it
 changes; the host-made thumbnails of plots (a few KB each) would make that quadratic in the number
@@ -103,6 +106,7 @@ class RunWidget(anywidget.AnyWidget):
         self._on_cancel: list[Callable[[], Any]] = []
         self._on_input: list[Callable[[str], Any]] = []
         self._on_fork: Callable[[dict[str, Any]], str | None] | None = None
+        self._on_plan: list[Callable[[bool, Any, Any], Any]] = []
         self._thumbnails: dict[str, str] = {}  # every thumbnail sent, by key (for views that ask)
         self.on_msg(self._handle_message)
         if snapshot is not None:
@@ -148,6 +152,17 @@ class RunWidget(anywidget.AnyWidget):
             reply["error"] = str(exc)
         self.send(reply)
 
+    def on_plan(self, callback: Callable[[bool, Any, Any], Any]) -> None:
+        """Call ``callback(approved, plan, feedback)`` when the user approves or rejects the plan."""
+        self._on_plan.append(callback)
+
+    def _decide(self, approved: bool, plan: Any, feedback: Any) -> None:
+        for decide in self._on_plan:
+            try:
+                decide(approved, plan, feedback)
+            except (ValueError, LookupError, RuntimeError) as exc:  # ConfigError, TaskConflict...
+                self.send({"type": "plan_error", "message": str(exc)})
+
     def _handle_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if not isinstance(content, dict):
             return
@@ -159,6 +174,10 @@ class RunWidget(anywidget.AnyWidget):
                 answer(content["text"])
         elif content.get("type") == "fork":
             self._fork(content)
+        elif content.get("type") == "approve":
+            self._decide(True, content.get("plan"), None)
+        elif content.get("type") == "reject":
+            self._decide(False, None, content.get("feedback"))
         elif content.get("type") == "file":
             self._send_file(content.get("id"), content.get("path"))
         elif content.get("type") == "thumbnails":

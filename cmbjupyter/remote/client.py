@@ -225,6 +225,15 @@ class ServerClient:
         """Answer the task's ``input_request``."""
         self.request("POST", f"tasks/{_quote(task_id)}/input", {"request_id": request_id, "text": text})
 
+    def approve_plan(self, task_id: str, plan: list[dict[str, Any]] | None = None) -> None:
+        """Approve the plan the task waits on (``plan``: the edited steps; None: as proposed)."""
+        body = {} if plan is None else {"plan": plan}
+        self.request("POST", f"tasks/{_quote(task_id)}/plan/approve", body)
+
+    def reject_plan(self, task_id: str, feedback: str) -> None:
+        """Reject the plan the task waits on; the planner plans again with ``feedback``."""
+        self.request("POST", f"tasks/{_quote(task_id)}/plan/reject", {"feedback": feedback})
+
     def sessions(self) -> list[dict[str, Any]]:
         """Every session the server's store holds (newest first), with ``live`` task info if running."""
         return self.request("GET", "sessions")["sessions"]  # type: ignore[no-any-return]

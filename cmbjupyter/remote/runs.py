@@ -120,6 +120,9 @@ def prepare_follow(client: ServerClient, submission: Submission) -> Run:
     )
     run._cancel = lambda: client.cancel(run.task_id)
     run._answer = lambda request_id, text: client.send_input(run.task_id, request_id, text)
+    run._decide = lambda approved, plan, feedback: (
+        client.approve_plan(run.task_id, plan) if approved else client.reject_plan(run.task_id, feedback)
+    )
     run._open_remote = lambda path: _open_file(client, run, path)
 
     def start(sinks: list[Callable[[Any], Any]]) -> None:

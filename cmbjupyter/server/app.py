@@ -37,6 +37,7 @@ from .handlers import (
 from .recovery import suspend_interrupted
 from .registry import TaskRegistry
 from .reports import CompareHandler, SessionCostHandler, SessionExportHandler
+from .steer import PLAN_ACTION, PlanDecisionHandler
 from .websocket import TaskEventsSocket, UpdatesSocket
 
 __all__ = ["CmbJupyter"]
@@ -53,6 +54,7 @@ ROUTES: Final = (
     ("/tasks", TasksHandler),
     (f"/tasks/{_TASK}", TaskHandler),
     (f"/tasks/{_TASK}/input", TaskInputHandler),
+    (f"/tasks/{_TASK}/plan/{PLAN_ACTION}", PlanDecisionHandler),
     (f"/tasks/{_TASK}/events", TaskEventsSocket),
     (f"/tasks/{_TASK}/files", TaskFilesHandler),
     (f"/tasks/{_TASK}/files/{_FILE}", TaskFileHandler),

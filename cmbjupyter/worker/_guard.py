@@ -141,6 +141,8 @@ class Guard:
         self.report: Callable[[str, dict[str, Any]], None] | None = None
         self._price: Callable[[Mapping[str, Any]], float | None] | None = None
         self._lock = threading.Lock()
+        #: Since when the run waits for the user's decision on its plan (the timeout does not run).
+        self.held_since: float | None = None
 
     # ------------------------------------------------------------------ limits
 
@@ -168,6 +170,16 @@ class Guard:
             self.spent += cost or 0.0
             if self.spent >= self.budget and self.over_budget_since is None:
                 self.over_budget_since = time.monotonic()
+
+    def hold(self) -> None:
+        """The run waits for the user (a plan awaiting approval): its timeout stops running."""
+        self.held_since = time.monotonic()
+
+    def release(self) -> None:
+        """The user decided: the timeout runs again, pushed back by the time it was held."""
+        since, self.held_since = self.held_since, None
+        if since is not None and self.deadline is not None:
+            self.deadline += time.monotonic() - since
 
     # ------------------------------------------------------------------ endings
 
@@ -201,7 +213,7 @@ class Guard:
             if self.host_pid is not None and not _has_ancestor(self.host_pid):
                 self.host_gone(f"the host (pid {self.host_pid}) is gone")
             now = time.monotonic()
-            if self.deadline is not None and now >= self.deadline:
+            if self.deadline is not None and self.held_since is None and now >= self.deadline:
                 self._stop_at_limit(
                     "TaskTimeout",
                     f"the task ran longer than its timeout of {self.timeout:g} s and its host did not stop "

@@ -1,7 +1,9 @@
-"""The host-to-worker channel: the task spec first, then answers to ``input_request`` events.
+"""The host-to-worker channel: the task spec first, then answers to the worker's questions.
 
 The worker's stdin is ``/dev/null``, so nothing an engine does can block on it; human input for
-``hitl`` tasks arrives here instead, one JSON object per line.
+``hitl`` tasks (``{"type": "input", "request_id", "text"}``) and the user's decision on a proposed
+plan (``{"type": "plan_decision", "request_id", "approved", "plan"|"feedback"}``) arrive here
+instead, one JSON object per line. A worker waiting for one blocks on a condition: no tokens, no CPU.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ class ControlChannel:
     def __init__(self, fd: int) -> None:
         self._file = os.fdopen(fd, "rb", buffering=0)
         self._buffer = b""
-        self._answers: dict[str, str] = {}
+        self._answers: dict[str, dict[str, Any]] = {}
         self._cond = threading.Condition()
         self._closed = False
 
@@ -35,10 +37,17 @@ class ControlChannel:
 
     def ask(self, request_id: str, prompt: str) -> str:
         """Wait for the answer to ``request_id``; raises EOFError if the host goes away first."""
+        return str(self._wait(request_id, repr(prompt)).get("text", ""))
+
+    def decision(self, request_id: str) -> dict[str, Any]:
+        """Wait for the user's decision on the plan proposed as ``request_id`` (the host checked it)."""
+        return self._wait(request_id, "the proposed plan")
+
+    def _wait(self, request_id: str, what: str) -> dict[str, Any]:
         with self._cond:
             while request_id not in self._answers:
                 if self._closed:
-                    raise EOFError(f"no answer to {prompt!r}: the host closed the control channel")
+                    raise EOFError(f"no answer to {what}: the host closed the control channel")
                 self._cond.wait()
             return self._answers.pop(request_id)
 
@@ -58,9 +67,9 @@ class ControlChannel:
                 message = json.loads(line)
             except ValueError:
                 continue
-            if isinstance(message, dict) and message.get("type") == "input":
+            if isinstance(message, dict) and message.get("type") in ("input", "plan_decision"):
                 with self._cond:
-                    self._answers[str(message.get("request_id"))] = str(message.get("text", ""))
+                    self._answers[str(message.get("request_id"))] = message
                     self._cond.notify_all()
         with self._cond:
             self._closed = True

@@ -28,6 +28,7 @@ from typing import Any
 from .._shapes import check_data
 from ..dag import PHASE_NODES
 from ..events import encode_new, json_safe, now_iso
+from ..plans import check_plan
 
 __all__ = ["ChannelClosed", "Emitter"]
 
@@ -45,11 +46,16 @@ class Emitter:
         *,
         dag: Mapping[str, Any] | None = None,
         ask: Callable[[str, str], str] | None = None,
+        decide: Callable[[str], Mapping[str, Any]] | None = None,
+        approve_plan: bool = False,
     ) -> None:
         self._fd = fd
         self._lock = threading.Lock()
         self._ask = ask
         self._asks = 0
+        self._decide = decide
+        #: The task asked for plan approval (``config["approve_plan"]``): a proposed plan waits for it.
+        self.approve_plan = approve_plan
         self.closed = False
         #: node id -> type, for the nodes of the DAG the host created or the engine declared.
         self.node_types: dict[str, str] = {}
@@ -243,6 +249,45 @@ class Emitter:
             request_id = f"input-{self._asks}"
         self.event("input_request", {"request_id": request_id, "prompt": prompt})
         return self._ask(request_id, prompt)
+
+    def propose_plan(self, plan: Any, estimate: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Show the planner's ``plan`` (steps ``{sub_task, agent, bullets}``) and return the decision.
+
+        With ``approve_plan`` the run waits (status ``awaiting_approval``; blocked on the control
+        channel, burning nothing) for the user: ``{"approved": True, "plan": the steps to run, as
+        edited}`` or ``{"approved": False, "feedback": "...", "plan": the rejected steps}``. Without
+        it the plan is shown and approved as it is. A malformed plan is a ``ConfigError`` here.
+        """
+        steps = check_plan(plan)
+        data: dict[str, Any] = {"plan": steps}
+        if estimate is not None:
+            data["estimate"] = dict(estimate)
+        if not self.approve_plan:
+            self.event("plan_proposed", data)
+            self._learn_steps(steps)
+            return {"approved": True, "plan": steps, "feedback": None}
+        if self._decide is None:
+            raise RuntimeError("this worker has no control channel, so no plan can be approved")
+        with self._lock:
+            self._asks += 1
+            request_id = f"plan-{self._asks}"
+        self.event("plan_proposed", {**data, "request_id": request_id})
+        decision = self._decide(request_id)
+        if not decision.get("approved"):
+            return {"approved": False, "plan": steps, "feedback": str(decision.get("feedback") or "")}
+        approved = check_plan(decision.get("plan") or steps)
+        self._learn_steps(approved)
+        return {"approved": True, "plan": approved, "feedback": None}
+
+    def _learn_steps(self, steps: list[dict[str, Any]]) -> None:
+        """The DAG's step nodes are the plan's now (the host's reducer made them so)."""
+        for node_id in [n for n, kind in self.node_types.items() if kind == "step"]:
+            del self.node_types[node_id]
+            self.node_agents.pop(node_id, None)
+        for step in steps:
+            self.node_types[f"step_{step['step']}"] = "step"
+            if step["agent"]:
+                self.node_agents[f"step_{step['step']}"] = step["agent"]
 
     def event(self, type: str, data: Mapping[str, Any]) -> None:
         """Send any event. Types the host does not know are delivered and kept, not dropped; a known

@@ -100,7 +100,8 @@ def run(spec: dict[str, Any], emit: Emitter) -> int:
 
 
 class _MeteredEmitter(Emitter):
-    """An Emitter that also counts the run's cost in the guard (the worker's own budget check)."""
+    """An Emitter that also counts the run's cost in the guard (the worker's own budget check) and
+    holds the guard's timeout while a plan awaits the user's decision."""
 
     def __init__(self, *args: Any, guard: Guard, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -110,6 +111,16 @@ class _MeteredEmitter(Emitter):
         super().event(type, data)
         if type == "cost_update":
             self._guard.count_cost(data)
+
+    def propose_plan(self, plan: Any, estimate: Any = None) -> dict[str, Any]:
+        """Time spent waiting for the user's decision does not count against the timeout."""
+        if not self.approve_plan:
+            return super().propose_plan(plan, estimate)
+        self._guard.hold()
+        try:
+            return super().propose_plan(plan, estimate)
+        finally:
+            self._guard.release()
 
 
 def main(
@@ -132,7 +143,14 @@ def main(
     if hello is not None:
         apply(spec)
         hello()
-    emit = _MeteredEmitter(event_fd, dag=spec.get("dag"), ask=control.ask, guard=guard)
+    emit = _MeteredEmitter(
+        event_fd,
+        dag=spec.get("dag"),
+        ask=control.ask,
+        decide=control.decision,
+        approve_plan=bool((spec.get("config") or {}).get("approve_plan")),
+        guard=guard,
+    )
     guard.start(spec.get("limits"), emit.event)
 
     # Python-level prints become ordered events; fd 1/2 (C code, children, faulthandler) stay

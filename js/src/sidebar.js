@@ -112,6 +112,8 @@ class SessionsPanel extends Widget {
       onInput: (text) => this.answer(text),
       insertCell: (code) => this.insertCode(code),
       onFork: (request) => this.fork(request),
+      onApprove: (plan) => this.decide("approve", { plan }),
+      onReject: (feedback) => this.decide("reject", { feedback }),
       ...fileActions,
     });
     this.folder = el("div", "cmb-sidebar-folder");
@@ -439,6 +441,18 @@ class SessionsPanel extends Widget {
     this.tasks.set(created.task_id, { ...created, status: created.status ?? "queued" });
     this.select({ ...created });
     return created;
+  }
+
+  /** Approve (`{plan}`, as edited) or reject (`{feedback}`) the plan the task awaits; a refusal
+   * (400: a bad edit, 409: no longer awaited) is shown in the plan panel, the edit kept. */
+  async decide(action, body) {
+    const id = this.selected?.task_id;
+    if (!id) return;
+    try {
+      await this.api.call(`tasks/${encodeURIComponent(id)}/plan/${action}`, "POST", body);
+    } catch (error) {
+      this.view.planError(error.message);
+    }
   }
 
   async answer(text) {

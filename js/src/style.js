@@ -196,6 +196,26 @@ export default `
 .cmbjupyter-run .hljs-comment { color: #6e7781; font-style: italic; }
 .cmbjupyter-run .hljs-title, .cmbjupyter-run .hljs-function { color: #8250df; }
 .cmbjupyter-run .cmb-error { color: var(--cmb-failed); }
+.cmbjupyter-run .cmb-status.cmb-awaiting_approval, .cmbjupyter-sidebar .cmb-status.cmb-awaiting_approval
+  { background: var(--cmb-skipped, #bf8700); }
+.cmbjupyter-run .cmb-plan { border: 1px solid var(--cmb-border); border-radius: 6px; padding: 6px 8px; margin: 6px 0;
+  background: var(--cmb-panel); }
+.cmbjupyter-run .cmb-plan-title { font-weight: 600; margin-bottom: 4px; }
+.cmbjupyter-run .cmb-plan-basis, .cmbjupyter-run .cmb-plan-estimate { font-weight: normal; color: var(--cmb-muted);
+  font-size: 11px; }
+.cmbjupyter-run .cmb-plan-steps { margin: 0; padding-left: 22px; }
+.cmbjupyter-run .cmb-plan-step { display: flex; flex-wrap: wrap; gap: 3px 4px; align-items: flex-start;
+  margin-bottom: 6px; }
+.cmbjupyter-run .cmb-plan-text, .cmbjupyter-run .cmb-plan-bullets { font: inherit; min-height: 2.2em; resize: vertical;
+  flex: 1 1 14em; }
+.cmbjupyter-run .cmb-plan-bullets { font-size: 12px; flex-basis: 20em; }
+.cmbjupyter-run .cmb-plan-agent { flex: 0 1 8em; min-width: 5em; }
+.cmbjupyter-run .cmb-plan-budget { flex: 0 0 5em; width: 5em; }
+.cmbjupyter-run .cmb-plan-tools { display: flex; gap: 2px; }
+.cmbjupyter-run .cmb-plan-tools button { padding: 0 5px; }
+.cmbjupyter-run .cmb-plan-estimate { align-self: center; }
+.cmbjupyter-run .cmb-plan-controls { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
+.cmbjupyter-run .cmb-plan-feedback-input { flex: 1; min-width: 10em; }
 .cmbjupyter-sidebar { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px;
   color: var(--jp-ui-font-color1); background: var(--jp-layout-color1); }
 .cmbjupyter-sidebar .cmb-sidebar-header { font-weight: 600; margin-bottom: 6px; }

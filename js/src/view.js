@@ -1,5 +1,6 @@
-// The run view: header (status, phase, step, cancel), DAG, node details (with the node's files),
-// cost meter, Results (the run's files), console, input.
+// The run view: header (status, phase, step, cancel), the plan (editable while it awaits approval:
+// plan.js), DAG, node details (with the node's files), cost meter, Results (the run's files),
+// console, input.
 //
 // Shared by the anywidget entry (widget.js) and any other host (the sidebar): it knows nothing of
 // comms. `update(parts)` takes any subset of {run, dag, cost, console, artifacts, transcript} (the
@@ -15,6 +16,7 @@ import { forkControl, restartLine } from "./fork.js";
 import { copyText, duration, el, tokens, usd } from "./format.js";
 import { OutcomeLine } from "./outcome.js";
 import { ACTIVE } from "./protocol.js";
+import { PlanPanel } from "./plan.js";
 import { ResultsPanel, fileList, loaderCode } from "./results.js";
 import css from "./style.js";
 import { Tabs } from "./tabs.js";
@@ -59,6 +61,7 @@ function details(node, files, onOpen, transcript, fork) {
 /**
  * @param {HTMLElement} host
  * @param {{onCancel?: () => void, onInput?: (text: string) => void, onSelect?: (id: string) => void,
+ *          onApprove?: (steps: object[]) => void, onReject?: (feedback: string) => void,
  *          fetchFile?: (path: string) => Promise<{buffer: ArrayBuffer, mime?: string}>,
  *          thumbnail?: (record: object) => string | undefined,
  *          fileButtons?: (record: object, run: object) => FileButton[],
@@ -159,7 +162,9 @@ export function createRunView(host, actions = {}) {
     ],
     state.tabs,
   );
-  root.append(style, header, outcome.root, restart, message, ask, body, results.root, tabs.root);
+  root.append(style, header, outcome.root, restart, message, ask);
+  const plan = new PlanPanel(root, { onApprove: actions.onApprove, onReject: actions.onReject });
+  root.append(body, results.root, tabs.root);
   host.appendChild(root);
   // A selected node's details follow its transcript (redrawn only when it has new items).
   const unsubscribe = store.subscribe(() => {
@@ -188,6 +193,7 @@ export function createRunView(host, actions = {}) {
     ask.hidden = !request;
     if (request) prompt.textContent = request.prompt ?? "Input:";
     outcome.update(run?.outcome);
+    plan.update(run?.plan);
   }
 
   return {
@@ -221,6 +227,10 @@ export function createRunView(host, actions = {}) {
         results.update(parts.artifacts);
         if (dagPanel.selected && before !== files) dagPanel.onSelect(dagPanel.selected);
       }
+    },
+    /** A plan decision was refused (bad edit, no longer awaited): shown in the plan panel. */
+    planError(text) {
+      plan.showError(text);
     },
     /** Draws the Results again (e.g. thumbnails arrived). */
     redrawResults(artifacts) {

@@ -1,4 +1,5 @@
-// The anywidget entry of cmbjupyter.widget.RunWidget: traits in, "cancel"/"input"/"file"/"fork" messages out.
+// The anywidget entry of cmbjupyter.widget.RunWidget: traits in, "cancel"/"input"/"file"/"fork" messages out,
+// and "approve" {plan} / "reject" {feedback} from the plan panel ("plan_error" comes back if refused).
 // The open node (`selected`) lives in the model, not the view: the output is re-published on phase
 // changes (so saved notebooks hold the latest state), which renders a new view that restores it.
 // A file opened in the Results panel is asked of the kernel ({"type": "file", "id", "path"}) and
@@ -78,12 +79,18 @@ export default {
       for (const [key, url] of Object.entries(msg.items ?? {})) thumbnails.set(key, url);
       view.redrawResults(model.get("artifacts"));
     };
+    const onPlanError = (msg) => {
+      if (msg?.type === "plan_error") view.planError(msg.message ?? "the decision was refused");
+    };
     model.on("msg:custom", files.onMessage);
     model.on("msg:custom", forks.onMessage);
     model.on("msg:custom", onThumbnails);
+    model.on("msg:custom", onPlanError);
     const view = createRunView(el, {
       onCancel: () => model.send({ type: "cancel" }),
       onInput: (text) => model.send({ type: "input", text }),
+      onApprove: (plan) => model.send({ type: "approve", plan }),
+      onReject: (feedback) => model.send({ type: "reject", feedback }),
       onSelect: (id) => {
         if ((model.get("selected") || null) === (id || null)) return;
         model.set("selected", id || "");
@@ -119,6 +126,7 @@ export default {
       model.off("msg:custom", forks.onMessage);
       model.off("msg:custom", onThumbnails);
       transcript.off();
+      model.off("msg:custom", onPlanError);
       for (const { timer } of files.pending.values()) clearTimeout(timer);
       view.destroy();
     };

@@ -33,9 +33,10 @@ def cli(*args, cwd, check=True, timeout=120, **kwargs):
     )
 
 
-def run_planning(task_file, *args, cwd):
+def run_planning(task_file, *args, cwd, **kwargs):
     """``cmbjupyter run TASK_FILE --engine python --mode planning-control ARGS``."""
-    return cli("run", str(task_file), "--engine", "python", "--mode", "planning-control", *args, cwd=cwd)
+    planning = ("--engine", "python", "--mode", "planning-control")
+    return cli("run", str(task_file), *planning, *args, cwd=cwd, **kwargs)
 
 
 @pytest.fixture
@@ -191,3 +192,33 @@ def test_the_demo_runs_the_quickstart_task_then_every_example_notebook(tmp_path)
     assert executed == sorted(p.with_suffix(".html").name for p in notebooks.glob("0*.ipynb"))
     assert "FAILED" not in done.stdout
     assert "Kernel is running over TCP" not in done.stdout + done.stderr  # kept in demo/kernels.log
+
+
+def test_a_plan_is_rejected_then_approved_edited_from_the_terminal(tmp_path):
+    from tests.core.test_plan_approval import PLANNED_TASK
+
+    task = tmp_path / "planned.py"
+    task.write_text(PLANNED_TASK)
+    (tmp_path / "bad.json").write_text('[{"agent": "engineer"}]')
+    (tmp_path / "edited.json").write_text('[{"sub_task": "plot", "agent": "engineer"}, {"sub_task": "fit"}]')
+    answers = "one step is enough\n@bad.json\n@edited.json\n"
+    args = ("--session", "cli-plan", "--approve-plan", "--plain")
+    out = run_planning(task, *args, cwd=tmp_path, input=answers).stdout
+    assert (
+        "plan awaiting approval:\n  1. load the map  [engineer]  no history\n       - read the FITS file"
+        in out
+    )
+    assert "  1. redo: one step is enough  [engineer]" in out
+    assert "refused: plan step 1: 'sub_task' must be a non-empty string" in out
+    assert '"ran": [[1, "plot", "engineer", []], [2, "fit", null, []]]' in out and "completed:" in out
+    assert out.count("plan_decision:") == 2
+
+
+def test_without_an_answer_the_run_waiting_for_its_plan_is_cancelled(tmp_path):
+    from tests.core.test_plan_approval import PLANNED_TASK
+
+    task = tmp_path / "planned.py"
+    task.write_text(PLANNED_TASK)
+    args = ("run", str(task), "--engine", "python", "--mode", "planning-control", "--approve-plan", "--plain")
+    done = cli(*args, cwd=tmp_path, check=False, input="")
+    assert done.returncode == 130 and "no decision on the plan: standard input ended" in done.stderr

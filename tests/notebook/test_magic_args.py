@@ -39,6 +39,12 @@ def test_inputs_name_notebook_variables():
         parse_cell_args("--inputs ,")
 
 
+def test_approve_plan_returns_at_once_so_the_widget_can_decide():
+    config, background, _ = parse_cell_args("--mode planning-control --approve-plan --step-budget 0.2")
+    assert config == {"mode": "planning-control", "approve_plan": True, "step_budget_usd": 0.2}
+    assert background
+
+
 def test_defaults_are_a_foreground_one_shot():
     assert parse_cell_args("") == ({"mode": "one-shot"}, False, False)
 

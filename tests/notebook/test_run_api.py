@@ -106,3 +106,25 @@ def test_sessions_show_and_resume_use_the_kernels_store(tmp_path):
     assert resumed.session_id == "listed" and resumed.where == "kernel"
     with pytest.raises(TaskFailed):
         resumed.wait(timeout=30)
+
+
+PLAN_TASK = (
+    "steps = approved_plan(lambda feedback: [{'sub_task': feedback or 'first idea', 'agent': 'engineer'}])\n"
+    "result = [s['sub_task'] for s in steps]"
+)
+
+
+def test_approving_and_rejecting_a_plan_from_the_kernel():
+    run = cmbjupyter.run(
+        PLAN_TASK, engine="python", mode="planning-control", approve_plan=True, display=False
+    )
+    wait_until(lambda: run.status == "awaiting_approval", what="the plan")
+    assert run.state.plan["steps"][0]["sub_task"] == "first idea"
+    run.reject("a better idea")
+    wait_until(lambda: (run.state.plan or {}).get("round") == 2 and run.status == "awaiting_approval")
+    with pytest.raises(ValueError, match="plan step 1: 'sub_task'"):
+        run.approve([{"agent": "engineer"}])
+    run.approve([{"sub_task": "edited", "agent": "engineer"}, {"sub_task": "and more"}])
+    assert run.wait(timeout=30)["result"] == ["edited", "and more"]
+    with pytest.raises(RuntimeError, match="no plan awaiting approval"):
+        run.approve()

@@ -147,3 +147,19 @@ def test_a_300_node_dag_renders_to_a_bounded_static_view():
     html = render_html(state.snapshot())
     assert len(re.findall(r"data-node-id=", html)) == 300
     assert len(html) < 200_000
+
+
+def test_a_plan_edited_and_approved_in_the_browser_is_the_one_that_runs():
+    task = "steps = approved_plan(lambda fb: [{'sub_task': 'a'}, {'sub_task': 'b'}])\nresult = steps"
+    run, view = live_run(task, approve_plan=True)
+    wait_until(lambda: run.status == "awaiting_approval", what="the plan")
+    sent: list = []
+    view.widget.send = lambda content, buffers=None: sent.append(content)
+    view.widget._handle_message(view.widget, {"type": "approve", "plan": [{"bullets": ["x"]}]}, [])
+    assert sent and sent[-1]["type"] == "plan_error" and "plan step 1: 'sub_task'" in sent[-1]["message"]
+    edited = [{"sub_task": "b", "agent": "engineer", "bullets": ["fast"]}]
+    view.widget._handle_message(view.widget, {"type": "approve", "plan": edited}, [])
+    assert run.wait(timeout=30)["result"] == [
+        {"step": 1, "sub_task": "b", "agent": "engineer", "bullets": ["fast"]}
+    ]
+    wait_until(lambda: (view.widget.run.get("plan") or {}).get("status") == "approved", what="the widget")

@@ -13,6 +13,8 @@ ROUTES = [
     ("GET", ("tasks", "{task}")),
     ("DELETE", ("tasks", "{task}")),
     ("POST", ("tasks", "{task}", "input")),
+    ("POST", ("tasks", "{task}", "plan", "approve")),
+    ("POST", ("tasks", "{task}", "plan", "reject")),
     ("GET", ("sessions",)),
     ("GET", ("sessions", "{session}")),
     ("POST", ("sessions", "{session}", "resume")),

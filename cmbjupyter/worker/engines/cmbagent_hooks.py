@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import json
 import os
 import re
@@ -200,6 +201,10 @@ def _add_steps(emit: Any, tracker: StepTracker, final_context: Any, work_dir: Pa
     add_plan_nodes(emit, [(label, _step_agent(plan, n)) for n, label in enumerate(steps, start=1)])
 
 
+def _solve_again(solve: Any, agent: Any, args: tuple[Any, ...], task: str, kwargs: dict[str, Any]) -> Any:
+    return solve(agent, task, *args, **kwargs)
+
+
 def _hook_phases(emit: Any, context: dict[str, Any], tracker: StepTracker) -> None:
     from cmbagent.cmbagent import CMBAgent
 
@@ -221,6 +226,11 @@ def _hook_phases(emit: Any, context: dict[str, Any], tracker: StepTracker) -> No
         elif not tracker.follow_calls:
             emit.phase("execution", context=context)
         result = solve(self, task, *args, **kwargs)
+        if planning and emit.approve_plan:  # the pause between planning and control (cmbagent_plan.py)
+            from .cmbagent_plan import approve_planning
+
+            again = functools.partial(_solve_again, solve, self, args)
+            result = approve_planning(self, emit, again, task, kwargs, result)
         final = getattr(self, "final_context", None)
         if final is not None:
             with contextlib.suppress(TypeError, ValueError):

@@ -12,6 +12,12 @@ Restart (``config["restart_at_step"]``: a resume or a fork): a task whose top-le
 ``step(1)``, ``step(2)``... as statements runs its prelude then its code from ``step(N)`` on, with ``context``
 restored from the config (:mod:`cmbjupyter.task_steps`); any other task runs whole (and may read
 ``config["restart_at_step"]`` itself). The host says which, before it starts.
+
+Plan approval (``approve_plan: true``): ``approved_plan(make_plan)`` calls ``make_plan(feedback)``
+(``feedback`` is None the first time) for a list of steps ``{"sub_task", "agent", "bullets"}``,
+shows it and waits for the user; a rejection calls ``make_plan`` again with the user's feedback, an
+approval returns the steps as the user edited them (numbered ``step`` 1..n), which the task then
+runs with ``step(n)``. ``propose_plan(steps)`` is the single round (it returns the decision).
 """
 
 from __future__ import annotations
@@ -40,6 +46,16 @@ def run(task: str, config: dict[str, Any], emit: Any) -> dict[str, Any]:
         context.update(context_update or kwargs.pop("context", None) or {})
         emit.phase(name, step=step, context=context)
 
+    def approved_plan(make_plan: Any) -> list[dict[str, Any]]:
+        """Plan until the user approves: ``make_plan(feedback)`` -> steps; returns the approved steps."""
+        feedback = None
+        while True:
+            decision = emit.propose_plan(make_plan(feedback))
+            if decision["approved"]:
+                context["plan"] = decision["plan"]
+                return list(decision["plan"])
+            feedback = decision["feedback"]
+
     namespace: dict[str, Any] = {
         "__name__": "__cmbagent_task__",
         "emit": emit,
@@ -47,6 +63,8 @@ def run(task: str, config: dict[str, Any], emit: Any) -> dict[str, Any]:
         "step": step,
         "record_usage": emit.cost,
         "ask": emit.ask,
+        "propose_plan": emit.propose_plan,
+        "approved_plan": approved_plan,
         "context": context,
         "config": config,
     }

@@ -3,7 +3,9 @@
 The task (or ``config["log"]``) is the log's path. ``config["speed"]``: 0 (default) replays as fast as
 possible; 1.0 keeps the original timing; 10 is ten times faster. Events the host makes for every run
 (status, result, complete, error) are not replayed: the recorded result is returned and a recorded
-failure is raised again, so the replay ends the way the original did.
+failure is raised again, so the replay ends the way the original did. Decisions were the user's: a
+recorded ``plan_proposed`` is shown without waiting (no ``request_id``), its ``plan_decision`` not
+replayed (the host alone makes one).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from ...events import iter_log
 
 __all__ = ["ReplayedFailure", "run"]
 
-_HOST_EVENTS = frozenset({"status", "result", "complete", "error", "budget_warning", "input_request"})
+_HOST_EVENTS = frozenset(
+    {"status", "result", "complete", "error", "budget_warning", "input_request", "plan_decision"}
+)
 
 
 class ReplayedFailure(EngineError):
@@ -57,6 +61,8 @@ def run(task: str, config: dict[str, Any], emit: Any) -> dict[str, Any]:
             elif kind not in _HOST_EVENTS:
                 if kind == "phase_change" and isinstance(data.get("context"), dict):
                     emit.context = data["context"]
+                if kind == "plan_proposed":
+                    data = {k: v for k, v in data.items() if k != "request_id"}
                 emit.event(kind, data)
     result.setdefault("replayed_from", str(path))
     return result
