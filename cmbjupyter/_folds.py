@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from ._transcript import FOLDS as TRANSCRIPT_FOLDS
+from ._verdict import outcome_of
 from .events import Event
 
 __all__ = [
@@ -70,6 +72,9 @@ def status(state: Any, data: Mapping[str, Any], event: Event) -> None:
     if isinstance(data.get("status"), str) and state.status not in TERMINAL:
         state.status = data["status"]
     state.message = str(data.get("message") or "")
+    budget = data.get("budget_usd")  # the host's ``starting`` says it: a replayed log knows it too
+    if isinstance(budget, (int, float)) and not isinstance(budget, bool) and budget > 0:
+        state.cost["budget_usd"] = budget
 
 
 def dag_created(state: Any, data: Mapping[str, Any], event: Event) -> None:
@@ -199,6 +204,7 @@ def complete(state: Any, data: Mapping[str, Any], event: Event) -> None:
     state.ended_at = event.get("ts")
     state.input_request = None
     state.current_node = None
+    state.outcome = outcome_of(state)
 
 
 def error(state: Any, data: Mapping[str, Any], event: Event) -> None:
@@ -241,4 +247,5 @@ FOLDS: Final = {
     "error": error,
     "work_dir": work_dir,
     "artifact": artifact,
+    **TRANSCRIPT_FOLDS,
 }

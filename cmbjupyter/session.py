@@ -182,11 +182,14 @@ class SessionManager:
         self._write(session_id, record)
         return record
 
-    def update_session(self, session_id: str, **fields: Any) -> None:
-        """Set ``fields`` of an existing session and nothing else (e.g. the ``worker`` running it)."""
+    def update_session(self, session_id: str, *, close: bool = False, **fields: Any) -> None:
+        """Set ``fields`` of an existing session and nothing else (e.g. the ``worker`` running it).
+        ``close``: the session's run is over (its record is not kept in memory afterwards)."""
         record = self._current(session_id)
         record.update(fields)
         self._write(session_id, record)
+        if close:
+            self._close(session_id)
 
     def complete_session(self, session_id: str, result: Any = None, **fields: Any) -> None:
         """Mark a session completed (with the run's result, if given)."""

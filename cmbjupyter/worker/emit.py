@@ -28,6 +28,7 @@ from typing import Any
 from .._shapes import check_data
 from ..dag import PHASE_NODES
 from ..events import encode_new, json_safe, now_iso
+from ._transcript import TranscriptEmitter
 
 __all__ = ["ChannelClosed", "Emitter"]
 
@@ -36,8 +37,11 @@ class ChannelClosed(BrokenPipeError):
     """The event pipe to the host is gone; the worker cannot report anything any more."""
 
 
-class Emitter:
-    """Writes events for one task. Thread-safe: agents may report from several threads."""
+class Emitter(TranscriptEmitter):
+    """Writes events for one task. Thread-safe: agents may report from several threads.
+
+    The transcript's methods (``message``, ``tool_call``, ``tool_result``, ``code_execution``,
+    ``speaker``, ``termination``) are in ``_transcript.py``."""
 
     def __init__(
         self,
@@ -50,6 +54,7 @@ class Emitter:
         self._lock = threading.Lock()
         self._ask = ask
         self._asks = 0
+        self._message_ids = 0  # the last transcript event's message_id
         self.closed = False
         #: node id -> type, for the nodes of the DAG the host created or the engine declared.
         self.node_types: dict[str, str] = {}
