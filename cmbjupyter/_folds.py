@@ -61,11 +61,23 @@ def output(state: Any, data: Mapping[str, Any], event: Event) -> None:
             "text": text,
         }
     )
+    if data.get("stream") not in ("protocol", "warnings"):
+        _note_on_node(state, event, agent, text)
+
+
+def _note_on_node(state: Any, event: Event, agent: Any, text: str) -> None:
+    """The running node's last messages (what its details show)."""
     node = state.nodes.get(state.current_node or "")
-    if node is not None and data.get("stream") != "protocol":
+    if node is not None:
         messages = node.setdefault("messages", [])
         messages.append({"seq": event.get("seq"), "agent": agent, "text": cap(text, NODE_MESSAGE_CHARS)})
         del messages[:-NODE_MESSAGES]
+
+
+def message(state: Any, data: Mapping[str, Any], event: Event) -> None:
+    """An agent's message: a transcript item, and one of its node's last messages."""
+    TRANSCRIPT_FOLDS["message"](state, data, event)
+    _note_on_node(state, event, data.get("agent"), data["content"])
 
 
 def status(state: Any, data: Mapping[str, Any], event: Event) -> None:
@@ -248,4 +260,5 @@ FOLDS: Final = {
     "work_dir": work_dir,
     "artifact": artifact,
     **TRANSCRIPT_FOLDS,
+    "message": message,
 }

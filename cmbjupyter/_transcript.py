@@ -45,7 +45,8 @@ OUTPUT_CHARS: Final = 20_000
 ARGUMENT_CHARS: Final = 20_000
 #: Distinct agents counted one by one in ``by_agent`` (more are counted under ``"…"``).
 AGENTS_COUNTED: Final = 200
-#: Unrecovered failed executions followed at once (the oldest are forgotten past it).
+#: Places (step, agent) with unrecovered failed executions followed at once, and failures kept per
+#: place (the oldest are forgotten past it).
 FAILURES_KEPT: Final = 100
 #: The fields of an item that are texts, and the cap of each.
 _CAPS: Final = {"content": CONTENT_CHARS, "code": CODE_CHARS, "output": OUTPUT_CHARS}
@@ -74,8 +75,8 @@ class Transcript:
         self.count = 0
         self.by_kind: dict[str, int] = {}
         self.by_agent: dict[str, int] = {}
-        #: (step, agent) -> the message id of its last code execution, while that one failed.
-        self.failing: dict[tuple[Any, Any], int] = {}
+        #: (step, agent) -> the message ids of its failed code executions since its last success.
+        self.failing: dict[tuple[Any, Any], list[int]] = {}
 
     def add(self, kind: str, data: Mapping[str, Any], event: Event) -> None:
         item: dict[str, Any] = {
@@ -103,11 +104,14 @@ class Transcript:
 
     def _follow_execution(self, item: Mapping[str, Any]) -> None:
         where = (item.get("step"), item.get("agent"))
-        self.failing.pop(where, None)  # a later execution of the same step and agent decides
-        if item.get("exit_code") != 0:
-            self.failing[where] = item["id"]
-            if len(self.failing) > FAILURES_KEPT:
-                del self.failing[next(iter(self.failing))]
+        if item.get("exit_code") == 0:  # a success of the same step and agent recovers its failures
+            self.failing.pop(where, None)
+            return
+        failures = self.failing.setdefault(where, [])
+        failures.append(item["id"])
+        del failures[:-FAILURES_KEPT]
+        if len(self.failing) > FAILURES_KEPT:
+            del self.failing[next(iter(self.failing))]
 
     @property
     def dropped(self) -> int:
@@ -115,7 +119,7 @@ class Transcript:
 
     def failed_executions(self) -> list[int]:
         """Message ids of the code executions that failed and were not recovered, in order."""
-        return sorted(self.failing.values())
+        return sorted(i for ids in self.failing.values() for i in ids)
 
     def item(self, message_id: int) -> dict[str, Any] | None:
         """The kept item of ``message_id`` (None once it is no longer kept)."""
@@ -128,7 +132,7 @@ class Transcript:
             "dropped": self.dropped,
             "by_kind": dict(self.by_kind),
             "by_agent": dict(self.by_agent),
-            "failing": [{"step": s, "agent": a, "id": i} for (s, a), i in self.failing.items()],
+            "failing": [{"step": s, "agent": a, "ids": list(ids)} for (s, a), ids in self.failing.items()],
         }
 
     def bounded(self, text_chars: int, total_chars: int) -> dict[str, Any]:
@@ -159,8 +163,9 @@ class Transcript:
         fresh.by_kind = dict(snapshot.get("by_kind") or {})
         fresh.by_agent = dict(snapshot.get("by_agent") or {})
         for entry in snapshot.get("failing") or ():
-            if isinstance(entry, Mapping) and isinstance(entry.get("id"), int):
-                fresh.failing[(entry.get("step"), entry.get("agent"))] = entry["id"]
+            if isinstance(entry, Mapping) and isinstance(entry.get("ids"), list):
+                ids = [i for i in entry["ids"] if isinstance(i, int)]
+                fresh.failing[(entry.get("step"), entry.get("agent"))] = ids
         return fresh
 
 

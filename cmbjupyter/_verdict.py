@@ -88,7 +88,7 @@ def _label(outcome: Mapping[str, Any], state: Any) -> str:
         return "completed"
     if status == "completed_with_errors":
         failed = outcome["failed_executions"]
-        where = "; ".join(_where(state, i) for i in failed)
+        where = "; ".join(dict.fromkeys(_where(state, i) for i in failed))  # each place once
         noun = "code execution" if len(failed) == 1 else "code executions"
         return f"completed with errors: {len(failed)} {noun} failed ({where})"
     if status == "budget_stopped":
