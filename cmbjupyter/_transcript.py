@@ -27,6 +27,7 @@ __all__ = [
     "CONTENT_CHARS",
     "FOLDS",
     "OUTPUT_CHARS",
+    "TRANSCRIPT_CHARS",
     "TRANSCRIPT_KEPT",
     "Transcript",
     "cap_middle",
@@ -35,6 +36,9 @@ __all__ = [
 
 #: Items a run keeps in full (the oldest go first, counted as dropped).
 TRANSCRIPT_KEPT: Final = 1000
+#: Characters of text (content, code, output) the kept items hold at most together: a run of huge
+#: messages keeps fewer of them (the oldest are dropped first, counted), so the state stays bounded.
+TRANSCRIPT_CHARS: Final = 4_000_000
 #: Longest message / tool result content kept per item.
 CONTENT_CHARS: Final = 20_000
 #: Longest code kept per code execution.
@@ -50,6 +54,10 @@ AGENTS_COUNTED: Final = 200
 FAILURES_KEPT: Final = 100
 #: The fields of an item that are texts, and the cap of each.
 _CAPS: Final = {"content": CONTENT_CHARS, "code": CODE_CHARS, "output": OUTPUT_CHARS}
+
+
+def _chars(item: Mapping[str, Any]) -> int:
+    return sum(len(v) for k in _CAPS if isinstance(v := item.get(k), str))
 
 
 def cap_middle(text: str, limit: int) -> str:
@@ -71,7 +79,8 @@ class Transcript:
     """The bounded transcript of one run (a RunState field, set only by the folds below)."""
 
     def __init__(self) -> None:
-        self.items: deque[dict[str, Any]] = deque(maxlen=TRANSCRIPT_KEPT)
+        self.items: deque[dict[str, Any]] = deque()
+        self.chars = 0  # text characters of the kept items
         self.count = 0
         self.by_kind: dict[str, int] = {}
         self.by_agent: dict[str, int] = {}
@@ -92,7 +101,7 @@ class Transcript:
             item[key] = cap_middle(value, limit) if limit and isinstance(value, str) else value
         for key in ("agent", "step", "node_id"):
             item.setdefault(key, None)
-        self.items.append(item)
+        self._keep(item)
         self.count += 1
         self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
         agent = item["agent"] if isinstance(item["agent"], str) else "unknown"
@@ -101,6 +110,13 @@ class Transcript:
         self.by_agent[agent] = self.by_agent.get(agent, 0) + 1
         if kind == "code_execution":
             self._follow_execution(item)
+
+    def _keep(self, item: dict[str, Any]) -> None:
+        """Keep ``item``, dropping the oldest past TRANSCRIPT_KEPT items or TRANSCRIPT_CHARS."""
+        self.items.append(item)
+        self.chars += _chars(item)
+        while len(self.items) > TRANSCRIPT_KEPT or (self.chars > TRANSCRIPT_CHARS and len(self.items) > 1):
+            self.chars -= _chars(self.items.popleft())
 
     def _follow_execution(self, item: Mapping[str, Any]) -> None:
         where = (item.get("step"), item.get("agent"))
@@ -158,7 +174,9 @@ class Transcript:
         fresh = cls()
         if not isinstance(snapshot, Mapping):
             return fresh
-        fresh.items.extend(dict(i) for i in snapshot.get("items") or () if isinstance(i, Mapping))
+        for item in snapshot.get("items") or ():
+            if isinstance(item, Mapping):
+                fresh._keep(dict(item))
         fresh.count = int(snapshot.get("count") or len(fresh.items))
         fresh.by_kind = dict(snapshot.get("by_kind") or {})
         fresh.by_agent = dict(snapshot.get("by_agent") or {})

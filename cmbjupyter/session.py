@@ -60,6 +60,13 @@ def origin_of(record: Mapping[str, Any]) -> dict[str, Any]:
     return dict(origin) if isinstance(origin, Mapping) else {}
 
 
+def _outcome_row(outcome: Any) -> dict[str, Any] | None:
+    """A listing's outcome: its status and one-line label (the sidecar has the rest)."""
+    if not isinstance(outcome, Mapping):
+        return None
+    return {"status": outcome.get("status"), "label": outcome.get("label")}
+
+
 def _cap_entry(entry: Any) -> dict[str, Any]:
     capped: dict[str, Any] = (
         dict(entry) if isinstance(entry, Mapping) else {"role": "system", "content": str(entry)}
@@ -271,6 +278,7 @@ class SessionManager:
             "engine": record.get("engine"),
             "run_status": record.get("run_status"),
             "started_at": record.get("created_at"),
+            "outcome": _outcome_row(record.get("outcome")),
         }
 
     def _listing_row(self, session_id: str) -> dict[str, Any]:

@@ -187,3 +187,18 @@ def test_a_million_messages_keep_the_state_bounded_and_the_counts_exact():
     assert transcript["by_kind"] == {"message": 1_000_000} and state.counts["message"] == 1_000_000
     assert [i["id"] for i in transcript["items"]] == list(range(999_001, 1_000_001))
     assert after - before < 100_000, f"the state grew {after - before} bytes over the last 10k messages"
+
+
+def test_huge_messages_keep_fewer_items_so_the_state_stays_bounded():
+    from cmbjupyter._transcript import TRANSCRIPT_CHARS
+
+    state = RunState("t")
+    for i in range(1, 501):
+        data = {"message_id": i, "agent": "engineer", "role": "assistant", "content": str(i) * 30_000}
+        state.apply({"type": "message", "ts": None, "seq": i, "data": data})
+    transcript = state.snapshot()["transcript"]
+    kept = transcript["items"]
+    assert sum(len(i["content"]) for i in kept) <= TRANSCRIPT_CHARS
+    assert len(kept) >= TRANSCRIPT_CHARS // 20_100 and kept[-1]["id"] == 500, "the newest are kept"
+    assert transcript["count"] == 500 and transcript["dropped"] == 500 - len(kept)
+    assert RunState("t").restore(state.snapshot()).snapshot()["transcript"] == transcript
