@@ -13,7 +13,7 @@ printed as before, an ``output`` line.
 The code the agents run goes through ``LocalCommandLineCodeExecutor.execute_code_blocks``, whose
 result has the exit code and the real output; :func:`hook_code_execution` reports each call as a
 ``code_execution`` of the agent that wrote the code (the engineer, not its formatter or the
-executor), with its duration.
+executor), with its duration; what the program printed is also a raw ``stdout`` line of the console.
 """
 
 from __future__ import annotations
@@ -194,14 +194,17 @@ def hook_code_execution(emit: Any, stream: EmitIOStream) -> None:
                 )
             raise
         exit_code = getattr(result, "exit_code", None)
+        output = str(getattr(result, "output", "") or "")
         emit.code_execution(
             language,
             code,
             exit_code=exit_code if isinstance(exit_code, int) else None,
-            output=str(getattr(result, "output", "") or ""),
+            output=output,
             duration_s=time.monotonic() - started,
             agent=agent,
         )
+        if output.strip():  # what the program printed is raw stdout too: the console shows it
+            emit.output(output.rstrip("\n"), stream="stdout", agent=agent)
         return result
 
     LocalCommandLineCodeExecutor.execute_code_blocks = reported
