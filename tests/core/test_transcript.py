@@ -202,3 +202,13 @@ def test_huge_messages_keep_fewer_items_so_the_state_stays_bounded():
     assert len(kept) >= TRANSCRIPT_CHARS // 20_100 and kept[-1]["id"] == 500, "the newest are kept"
     assert transcript["count"] == 500 and transcript["dropped"] == 500 - len(kept)
     assert RunState("t").restore(state.snapshot()).snapshot()["transcript"] == transcript
+
+
+async def test_each_finished_plan_step_has_its_duration(run_python, collected):
+    await run_python(
+        "import time\nemit.add_node('step_1', 'Step 1')\nemit.add_node('step_2', 'Step 2')\n"
+        "step(1)\ntime.sleep(0.2)\nstep(2)\nemit.message('done', agent='engineer')",
+        mode="planning-control",
+    )
+    durations = RunState.from_events(collected.events).snapshot()["step_durations"]
+    assert set(durations) >= {"1", "2"} and durations["1"] >= 0.2
