@@ -54,6 +54,8 @@ AGENTS_COUNTED: Final = 200
 FAILURES_KEPT: Final = 100
 #: The fields of an item that are texts, and the cap of each.
 _CAPS: Final = {"content": CONTENT_CHARS, "code": CODE_CHARS, "output": OUTPUT_CHARS}
+#: The keys an item sets itself (``message_id`` becomes its ``id``).
+_ITEM_KEYS: Final = frozenset({"message_id", "id", "kind", "seq", "ts"})
 
 
 def _chars(item: Mapping[str, Any]) -> int:
@@ -95,7 +97,7 @@ class Transcript:
             "ts": event.get("ts"),
         }
         for key, value in data.items():
-            if key == "message_id":
+            if key in _ITEM_KEYS:  # the item's own: an event's field never overrides them
                 continue
             limit = _CAPS.get(key)
             item[key] = cap_middle(value, limit) if limit and isinstance(value, str) else value
