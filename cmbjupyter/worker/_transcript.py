@@ -101,12 +101,18 @@ class TranscriptEmitter:
     ) -> None:
         """Code an agent ran, its exit code and what it printed (the tail of it, when long)."""
         _opt_name("code_execution", "agent", agent)
+        if duration_s is not None and (
+            isinstance(duration_s, bool) or not isinstance(duration_s, (int, float))
+        ):
+            raise TypeError(
+                f"emit.code_execution: duration_s must be a number of seconds, not {duration_s!r}"
+            )
         data = {
             "language": _text(language),
             "code": _text(code),
             "exit_code": exit_code,
             "output": cap_tail(_text(output or ""), OUTPUT_CHARS),
-            "duration_s": None if duration_s is None else round(float(duration_s), 3),
+            "duration_s": None if duration_s is None or duration_s != duration_s else round(duration_s, 3),
         }
         self._say("code_execution", data, agent)
 

@@ -91,6 +91,7 @@ async def test_each_emitter_method_is_one_numbered_event_and_one_transcript_item
         ("emit.code_execution('python', 'x')", "exit_code"),
         ("emit.code_execution('python', 'x', exit_code='0')", "'exit_code' must be an integer"),
         ("emit.speaker(None)", "agent must be a string"),
+        ("emit.code_execution('python', 'x', exit_code=0, duration_s='1s')", "duration_s must be a number"),
     ],
 )
 async def test_a_bad_emitter_call_fails_the_task_naming_the_problem(run_python, call, problem):
