@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from ._transcript import FOLDS as TRANSCRIPT_FOLDS
+from ._verdict import outcome_of
 from .events import Event
 from .plans import check_plan, step_label
 
@@ -60,17 +62,32 @@ def output(state: Any, data: Mapping[str, Any], event: Event) -> None:
             "text": text,
         }
     )
+    if data.get("stream") not in ("protocol", "warnings"):
+        _note_on_node(state, event, agent, text)
+
+
+def _note_on_node(state: Any, event: Event, agent: Any, text: str) -> None:
+    """The running node's last messages (what its details show)."""
     node = state.nodes.get(state.current_node or "")
-    if node is not None and data.get("stream") != "protocol":
+    if node is not None:
         messages = node.setdefault("messages", [])
         messages.append({"seq": event.get("seq"), "agent": agent, "text": cap(text, NODE_MESSAGE_CHARS)})
         del messages[:-NODE_MESSAGES]
+
+
+def message(state: Any, data: Mapping[str, Any], event: Event) -> None:
+    """An agent's message: a transcript item, and one of its node's last messages."""
+    TRANSCRIPT_FOLDS["message"](state, data, event)
+    _note_on_node(state, event, data.get("agent"), data["content"])
 
 
 def status(state: Any, data: Mapping[str, Any], event: Event) -> None:
     if isinstance(data.get("status"), str) and state.status not in TERMINAL:
         state.status = data["status"]
     state.message = str(data.get("message") or "")
+    budget = data.get("budget_usd")  # the host's ``starting`` says it: a replayed log knows it too
+    if isinstance(budget, (int, float)) and not isinstance(budget, bool) and budget > 0:
+        state.cost["budget_usd"] = budget
 
 
 def dag_created(state: Any, data: Mapping[str, Any], event: Event) -> None:
@@ -268,6 +285,7 @@ def complete(state: Any, data: Mapping[str, Any], event: Event) -> None:
     state.current_node = None
     if state.plan and state.plan.get("request_id") is not None:  # no answer can come any more
         state.plan = {**state.plan, "request_id": None}
+    state.outcome = outcome_of(state)
 
 
 def error(state: Any, data: Mapping[str, Any], event: Event) -> None:
@@ -337,4 +355,6 @@ FOLDS: Final = {
     "work_dir": work_dir,
     "artifact": artifact,
     "restart": restart,
+    **TRANSCRIPT_FOLDS,
+    "message": message,
 }

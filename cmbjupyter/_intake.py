@@ -17,6 +17,7 @@ import asyncio
 from typing import Any, Final
 
 from ._shapes import event_problem
+from ._verdict import format_usd
 from .config import TaskConfig
 from .cost import Budget, CostLedger
 from .errors import BudgetExceeded
@@ -182,5 +183,6 @@ class WorkerEventIntake:
             await self.publish("budget_warning", data)
             if exceeded:
                 self.stop(
-                    BudgetExceeded, f"the run cost ${total:.4f}, reaching its budget of ${limit:.2f}; stopped"
+                    BudgetExceeded,
+                    f"the run cost ${total:.4f}, reaching its budget of {format_usd(limit)}; stopped",
                 )

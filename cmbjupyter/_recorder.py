@@ -1,13 +1,14 @@
 """SessionRecorder: the sink that keeps a run's session file up to date.
 
-It saves (with the run's ``work_dir`` and artifact manifest, without thumbnails) on every
-``phase_change`` (the seed's rule), at the end (the supervisor calls
-:meth:`save`), and at least every ``save_interval`` seconds while events arrive, so a crash loses at
-most that much. It also keeps the conversation buffer bounded (the last 100 entries, each capped)
-and appends every event to the session's JSONL event log, which it flushes often enough that a
-killed host loses about a second of events at most (on append, and on :meth:`flush_stale`, which
-the supervisor calls on a timer while the worker is quiet). A failed save (a full disk) never stops
-the run: it becomes a ``warning`` event and the previous sidecar stays intact.
+It saves (with the run's ``work_dir``, artifact manifest without thumbnails, bounded transcript and
+outcome) on every ``phase_change`` (the seed's rule), at the end (the supervisor calls :meth:`save`,
+and the ``complete`` event saves the outcome), and at least every ``save_interval`` seconds while
+events arrive, so a crash loses at most that much. It also keeps the conversation buffer bounded
+(the last 100 entries, each capped: agents' messages and output lines) and appends every event to
+the session's JSONL event log, which it flushes often enough that a killed host loses about a second
+of events at most (on append, and on :meth:`flush_stale`, which the supervisor calls on a timer
+while the worker is quiet). A failed save (a full disk) never stops the run: it becomes a
+``warning`` event and the previous sidecar stays intact.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ DEFAULT_SAVE_INTERVAL: Final = 30.0
 #: Events after which the sidecar is saved at once: a phase change (the seed's rule), a plan proposed
 #: (a session list shows it awaiting approval) and the decision on it.
 _SAVED_ON: Final = frozenset({"phase_change", "plan_proposed", "plan_decision"})
+#: A sidecar's transcript: each text capped at this many characters...
+SIDECAR_TEXT_CHARS: Final = 4000
+#: ... and the newest items whose texts fit in this many (a sidecar stays far below its 16 MiB).
+SIDECAR_TRANSCRIPT_CHARS: Final = 2_000_000
 
 
 def claim_session(manager: SessionManager, session_id: str) -> None:
@@ -109,9 +114,9 @@ class SessionRecorder:
                 self._log_error_reported = True
                 self.warnings.append(self.event_log.error)
         kind = event["type"]
-        if kind == "output":
+        if kind in ("output", "message"):
             data = event["data"]
-            text = data.get("message")
+            text = data.get("message" if kind == "output" else "content")
             text = text if isinstance(text, str) else str(text)
             self.conversation.append(
                 {
@@ -120,7 +125,9 @@ class SessionRecorder:
                     "timestamp": event.get("ts"),
                 }
             )
-        if kind in _SAVED_ON or time.monotonic() - self._last_save >= self.save_interval:
+        if kind == "complete":
+            self.record_outcome()
+        elif kind in _SAVED_ON or time.monotonic() - self._last_save >= self.save_interval:
             self.save()
 
     def save(self, **fields: Any) -> bool:
@@ -150,6 +157,8 @@ class SessionRecorder:
                 run_ended_at=state.ended_at,
                 **lineage(state.restart),
                 plan=state.plan,
+                transcript=state.transcript.bounded(SIDECAR_TEXT_CHARS, SIDECAR_TRANSCRIPT_CHARS),
+                outcome=state.outcome,
                 **fields,
             )
         except OSError as exc:  # SessionWriteError: disk full, permissions
@@ -157,6 +166,15 @@ class SessionRecorder:
             return False
         self.saves += 1
         return True
+
+    def record_outcome(self) -> None:
+        """Add the run's outcome (decided as its ``complete`` event was folded) to the ended session."""
+        try:
+            self.manager.update_session(
+                self.session_id, close=True, outcome=self.state.outcome, run_status=self.state.status
+            )
+        except (SessionError, OSError) as exc:  # the sidecar is gone or unwritable: the run ends anyway
+            self.warnings.append(str(exc))
 
     def flush_stale(self, max_age: float = MAX_UNFLUSHED_AGE) -> None:
         """Flush the event log if its oldest unwritten event is ``max_age`` old (a timer's tick)."""

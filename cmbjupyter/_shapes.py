@@ -23,7 +23,7 @@ from typing import Any, Final
 from .dag import NODE_STATUSES
 from .plans import plan_problem
 
-__all__ = ["SHAPES", "check_data", "event_problem"]
+__all__ = ["CONTENT_TYPES", "SHAPES", "TRANSCRIPT_KINDS", "check_data", "event_problem"]
 
 
 def _str(value: Any) -> bool:
@@ -63,6 +63,22 @@ def _number(value: Any) -> bool:
 
 def _opt_map(value: Any) -> bool:
     return value is None or isinstance(value, Mapping)
+
+
+def _message_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _bool(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _opt_number(value: Any) -> bool:
+    return value is None or _number(value)
+
+
+def _content_type(value: Any) -> bool:
+    return value in CONTENT_TYPES
 
 
 def _node_status(value: Any) -> bool:
@@ -115,6 +131,11 @@ def _carried(value: Any) -> bool:
 
 _MISSING: Final = object()
 
+#: How a ``message`` event's content is to be read.
+CONTENT_TYPES: Final = ("markdown", "text")
+#: The transcript's event types (``_transcript.py`` folds them): one item each in the transcript.
+TRANSCRIPT_KINDS: Final = ("message", "tool_call", "tool_result", "code_execution", "speaker", "termination")
+
 _Check = tuple[Callable[[Any], bool], bool, str]  # (accepts, required, what it accepts)
 
 _STR: Final[_Check] = (_str, False, "a string")
@@ -128,6 +149,14 @@ _NODE_FIELDS: Final[dict[str, _Check]] = {
     "agent": _OPT_STR,
     "cost_usd": (_number, False, "a number"),
     "tokens": (_number, False, "a number"),
+}
+
+#: Fields every transcript event carries (the Emitter sets them): who, where, and its per-run id.
+_TRANSCRIPT_FIELDS: Final[dict[str, _Check]] = {
+    "message_id": (_message_id, True, "a positive integer (the Emitter numbers them 1, 2, 3...)"),
+    "agent": _OPT_STR,
+    "step": (_opt_int, False, "an integer or null"),
+    "node_id": (_opt_id, False, "a node id or null"),
 }
 
 #: For each known event type: field -> (check, required, what it accepts).
@@ -186,6 +215,34 @@ SHAPES: Final[dict[str, dict[str, _Check]]] = {
         "signal": _OPT_STR,
     },
     "complete": {"status": _STR},
+    "message": {
+        **_TRANSCRIPT_FIELDS,
+        "role": _STR,
+        "content": (_str, True, "a string"),
+        "content_type": (_content_type, False, f"one of {', '.join(CONTENT_TYPES)}"),
+        "recipient": _OPT_STR,
+    },
+    "tool_call": {
+        **_TRANSCRIPT_FIELDS,
+        "call_id": (_id, True, "a call id (a string)"),
+        "name": (_str, True, "the tool's name (a string)"),
+    },
+    "tool_result": {
+        **_TRANSCRIPT_FIELDS,
+        "call_id": (_id, True, "a call id (a string)"),
+        "content": (_str, True, "a string"),
+        "is_error": (_bool, False, "true or false"),
+    },
+    "code_execution": {
+        **_TRANSCRIPT_FIELDS,
+        "language": (_str, True, "a language name (a string)"),
+        "code": (_str, True, "a string"),
+        "exit_code": (_opt_int, True, "an integer (the process exit code)"),
+        "output": _STR,
+        "duration_s": (_opt_number, False, "a number of seconds or null"),
+    },
+    "speaker": {**_TRANSCRIPT_FIELDS, "agent": (_str, True, "an agent name (a string)")},
+    "termination": {**_TRANSCRIPT_FIELDS, "reason": (_str, True, "a string")},
     "work_dir": {"path": (_str, True, "an absolute path (a string)")},
     "artifact": {
         "path": (_relative_path, True, "a path relative to the work dir, without '..'"),

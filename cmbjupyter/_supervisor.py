@@ -224,6 +224,7 @@ class TaskSupervisor(WorkerEventIntake):
                     "message": f"starting the {config.engine} worker",
                     "mode": config.mode,
                     "engine": config.engine,
+                    "budget_usd": config.budget_usd,
                 },
             )
         spec = {

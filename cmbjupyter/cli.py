@@ -27,6 +27,7 @@ import uuid
 from pathlib import Path
 from typing import Any, TextIO
 
+from ._verdict import format_usd
 from .config import DEFAULT_SESSIONS_DIR, SESSIONS_DIR_ENV, sessions_dir
 from .dag import MODES
 from .errors import CmbJupyterError, TaskCancelled, TaskFailed
@@ -130,6 +131,15 @@ class PlainView:
         if kind == "output":
             who = data.get("agent") or data.get("stream")
             line = f"[{who}] {data.get('message')}"
+        elif kind == "message":
+            line = f"[{data.get('agent') or data.get('role')}] {data.get('content')}"
+        elif kind == "code_execution":
+            took = f" in {data['duration_s']:g} s" if isinstance(data.get("duration_s"), (int, float)) else ""
+            line = f"[{data.get('agent')}] ran {data.get('language')}: exit {data.get('exit_code')}{took}"
+        elif kind == "tool_call":
+            line = (
+                f"[{data.get('agent')}] calls {data.get('name')}({json.dumps(data.get('arguments'))[:200]})"
+            )
         elif kind == "phase_change":
             line = f"== phase {data.get('phase')}" + (
                 f" step {data['step']}" if data.get("step") is not None else ""
@@ -188,7 +198,7 @@ class LiveView:
                 Text(status, style=_COLORS.get(status, "")),
             )
         cost = snap["cost"]
-        budget = f" of ${cost['budget_usd']:.2f}" if cost.get("budget_usd") else ""
+        budget = f" of {format_usd(cost['budget_usd'])}" if cost.get("budget_usd") else ""
         unpriced = f"  unpriced: {', '.join(cost['unpriced'])}" if cost["unpriced"] else ""
         carried = cost.get("carried")
         books = f"  +${carried['total_usd']:.4f} carried" if carried else ""
@@ -249,7 +259,8 @@ async def _run(args: argparse.Namespace, task_id: str, task: str, config: dict[s
     shown = json.dumps(result.get("result", result), default=str)[:500]
     carried = cost.get("carried")
     books = f" (+${carried['total_usd']:.6f} carried = ${cost['grand_total_usd']:.6f})" if carried else ""
-    print(f"completed: ${cost['total_usd']:.6f}{books}, result: {shown}")
+    label = (prepared.state.outcome or {}).get("label") or "completed"  # e.g. "completed with errors: ..."
+    print(f"{label}: ${cost['total_usd']:.6f}{books}, result: {shown}")
     return 0
 
 

@@ -1,7 +1,8 @@
 """EventLog: a run's events as JSONL on disk, for replay and for catching up after a disconnect.
 
-Bounded: past ``max_bytes`` the log stops recording ``output`` events (it counts them and says so
-once) but keeps every structural event (DAG, phase, cost, result, error), so a replay still ends in
+Bounded: past ``max_bytes`` the log stops recording ``output`` events and the transcript's
+(``message``, ``tool_call``..., the flood a chatty run makes; it counts them and says so once) but
+keeps every structural event (DAG, phase, cost, result, error), so a replay still ends in
 the exact final DAG and cost, whatever the run printed. It writes events as it gets them: they
 were redacted once, at the one point every event of a run passes (the supervisor's dispatch).
 
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from ._safefile import open_append
+from ._shapes import TRANSCRIPT_KINDS
 from .events import encode, make_event
 
 __all__ = ["MAX_UNFLUSHED_AGE", "EventLog"]
@@ -32,6 +34,8 @@ DEFAULT_MAX_BYTES: Final = 64 * 1024 * 1024
 BUFFER_BYTES: Final = 256 * 1024
 #: Seconds an event may wait in the buffer: a killed host loses at most about this much.
 MAX_UNFLUSHED_AGE: Final = 1.0
+#: The event types not logged past ``max_bytes`` (the ones a run can make without bound).
+FLOOD_TYPES: Final = frozenset({"output", *TRANSCRIPT_KINDS})
 
 
 class EventLog:
@@ -55,11 +59,14 @@ class EventLog:
     def append(self, event: dict[str, Any]) -> None:
         if self.error is not None:
             return
-        if self.size >= self.max_bytes and event.get("type") == "output":
+        if self.size >= self.max_bytes and event.get("type") in FLOOD_TYPES:
             if not self.dropped_outputs:
                 marker = make_event(
                     "log_truncated",
-                    {"max_bytes": self.max_bytes, "note": "output events past this point are not logged"},
+                    {
+                        "max_bytes": self.max_bytes,
+                        "note": "output and transcript events past this point are not logged",
+                    },
                 )
                 self._write(encode(marker))
             self.dropped_outputs += 1

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import copy
 import threading
 import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any, BinaryIO
 
+from ._verdict import format_usd
 from .errors import TaskCancelled, TaskConflict, TaskFailed
 from .plans import check_feedback, check_plan
 from .state import RunState
@@ -145,6 +147,14 @@ class Run:
         return self._result
 
     @property
+    def outcome(self) -> dict[str, Any] | None:
+        """What happened, as the header says it (None while running): ``status`` (completed,
+        completed_with_errors, failed, cancelled, budget_stopped, timed_out), a one-line ``label``,
+        the ``failed_executions`` (transcript ids), the ``error``, the ``final_answer``, the
+        ``budget_usd`` as given."""
+        return copy.deepcopy(self.state.outcome)
+
+    @property
     def artifacts(self) -> Any:
         """The files the run made, oldest first (each a :class:`cmbjupyter.results.Artifact`)."""
         from .results import artifacts_of
@@ -235,8 +245,10 @@ class Run:
         return static_bundle(self)
 
     def __repr__(self) -> str:
-        cost = self.state.cost["total_usd"]
-        return f"<Run {self.task_id} {self.mode} {self.status} ${cost:.4f}>"
+        cost, budget = self.state.cost["total_usd"], self.state.cost.get("budget_usd")
+        status = (self.state.outcome or {}).get("status") or self.status
+        of = f" of {format_usd(budget)}" if budget else ""
+        return f"<Run {self.task_id} {self.mode} {status} ${cost:.4f}{of}>"
 
     # ------------------------------------------------------------------ for the starters
 

@@ -60,6 +60,13 @@ def origin_of(record: Mapping[str, Any]) -> dict[str, Any]:
     return dict(origin) if isinstance(origin, Mapping) else {}
 
 
+def _outcome_row(outcome: Any) -> dict[str, Any] | None:
+    """A listing's outcome: its status and one-line label (the sidecar has the rest)."""
+    if not isinstance(outcome, Mapping):
+        return None
+    return {"status": outcome.get("status"), "label": outcome.get("label")}
+
+
 def _cap_entry(entry: Any) -> dict[str, Any]:
     capped: dict[str, Any] = (
         dict(entry) if isinstance(entry, Mapping) else {"role": "system", "content": str(entry)}
@@ -182,11 +189,14 @@ class SessionManager:
         self._write(session_id, record)
         return record
 
-    def update_session(self, session_id: str, **fields: Any) -> None:
-        """Set ``fields`` of an existing session and nothing else (e.g. the ``worker`` running it)."""
+    def update_session(self, session_id: str, *, close: bool = False, **fields: Any) -> None:
+        """Set ``fields`` of an existing session and nothing else (e.g. the ``worker`` running it).
+        ``close``: the session's run is over (its record is not kept in memory afterwards)."""
         record = self._current(session_id)
         record.update(fields)
         self._write(session_id, record)
+        if close:
+            self._close(session_id)
 
     def complete_session(self, session_id: str, result: Any = None, **fields: Any) -> None:
         """Mark a session completed (with the run's result, if given)."""
@@ -270,6 +280,7 @@ class SessionManager:
             "engine": record.get("engine"),
             "run_status": record.get("run_status"),
             "started_at": record.get("created_at"),
+            "outcome": _outcome_row(record.get("outcome")),
         }
 
     def _listing_row(self, session_id: str) -> dict[str, Any]:

@@ -28,7 +28,12 @@ Snapshot shape (JSON)::
      "artifacts": {"items": [artifact records, latest per path, in order], "count": artifact events,
                    "dropped": paths no longer kept (beyond ARTIFACTS_KEPT)},
      "restart": {"message", "at_step", "parent_session", "forked_at_step", "changes",
-                 "restored_steps"} | None   (a resumed or forked run: see the ``restart`` fold)}
+                 "restored_steps"} | None   (a resumed or forked run: see the ``restart`` fold),
+     "transcript": {"items": [{"id", "kind", "seq", "ts", "agent", "step", "node_id", ...}],
+                    "count", "dropped", "by_kind", "by_agent", "failing"},   (_transcript.py)
+     "step_durations": {step: seconds of its finished DAG node},
+     "outcome": None while running, then {"status", "label", "failed_executions", "error",
+                "final_answer", "budget_usd"}}   (_verdict.py)
 """
 
 from __future__ import annotations
@@ -36,10 +41,12 @@ from __future__ import annotations
 import copy
 from collections import deque
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any, Final
 
 from ._folds import ARTIFACTS_KEPT, BUCKETS, FOLDS, NODE_MESSAGES, TERMINAL, TEXT_CHARS
 from ._shapes import event_problem
+from ._transcript import Transcript
 from .events import Event
 
 __all__ = [
@@ -121,6 +128,10 @@ class RunState:
         self.artifact_count_dropped = 0
         #: Where a resumed or forked run restarts and its lineage (the ``restart`` event), or None.
         self.restart: dict[str, Any] | None = None
+        #: What the agents said and did (bounded: ``_transcript.py``).
+        self.transcript = Transcript()
+        #: How the run ended, as a person reads it (``_verdict.py``); None while it runs.
+        self.outcome: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ reducer
 
@@ -186,7 +197,24 @@ class RunState:
                 "dropped": self.artifact_count_dropped,
             },
             "restart": copy.deepcopy(self.restart),
+            "transcript": self.transcript.snapshot(),
+            "step_durations": self.step_durations(),
+            "outcome": copy.deepcopy(self.outcome),
         }
+
+    def step_durations(self) -> dict[str, float]:
+        """Seconds each finished plan step took, by step number (from its DAG node's times)."""
+        durations = {}
+        for node in self.nodes.values():
+            if node.get("type") != "step":
+                continue
+            step = node.get("step")
+            if step is None and str(node.get("id", "")).startswith("step_"):
+                step = str(node["id"])[len("step_") :]
+            seconds = _seconds_between(node.get("started_at"), node.get("ended_at"))
+            if step is not None and seconds is not None:
+                durations[str(step)] = seconds
+        return durations
 
     def restore(self, snapshot: Mapping[str, Any]) -> RunState:
         """The inverse of :meth:`snapshot`: replace this state's content with ``snapshot``'s, in place.
@@ -228,6 +256,8 @@ class RunState:
         fresh.artifact_count = int(artifacts.get("count") or 0)
         fresh.artifact_count_dropped = int(artifacts.get("dropped") or 0)
         fresh.restart = copy.deepcopy(snapshot.get("restart"))
+        fresh.transcript = Transcript.restore(snapshot.get("transcript"))
+        fresh.outcome = copy.deepcopy(snapshot.get("outcome"))
         vars(self).update(vars(fresh))
         return self
 
@@ -263,6 +293,7 @@ class RunState:
             },
             "prices": cost["prices"],
             "error": {k: v for k, v in (self.error or {}).items() if k != "traceback"} or None,
+            "outcome": copy.deepcopy(self.outcome),
         }
 
     @classmethod
@@ -274,6 +305,17 @@ class RunState:
                 state.task_id = str(event["task_id"])
             state.apply(event)
         return state
+
+
+def _seconds_between(start: Any, end: Any) -> float | None:
+    """Seconds from one ISO-8601 time to another; None unless both are times."""
+    if not (isinstance(start, str) and isinstance(end, str)):
+        return None
+    try:
+        delta = datetime.fromisoformat(end) - datetime.fromisoformat(start)
+    except (TypeError, ValueError):
+        return None
+    return round(delta.total_seconds(), 3)
 
 
 def apply(state: RunState, event: Event) -> RunState:

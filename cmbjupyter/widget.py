@@ -19,6 +19,12 @@ changes; the host-made thumbnails of plots (a few KB each) would make that quadr
 of plots, so they travel once each, beside the trait: ``{"type": "thumbnails", "items": {key: data
 URL}}`` right after the sync that lists them (the record says ``"thumb": key``), and again to a view
 that asks (``{"type": "thumbnails", "keys": [...]}``: one rendered later, after a page reload).
+
+The transcript does the same: the ``transcript`` part is small (``count``, ``dropped``, ``last_id``)
+and its items travel beside it, once each: right after a sync, ``{"type": "transcript", "items":
+[items newer than the last sent]}`` (at most :data:`TRANSCRIPT_BATCH` a message); a view that
+(re)renders asks ``{"type": "transcript", "since": id}`` and gets the kept items after ``id``
+(``"reset": true`` when ``since`` is 0).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from __future__ import annotations
 import json
 import pathlib
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Final
 
 import anywidget
 import traitlets
@@ -34,13 +40,22 @@ import traitlets
 from ._workfile import FileRefused, read_work_file
 from .artifacts import guess_mime
 
-__all__ = ["RunWidget", "artifacts_part", "thumbnails_of", "widget_parts"]
+__all__ = [
+    "TRANSCRIPT_BATCH",
+    "RunWidget",
+    "artifacts_part",
+    "thumbnails_of",
+    "transcript_part",
+    "widget_parts",
+]
 
 _ESM = pathlib.Path(__file__).parent / "static" / "widget.js"
 #: The run fields the browser gets: one list for Python and JS (protocol.json, read by js/src/protocol.js).
 _RUN_KEYS: tuple[str, ...] = tuple(
     json.loads((pathlib.Path(__file__).parent / "protocol.json").read_text())["run_keys"]
 )
+#: Transcript items in one comm message (a view catching up on 1000 gets them in two).
+TRANSCRIPT_BATCH: Final = 500
 
 
 def widget_parts(snapshot: Mapping[str, Any]) -> dict[str, Any]:
@@ -51,6 +66,22 @@ def widget_parts(snapshot: Mapping[str, Any]) -> dict[str, Any]:
         "cost": snapshot.get("cost") or {},
         "console": {"lines": snapshot.get("output") or [], "count": snapshot.get("output_count", 0)},
         "artifacts": artifacts_part(snapshot),
+        "transcript": transcript_part(snapshot),
+    }
+
+
+def _transcript_items(snapshot: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return list((snapshot.get("transcript") or {}).get("items") or [])
+
+
+def transcript_part(snapshot: Mapping[str, Any]) -> dict[str, Any]:
+    """The transcript's trait: its counts and the newest item's id (the items travel beside it)."""
+    transcript = snapshot.get("transcript") or {}
+    items = _transcript_items(snapshot)
+    return {
+        "count": transcript.get("count", 0),
+        "dropped": transcript.get("dropped", 0),
+        "last_id": items[-1].get("id", 0) if items else 0,
     }
 
 
@@ -97,6 +128,7 @@ class RunWidget(anywidget.AnyWidget):
     cost = traitlets.Dict().tag(sync=True)
     console = traitlets.Dict().tag(sync=True)
     artifacts = traitlets.Dict().tag(sync=True)
+    transcript = traitlets.Dict().tag(sync=True)
     #: The node whose details are open, set by the browser. Kept in the model, not the view, so the
     #: new view rendered when the output is re-published (on phase changes) reopens it.
     selected = traitlets.Unicode("").tag(sync=True)
@@ -108,6 +140,8 @@ class RunWidget(anywidget.AnyWidget):
         self._on_fork: Callable[[dict[str, Any]], str | None] | None = None
         self._on_plan: list[Callable[[bool, Any, Any], Any]] = []
         self._thumbnails: dict[str, str] = {}  # every thumbnail sent, by key (for views that ask)
+        self._transcript: list[dict[str, Any]] = []  # the kept items (for views that ask)
+        self._transcript_sent = 0  # the id of the last item sent
         self.on_msg(self._handle_message)
         if snapshot is not None:
             self.update_from(snapshot)
@@ -123,7 +157,23 @@ class RunWidget(anywidget.AnyWidget):
         if fresh:
             self._thumbnails.update(fresh)
             self.send({"type": "thumbnails", "items": fresh})
+        if "transcript" in changed:
+            self._transcript = _transcript_items(snapshot)
+            self._send_transcript(self._transcript_sent)
         return list(changed)
+
+    def _send_transcript(self, since: int, *, reset: bool = False) -> None:
+        """The kept items after ``since``, in messages of at most TRANSCRIPT_BATCH items."""
+        items = [i for i in self._transcript if isinstance(i.get("id"), int) and i["id"] > since]
+        for start in range(0, len(items), TRANSCRIPT_BATCH) if items else ():
+            message: dict[str, Any] = {"type": "transcript", "items": items[start : start + TRANSCRIPT_BATCH]}
+            if reset and start == 0:
+                message["reset"] = True
+            self.send(message)
+        if reset and not items:
+            self.send({"type": "transcript", "items": [], "reset": True})
+        if items:
+            self._transcript_sent = max(self._transcript_sent, items[-1]["id"])
 
     def on_cancel(self, callback: Callable[[], Any]) -> None:
         """Call ``callback()`` when the user presses Cancel."""
@@ -180,6 +230,10 @@ class RunWidget(anywidget.AnyWidget):
             self._decide(False, None, content.get("feedback"))
         elif content.get("type") == "file":
             self._send_file(content.get("id"), content.get("path"))
+        elif content.get("type") == "transcript":
+            since = content.get("since")
+            since = since if isinstance(since, int) and not isinstance(since, bool) and since > 0 else 0
+            self._send_transcript(since, reset=since == 0)
         elif content.get("type") == "thumbnails":
             keys = content.get("keys")
             wanted = keys if isinstance(keys, list) else list(self._thumbnails)

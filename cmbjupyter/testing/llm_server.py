@@ -83,6 +83,8 @@ class ScriptedLLMServer:
     def __init__(self, script: list[Rule] | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
         self.script = list(script or [])
         self.requests: list[dict[str, Any]] = []
+        #: The ``message`` answered to each chat-completions request, in order (errors are not).
+        self.answers: list[dict[str, Any]] = []
         #: The ``Authorization`` header of each chat-completions request (which key a client used).
         self.authorizations: list[str] = []
         self.ocr_requests: list[dict[str, Any]] = []  # Mistral OCR calls, apart from chat requests
@@ -119,6 +121,7 @@ class ScriptedLLMServer:
         with self._lock:
             self.script = list(script or [])
             self.requests.clear()
+            self.answers.clear()
             self.authorizations.clear()
             self.ocr_requests.clear()
 
@@ -152,6 +155,8 @@ class ScriptedLLMServer:
                 }
                 for name, args in rule.tool_calls
             ]
+        with self._lock:
+            self.answers.append(message)
         prompt, completion, cached = rule.usage
         usage = {
             "prompt_tokens": prompt,

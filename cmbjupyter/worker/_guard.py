@@ -33,6 +33,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from .._verdict import format_usd
+
 __all__ = ["Guard", "arm", "descendants", "end_tree"]
 
 #: Seconds between two checks of the host, the event pipe and the limits.
@@ -223,8 +225,8 @@ class Guard:
             if since is not None and now - since >= self.grace:
                 self._stop_at_limit(
                     "BudgetExceeded",
-                    f"the run cost ${self.spent:.4f}, reaching its budget of ${self.budget:.2f}, and its "
-                    "host did not stop it; the worker stopped itself",
+                    f"the run cost ${self.spent:.4f}, reaching its budget of {format_usd(self.budget)}, "
+                    "and its host did not stop it; the worker stopped itself",
                 )
 
 

@@ -29,6 +29,7 @@ from .._shapes import check_data
 from ..dag import PHASE_NODES
 from ..events import encode_new, json_safe, now_iso
 from ..plans import check_plan
+from ._transcript import TranscriptEmitter
 
 __all__ = ["ChannelClosed", "Emitter"]
 
@@ -37,8 +38,11 @@ class ChannelClosed(BrokenPipeError):
     """The event pipe to the host is gone; the worker cannot report anything any more."""
 
 
-class Emitter:
-    """Writes events for one task. Thread-safe: agents may report from several threads."""
+class Emitter(TranscriptEmitter):
+    """Writes events for one task. Thread-safe: agents may report from several threads.
+
+    The transcript's methods (``message``, ``tool_call``, ``tool_result``, ``code_execution``,
+    ``speaker``, ``termination``) are in ``_transcript.py``."""
 
     def __init__(
         self,
@@ -56,6 +60,7 @@ class Emitter:
         self._decide = decide
         #: The task asked for plan approval (``config["approve_plan"]``): a proposed plan waits for it.
         self.approve_plan = approve_plan
+        self._message_ids = 0  # the last transcript event's message_id
         self.closed = False
         #: node id -> type, for the nodes of the DAG the host created or the engine declared.
         self.node_types: dict[str, str] = {}

@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import traceback
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -45,6 +46,20 @@ def _error_data(exc: BaseException) -> dict[str, Any]:
     if not isinstance(exc, EngineError):  # an EngineError's message already names the fix
         data["traceback"] = "".join(traceback.format_exception(exc))
     return data
+
+
+def _route_warnings(emit: Emitter) -> None:
+    """Library warnings (``warnings.warn``: a UserWarning, a DeprecationWarning) become ``output``
+    events of the ``warnings`` stream, which the views hide by default, not stderr lines."""
+
+    def show(
+        message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None
+    ) -> None:
+        text = warnings.formatwarning(message, category, filename, lineno, line).rstrip("\n")
+        with contextlib.suppress(ChannelClosed):  # the host is gone: the guard ends the run
+            emit.output(text, stream="warnings")
+
+    warnings.showwarning = show
 
 
 def _watch_files(emit: Emitter) -> ArtifactWatcher:
@@ -160,6 +175,7 @@ def main(
     faulthandler.enable(file=sys.__stderr__, all_threads=False)
     sys.stdout = EventStream(emit, "stdout", 1, on_host_gone=guard.host_gone)
     sys.stderr = EventStream(emit, "stderr", 2, on_host_gone=guard.host_gone)
+    _route_warnings(emit)
     if spec.get("work_dir"):
         os.chdir(spec["work_dir"])
 

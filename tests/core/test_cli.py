@@ -57,6 +57,19 @@ def test_run_prints_plain_lines_when_not_a_terminal_and_saves_the_session(tmp_pa
     assert (tmp_path / "run.jsonl").stat().st_size > 0
 
 
+def test_run_prints_the_transcript_and_an_outcome_that_tells_the_truth(tmp_path):
+    task = tmp_path / "camb.py"
+    task.write_text(
+        "step(1)\n"
+        "emit.message('I will import camb.', agent='engineer')\n"
+        "emit.code_execution('python', 'import camb', exit_code=1, duration_s=0.5, agent='engineer')\n"
+    )
+    out = run_planning(task, cwd=tmp_path).stdout
+    assert "[engineer] I will import camb." in out and "[engineer] ran python: exit 1 in 0.5 s" in out
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("completed with errors: 1 code execution failed (step 1, engineer): $0.0000")
+
+
 def test_sessions_list_and_show(tmp_path, task_file):
     cli("run", str(task_file), "--engine", "python", "--session", "cli2", cwd=tmp_path)
     listing = cli("sessions", cwd=tmp_path).stdout

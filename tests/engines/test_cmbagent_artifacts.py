@@ -83,8 +83,8 @@ async def test_the_engineers_plot_and_table_are_artifacts_made_with_the_workers_
     work_dir = result["work_dir"]
     assert collected.of("work_dir") == [{"path": work_dir}]
     assert work_dir.endswith(os.path.join("cmbagent_output", "plots"))
-    outputs = "\n".join(o["message"] for o in collected.of("output"))
-    assert f"ran with {venv_of(cmbagent_python)}" in outputs, "the worker's Python ran the code"
+    printed = "\n".join(c["output"] for c in collected.of("code_execution") if c["exit_code"] == 0)
+    assert f"ran with {venv_of(cmbagent_python)}" in printed, "the worker's Python ran the code"
     found = {a["path"]: a for a in collected.of("artifact")}
     plot = next(a for path, a in found.items() if path.endswith("data/cl_tt.png"))
     table = next(a for path, a in found.items() if path.endswith("data/cl_tt.csv"))

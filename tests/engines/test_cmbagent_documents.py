@@ -190,7 +190,7 @@ async def test_enhance_input_summarises_the_papers_into_the_task(
     assert [p["phase"] for p in collected.of("phase_change")] == ["arxiv", "ocr", "summarize"]
     statuses = collected.statuses()
     assert statuses["arxiv"] == statuses["ocr"] == statuses["summarize"] == "completed"
-    said = {o.get("agent") for o in collected.of("output")}
+    said = {m.get("agent") for m in collected.of("message") + collected.of("tool_call")}
     assert {"summarizer", "summarizer_response_formatter"} <= said
     # exact cost: the OCR pages at Mistral's price, each LLM response priced once by the host
     costs = collected.of("cost_update")

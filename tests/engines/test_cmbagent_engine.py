@@ -38,10 +38,10 @@ async def test_a_one_shot_runs_cmbagent_end_to_end_offline(seed_engine_env, exec
     )
     collected = Collected()
     result = await run_cmbagent(executor, collected, session_id="oneshot")
-    outputs = collected.of("output")
-    agents = {o.get("agent") for o in outputs}
+    agents = {m.get("agent") for m in collected.of("message")}
     assert {"engineer", "engineer_response_formatter", "executor"} <= agents
-    assert any("scripted answer: 4" in o["message"] for o in outputs), "the engineer's code really ran"
+    ran = collected.of("code_execution")
+    assert any("scripted answer: 4" in c["output"] for c in ran), "the engineer's code really ran"
     nodes = collected.of("dag_node_update")
     assert {"node_id": "execute", "status": "completed"} in nodes
     assert collected.of("complete")[-1]["status"] == "success"
@@ -128,11 +128,10 @@ async def test_a_two_step_planning_control_adds_its_plan_to_the_dag_and_saves_ea
         statuses.setdefault(update["node_id"], []).append(update["status"])
     assert statuses["step_1"] == statuses["step_2"] == ["running", "completed"]
     assert statuses["planning"][-1] == statuses["execution"][-1] == statuses["end"][-1] == "completed"
-    outputs = collected.of("output")
-    speakers = {o.get("agent") for o in outputs}
+    speakers = {m.get("agent") for m in collected.of("message") + collected.of("tool_call")}
     assert {"planner", "plan_reviewer", "control", "engineer", "executor", "terminator"} <= speakers
-    ran = [o for o in outputs if o.get("agent") == "executor" and "scripted answer: 4" in o["message"]]
-    assert len(ran) == 2, "each step's code ran"
+    ran = [c for c in collected.of("code_execution") if "scripted answer: 4" in c["output"]]
+    assert len(ran) == 2 and {c["exit_code"] for c in ran} == {0}, "each step's code ran"
     costs = collected.of("cost_update")
     assert len(costs) == len(seed_engine_env.requests) and {c.get("step") for c in costs} == {None, 1, 2}
     assert "Step 2" in result["context"]["final_plan"]
@@ -164,10 +163,8 @@ async def test_a_session_suspended_in_step_2_resumes_at_step_2_without_planning_
     assert any(s.lstrip().startswith("You are the control_starter agent") for s in systems)
     added = {a["node_id"]: a["status"] for a in again.of("dag_node_add")}
     assert added == {"step_1": "completed", "step_2": "pending"}
-    ran = [
-        o for o in again.of("output") if o.get("agent") == "executor" and "scripted answer" in o["message"]
-    ]
-    assert len(ran) == 1, "only step 2 ran"
+    ran = [c for c in again.of("code_execution") if "scripted answer" in c["output"]]
+    assert len(ran) == 1 and ran[0]["step"] == 2, "only step 2 ran"
     assert result["context"]["current_plan_step_number"] == 2
     record = executor.session_manager.load_session("resumed")
     assert (record["status"], record["current_step"]) == ("completed", 2)
@@ -186,9 +183,9 @@ async def test_idea_generation_plans_with_the_idea_maker_and_hater_and_records_t
     )
     added = {a["node_id"]: a.get("agent") for a in collected.of("dag_node_add")}
     assert added == {"step_1": "idea_maker", "step_2": "idea_hater"}, "the plan's agents, from cmbagent"
-    said = {o.get("agent") for o in collected.of("output")}
+    said = {m.get("agent") for m in collected.of("message") + collected.of("tool_call")}
     assert {"idea_maker", "idea_saver", "idea_hater", "idea_hater_response_formatter"} <= said
-    assert any("delensing the B-mode map" in o["message"] for o in collected.of("output"))
+    assert any("delensing the B-mode map" in m["content"] for m in collected.of("message"))
     setter = next(r for r in seed_engine_env.requests if "plan setter" in str(r["messages"][0]["content"]))
     assert "idea_maker" in str(setter["messages"][0]["content"]), "the idea instructions reached cmbagent"
     assert result["context"]["current_plan_step_number"] == 2
@@ -219,7 +216,7 @@ async def test_control_runs_a_given_plan_step_by_step_in_one_chat(seed_engine_en
         ("control", 1),
         ("control", 2),
     ]
-    said = {o.get("agent") for o in collected.of("output")}
+    said = {m.get("agent") for m in collected.of("message")}
     assert {"engineer", "executor", "idea_hater"} <= said
     record = executor.session_manager.load_session("given")
     nodes = {n["id"]: n["status"] for n in record["dag"]["nodes"]}

@@ -39,7 +39,7 @@ async def test_a_hitl_chat_asks_the_notebook_for_the_human_turn(seed_engine_env,
     assert requests and "exit" in requests[0]["prompt"], "cmbagent's own human prompt, over the channel"
     answered = [d for k, d in events if k == "input_response"]
     assert answered[0]["request_id"] == requests[0]["request_id"]
-    said = [d["message"] for k, d in events if k == "output" and d.get("agent") == "admin"]
+    said = [d["content"] for k, d in events if k == "message" and d.get("agent") == "admin"]
     assert "Now print 3 + 3 too." in said, "the answer is the human agent's message in the chat"
     assert any("Now print 3 + 3 too." in str(r["messages"]) for r in seed_engine_env.requests)
     assert events[-1] == ("complete", {"status": "success"})

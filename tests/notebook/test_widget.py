@@ -163,3 +163,38 @@ def test_a_plan_edited_and_approved_in_the_browser_is_the_one_that_runs():
         {"step": 1, "sub_task": "b", "agent": "engineer", "bullets": ["fast"]}
     ]
     wait_until(lambda: (view.widget.run.get("plan") or {}).get("status") == "approved", what="the widget")
+
+
+def test_transcript_items_travel_beside_the_trait_once_each_and_again_to_a_view_that_asks():
+    from tests.notebook.test_results_view import Sent
+
+    run = prepare_in_kernel(
+        "for i in range(1200):\n    emit.message(f'message {i}', agent='engineer')\n"
+        "emit.code_execution('python', 'import camb', exit_code=1, agent='engineer')",
+        {"engine": "python", "mode": "one-shot"},
+    )
+    view = RunView(run)
+    sent = Sent(view.widget)
+    for sink in view.sinks(run.state):
+        run.subscribe(sink)
+    run.start().wait(timeout=60)
+    widget = view.widget
+    assert widget.transcript == {"count": 1201, "dropped": 201, "last_id": 1201}
+    pushed = [content for content, _ in sent.messages if content["type"] == "transcript"]
+    assert all(len(m["items"]) <= 500 and "reset" not in m for m in pushed)
+    ids = [item["id"] for m in pushed for item in m["items"]]
+    assert ids == sorted(set(ids)), "each item once, in order"
+    assert set(range(202, 1202)) <= set(ids), "every kept item reached the browser"
+    assert widget.run["outcome"]["status"] == "completed_with_errors", "the run part carries the outcome"
+
+    sent.messages.clear()  # a view rendered again (a page reload) asks for everything kept
+    widget._handle_message(widget, {"type": "transcript", "since": 0}, [])
+    replies = [content for content, _ in sent.messages]
+    assert [len(r["items"]) for r in replies] == [500, 500] and replies[0]["reset"] is True
+    assert replies[0]["items"][0]["id"] == 202 and "reset" not in replies[1]
+    sent.messages.clear()
+    widget._handle_message(widget, {"type": "transcript", "since": 1195}, [])
+    assert [i["id"] for i in sent.messages[0][0]["items"]] == list(range(1196, 1202))
+    sent.messages.clear()
+    widget._handle_message(widget, {"type": "transcript", "since": "bogus"}, [])  # read as 0
+    assert sent.messages[0][0]["reset"] is True

@@ -22,6 +22,14 @@ for i in range(1_000_000):
         record_usage("gpt-4o-mini", 1000, 100, agent="engineer")
 """
 
+MILLION_MESSAGES = """
+for i in range(1_000_000):
+    emit.message("message %d" % i, agent="engineer" if i % 2 else "researcher")
+    if i % 250_000 == 0:
+        phase("execution", step=i // 250_000 + 1)
+        emit.code_execution("python", "print(%d)" % i, exit_code=0, output="%d\\n" % i)
+"""
+
 PACED = """
 import time
 start = time.perf_counter()
@@ -111,6 +119,25 @@ async def test_a_million_events_keep_memory_bounded_and_end_in_the_exact_state(t
     assert len(snapshots) <= 20 * elapsed + 3, "at most ~20 snapshots a second"
     assert rss.growth_mb < 40, f"host RSS grew {rss.growth_mb:.1f} MB"
     print(f"1M events in {elapsed:.1f} s, host RSS growth {rss.growth_mb:.1f} MB, {len(snapshots)} snapshots")
+
+
+@pytest.mark.soak
+async def test_a_million_messages_keep_memory_bounded_and_end_with_exact_transcript_counts(tmp_path):
+    await _flood(tmp_path, "emit.message('warm-up')", "warmup")
+    with PeakRss() as rss:
+        _, snapshots, _, elapsed = await _flood(tmp_path, MILLION_MESSAGES, "messages")
+    transcript = snapshots[-1]["transcript"]
+    assert transcript["count"] == 1_000_004 and transcript["dropped"] == 1_000_004 - 1000
+    assert transcript["by_kind"] == {"message": 1_000_000, "code_execution": 4}
+    assert transcript["by_agent"] == {"researcher": 500_000, "engineer": 500_000, "unknown": 4}
+    assert (
+        transcript["items"][-1]["content"] == "message 999999" and transcript["items"][-1]["id"] == 1_000_004
+    )
+    assert snapshots[-1]["outcome"]["status"] == "completed"
+    assert rss.growth_mb < 40, f"host RSS grew {rss.growth_mb:.1f} MB"
+    print(
+        f"1M messages in {elapsed:.1f} s, host RSS growth {rss.growth_mb:.1f} MB, {len(snapshots)} snapshots"
+    )
 
 
 @pytest.mark.soak

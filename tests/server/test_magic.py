@@ -17,6 +17,7 @@ emit.add_node("step_1", "Fit")
 phase("control")
 step(1)
 print("fitted on the server")
+emit.code_execution("python", "import camb", exit_code=1, output="No module named 'camb'", agent="engineer")
 result = 42
 """
 
@@ -26,6 +27,7 @@ print("WHERE", run.where, run.status, run.result["result"], run.state.phase)
 print("NODES", sorted(run.state.nodes))
 print("OUT", any("fitted on the server" in line["text"] for line in run.state.output))
 print("SIDECAR", run.summary()["sidecar"])
+print("OUTCOME", run.outcome["label"])
 """
 
 
@@ -39,10 +41,12 @@ async def test_the_magic_runs_its_task_on_the_server(
     assert "WHERE server completed 42 control" in printed
     assert "'step_1'" in printed and "OUT True" in printed
     assert f"SIDECAR {sessions_dir / 's-magic.json'}" in printed  # the server's store, not the kernel's
+    assert "OUTCOME completed with errors: 1 code execution failed (step 1, engineer)" in printed
     [task] = await tasks_of(api, "s-magic")
     assert task["notebook"] == "magic.ipynb" and task["status"] == "completed"
     record = await api.get("sessions", "s-magic")
     assert record["config"]["work_dir"] == str(jp_root_dir / "out")  # relative to the notebook, absolute
+    assert record["outcome"]["status"] == "completed_with_errors", "the server's sidecar has it too"
     assert registry.get(task["task_id"]).run is not None
     listed = await kernel.execute(
         "from cmbjupyter import api\nprint([(s['session_id'], s['where']) for s in api.sessions_table()])\n"

@@ -2,8 +2,11 @@
 
 Installed in the worker process only, before cmbagent builds its agents:
 
-* an AG2 ``IOStream`` so every agent message becomes an ``output`` event with its ``agent`` (not a
-  stdout line), and every ``input()`` an input request answered from the notebook or the sidebar;
+* an AG2 ``IOStream`` that turns AG2's structured events into the run's transcript (messages with
+  their agents, tool calls and results, speakers, terminations: ``cmbagent_events.py``), and every
+  ``input()`` into an input request answered from the notebook or the sidebar;
+* a wrapper of AG2's local code executor: the code the agents run, its exit code and real output,
+  as a ``code_execution``;
 * a wrapper of ``OpenAIWrapper.create`` that reports each LLM response's raw usage (prompt,
   completion and cached tokens) as a ``cost_update``, priced by the host, never by AG2's tables;
 * a wrapper of ``ConversableAgent._generate_oai_reply_from_client`` that knows which agent is calling;
@@ -14,7 +17,6 @@ Installed in the worker process only, before cmbagent builds its agents:
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import functools
 import json
 import os
@@ -22,9 +24,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_plan_nodes", "install", "llm_errors"]
+from .cmbagent_events import EmitIOStream, agent_var, hook_code_execution
 
-_agent: contextvars.ContextVar[str | None] = contextvars.ContextVar("cmbagent_agent", default=None)
+__all__ = ["add_plan_nodes", "install", "llm_errors"]
 
 
 class StepTracker:
@@ -55,46 +57,6 @@ class StepTracker:
             step = int(status.get("current_plan_step_number") or 0)
             if status.get("current_status") == "in progress" and 0 < step <= self.steps:
                 self.enter(step)
-
-
-class EmitIOStream:
-    """AG2's IOStream protocol (print, send, input) over the Emitter."""
-
-    def __init__(self, emit: Any, tracker: StepTracker | None = None) -> None:
-        self.emit = emit
-        self.tracker = tracker
-
-    def print(self, *objects: Any, sep: str = " ", end: str = "\n", flush: bool = False) -> None:
-        text = sep.join(str(o) for o in objects)
-        if text.strip():
-            self.emit.output(text, agent=_agent.get())
-
-    def send(self, message: Any) -> None:
-        inner = getattr(message, "content", message)
-        sender = getattr(inner, "sender_name", None) or getattr(inner, "sender", None)
-        text = getattr(inner, "content", None)
-        calls = getattr(inner, "tool_calls", None)
-        if isinstance(sender, str) and calls:  # an agent calling its tools (control's record_status...)
-            text = "\n".join(_call_text(call) for call in calls)
-            for call in calls if self.tracker is not None else ():
-                function = getattr(call, "function", None)
-                self.tracker.on_call(
-                    str(getattr(function, "name", "")), str(getattr(function, "arguments", ""))
-                )
-        if isinstance(sender, str) and isinstance(text, str):
-            if text.strip():
-                self.emit.output(text, agent=sender)
-        elif hasattr(message, "print"):
-            message.print(self.print)
-
-    def input(self, prompt: str = "", *, password: bool = False) -> str:
-        return self.emit.ask(prompt or "Your answer:")
-
-
-def _call_text(call: Any) -> str:
-    function = getattr(call, "function", None)
-    name = getattr(function, "name", None) or "tool"
-    return f"{name}({getattr(function, 'arguments', None) or ''})"
 
 
 def _usage(response: Any) -> tuple[int, int, int] | None:
@@ -137,17 +99,17 @@ def _hook_llm_calls(emit: Any) -> None:
         if usage is not None and not getattr(response, "cmbjupyter_counted", False):
             prompt, completion, cached = usage
             model = getattr(response, "model", None) or config.get("model") or "unknown"
-            emit.cost(model, prompt, completion, agent=_agent.get(), cache_read_tokens=cached)
+            emit.cost(model, prompt, completion, agent=agent_var.get(), cache_read_tokens=cached)
             with contextlib.suppress(AttributeError, TypeError, ValueError):  # counted once if cached
                 response.cmbjupyter_counted = True
         return response
 
     def attributed_reply(self: Any, llm_client: Any, messages: Any, cache: Any) -> Any:
-        token = _agent.set(getattr(self, "name", None))
+        token = agent_var.set(getattr(self, "name", None))
         try:
             return reply(self, llm_client, messages, cache)
         finally:
-            _agent.reset(token)
+            agent_var.reset(token)
 
     OpenAIWrapper.create = counted_create
     ConversableAgent._generate_oai_reply_from_client = attributed_reply
@@ -255,7 +217,9 @@ def install(emit: Any, context: dict[str, Any], *, chats: bool = True) -> None:
     from autogen.io.base import IOStream
 
     tracker = StepTracker(emit, context)
-    IOStream.set_global_default(EmitIOStream(emit, tracker))
+    stream = EmitIOStream(emit, tracker)
+    IOStream.set_global_default(stream)
+    hook_code_execution(emit, stream)
     _hook_llm_calls(emit)
     if chats:
         _hook_phases(emit, context, tracker)
