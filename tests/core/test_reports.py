@@ -380,13 +380,10 @@ async def test_the_export_takes_the_code_the_agents_ran_from_the_event_log(run_p
     task = textwrap.dedent(
         """\
         step(1)
-        emit.event("code_execution", {"language": "python", "code": "import nope", "exit_code": 1,
-                                      "output": "ModuleNotFoundError", "duration_s": 0.1})
-        emit.event("code_execution", {"language": "python", "code": "print(6 * 7)", "exit_code": 0,
-                                      "output": "42\\n", "duration_s": 0.1})
+        emit.code_execution("python", "import nope", exit_code=1, output="ModuleNotFoundError", duration_s=0.1)
+        emit.code_execution("python", "print(6 * 7)", exit_code=0, output="42\\n", duration_s=0.1)
         step(2)
-        emit.event("code_execution", {"language": "bash", "code": "echo done > done.txt", "exit_code": 0,
-                                      "output": "", "duration_s": 0.1})
+        emit.code_execution("bash", "echo done > done.txt", exit_code=0, duration_s=0.1)
         """
     )
     await run_python(task, session_id="ran", mode="control", plan=["compute", "finish"], work_dir=str(work))
