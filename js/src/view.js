@@ -71,8 +71,12 @@ export function createRunView(host, actions = {}) {
   const where = el("span", "cmb-where");
   const cancel = el("button", "cmb-cancel", "Cancel");
   cancel.type = "button";
+  let cancelling = false; // pressed, and the run has not ended yet: say so until it has
   cancel.addEventListener("click", () => {
+    cancelling = true;
     cancel.disabled = true;
+    cancel.textContent = "Cancelling…";
+    message.textContent = "cancelling…";
     actions.onCancel?.();
   });
   header.append(status, where, cancel);
@@ -134,8 +138,13 @@ export function createRunView(host, actions = {}) {
     const bits = [run?.mode, run?.phase && `phase ${run.phase}`, run?.step != null && `step ${run.step}`];
     where.textContent = bits.filter(Boolean).join(" · ");
     cancel.hidden = !ACTIVE.has(s);
-    if (!ACTIVE.has(s)) cancel.disabled = false;
-    message.textContent = run?.error?.message ?? (ACTIVE.has(s) ? (run?.message ?? "") : "");
+    if (!ACTIVE.has(s)) {
+      cancelling = false;
+      cancel.disabled = false;
+      cancel.textContent = "Cancel";
+    }
+    const live = cancelling || s === "cancelling" ? "cancelling…" : (run?.message ?? "");
+    message.textContent = run?.error?.message ?? (ACTIVE.has(s) ? live : "");
     message.classList.toggle("cmb-error", Boolean(run?.error));
     const request = run?.input_request;
     ask.hidden = !request;
