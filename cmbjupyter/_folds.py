@@ -201,10 +201,16 @@ def complete(state: Any, data: Mapping[str, Any], event: Event) -> None:
     state.current_node = None
 
 
+#: Error types that end a run "cancelled", not "failed" (errors.TaskCancelled's ``error_type``).
+CANCELLED_ERRORS: Final = frozenset({"TaskCancelled"})
+
+
 def error(state: Any, data: Mapping[str, Any], event: Event) -> None:
+    """The run's failure; its status is the outcome ``complete`` will confirm, already now: a
+    cancelled run is never "failed" on the way (the session's last write comes in between)."""
     state.error = dict(data)
     if state.status not in TERMINAL:
-        state.status = "failed"
+        state.status = "cancelled" if data.get("error_type") in CANCELLED_ERRORS else "failed"
 
 
 def work_dir(state: Any, data: Mapping[str, Any], event: Event) -> None:
