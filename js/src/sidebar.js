@@ -92,8 +92,8 @@ class SessionsPanel extends Widget {
       fetchFile: (path) => this.fetchFile(path),
       fileButtons: (record) => this.fileButtons(record),
     };
+    // No onCancel: the actions bar's Cancel is the one (the view's own would be a second).
     this.view = createRunView(this.detail, {
-      onCancel: () => this.cancel(),
       onInput: (text) => this.answer(text),
       ...fileActions,
     });
@@ -119,7 +119,7 @@ class SessionsPanel extends Widget {
 
   showTab(name) {
     this.tab = name;
-    this.detail.hidden = name !== "run";
+    this.detail.hidden = name !== "run" || !this.selected; // nothing to show before a selection
     this.filesTab.hidden = name !== "files";
     for (const b of this.tabs.children)
       b.classList.toggle("cmb-selected", b.classList.contains(`cmb-sidebar-tab-${name}`));
@@ -314,6 +314,7 @@ class SessionsPanel extends Widget {
     this.renderList();
     this.renderActions(row);
     this.tabs.hidden = false;
+    this.showTab(this.tab);
     const live = row.task_id && this.tasks.has(row.task_id);
     if (live) this.follow(row);
     else this.showSession(row);

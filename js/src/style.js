@@ -136,5 +136,26 @@ export default `
 .cmbjupyter-sidebar .cmb-sidebar-row .cmb-where { display: block; font-size: 11px; margin-left: 4px; white-space: normal; }
 .cmbjupyter-sidebar .cmb-cost-table { font-size: 11px; }
 .cmbjupyter-sidebar .cmb-cost-table th, .cmbjupyter-sidebar .cmb-cost-table td { padding: 1px 2px; }
-.cmbjupyter-sidebar .cmb-cost-table td:first-child { word-break: break-all; }
+.cmbjupyter-sidebar .cmb-cost-table td:first-child { word-break: normal; }
+/* issue 15 polish: two-line labels, a DAG that fits its panel, a selection every theme shows, a
+   cost table that wraps names between words and keeps its numbers whole */
+.cmbjupyter-run { --cmb-select: var(--jp-brand-color1, #0969da); }
+.cmbjupyter-run .cmb-node text.cmb-two-lines { font-size: 11px; }
+.cmbjupyter-run .cmb-dag-frame { position: relative; }
+.cmbjupyter-run .cmb-dag-zoom { position: absolute; top: 4px; right: 4px; z-index: 1; font-size: 11px;
+  padding: 0 6px; }
+.cmbjupyter-run .cmb-dag[data-fit="fit"] { overflow: hidden; }
+.cmbjupyter-run .cmb-node.cmb-selected rect { stroke: var(--cmb-select); stroke-width: 4;
+  filter: drop-shadow(0 0 3px var(--cmb-select)); }
+.cmbjupyter-run .cmb-node:focus-visible { outline: none; }
+.cmbjupyter-run .cmb-node:focus-visible rect { stroke: var(--cmb-select); stroke-dasharray: 5 2; }
+.cmbjupyter-run .cmb-cost { min-width: 0; overflow-x: auto; }
+.cmbjupyter-run .cmb-cost-table td.cmb-num, .cmbjupyter-run .cmb-cost-table th { white-space: nowrap; }
+.cmbjupyter-run .cmb-cost-table td.cmb-cost-name { overflow-wrap: normal; word-break: normal; }
+.cmbjupyter-sidebar .cmbjupyter-run .cmb-left, .cmbjupyter-sidebar .cmbjupyter-run .cmb-right
+  { flex-basis: 100%; }
+/* issue 15 progress: the header's step, clock and ETA; each node's duration */
+.cmbjupyter-run .cmb-progress { color: var(--cmb-muted); font-variant-numeric: tabular-nums; white-space: nowrap; }
+.cmbjupyter-run .cmb-progress:empty { display: none; }
+.cmbjupyter-run .cmb-node text.cmb-node-time { fill: var(--cmb-muted); font-size: 9px; }
 `;

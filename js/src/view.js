@@ -10,6 +10,7 @@ import { CostPanel } from "./cost.js";
 import { DagPanel } from "./dag.js";
 import { duration, el, tokens, usd } from "./format.js";
 import { ACTIVE } from "./protocol.js";
+import { Progress } from "./progress.js";
 import { ResultsPanel, fileList, loaderCode } from "./results.js";
 import css from "./style.js";
 
@@ -71,6 +72,7 @@ export function createRunView(host, actions = {}) {
   const where = el("span", "cmb-where");
   const cancel = el("button", "cmb-cancel", "Cancel");
   cancel.type = "button";
+  cancel.hidden = true; // shown while the run is active, and only where the host can cancel it
   let cancelling = false; // pressed, and the run has not ended yet: say so until it has
   cancel.addEventListener("click", () => {
     cancelling = true;
@@ -79,7 +81,9 @@ export function createRunView(host, actions = {}) {
     message.textContent = "cancelling…";
     actions.onCancel?.();
   });
-  header.append(status, where, cancel);
+  header.append(status, where);
+  const progress = new Progress(header); // step k of n · elapsed · ETA; the state in words below
+  header.append(cancel);
   const message = el("div", "cmb-message-line");
   const body = el("div", "cmb-body");
   const left = el("div", "cmb-left");
@@ -109,6 +113,7 @@ export function createRunView(host, actions = {}) {
     actions.onSelect?.(id);
   });
   left.appendChild(detailBox);
+  progress.onDraw = () => dagPanel.tickTimes(); // running nodes' clocks tick with the header's
   const cost = new CostPanel(right);
   const ask = el("form", "cmb-input");
   const prompt = el("label", "cmb-prompt");
@@ -137,14 +142,16 @@ export function createRunView(host, actions = {}) {
     status.className = `cmb-status cmb-${s}`;
     const bits = [run?.mode, run?.phase && `phase ${run.phase}`, run?.step != null && `step ${run.step}`];
     where.textContent = bits.filter(Boolean).join(" · ");
-    cancel.hidden = !ACTIVE.has(s);
+    cancel.hidden = !ACTIVE.has(s) || !actions.onCancel;
     if (!ACTIVE.has(s)) {
       cancelling = false;
       cancel.disabled = false;
       cancel.textContent = "Cancel";
     }
-    const live = cancelling || s === "cancelling" ? "cancelling…" : (run?.message ?? "");
+    progress.update(run, undefined);
+    const live = cancelling || s === "cancelling" ? "cancelling…" : progress.current().state;
     message.textContent = run?.error?.message ?? (ACTIVE.has(s) ? live : "");
+    message.title = run?.message ?? ""; // the last status message, e.g. "worker 12345 started"
     message.classList.toggle("cmb-error", Boolean(run?.error));
     const request = run?.input_request;
     ask.hidden = !request;
@@ -160,6 +167,9 @@ export function createRunView(host, actions = {}) {
       if (parts.dag !== undefined) {
         dag = parts.dag;
         dagPanel.update(dag);
+        progress.update(undefined, dag);
+        if (ACTIVE.has(run?.status) && !cancelling && run?.status !== "cancelling" && !run?.error)
+          message.textContent = progress.current().state;
         if (dagPanel.selected) dagPanel.onSelect(dagPanel.selected);
       }
       if (parts.cost !== undefined) cost.update(parts.cost);
@@ -181,6 +191,7 @@ export function createRunView(host, actions = {}) {
       if (dagPanel.selected !== (nodeId || null)) dagPanel.select(nodeId || null);
     },
     destroy() {
+      progress.stop();
       root.remove();
     },
   };
