@@ -16,7 +16,9 @@ Snapshot shape (JSON)::
              "edges": [{"source", "target"}], "current": id | None},
      "cost": {"total_usd", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
               "calls", "by_model": {...}, "by_agent": {...}, "by_step": {...}, "unpriced": [models],
-              "budget_usd", "budget_fraction", "warning", "exceeded", "prices"},
+              "budget_usd", "budget_fraction", "warning", "exceeded", "prices",
+              "points": [{"ts", "model", "agent", "usd", "node"}: the last COST_POINTS calls],
+              "points_base": {"by_model", "by_agent", "calls"}: the calls dropped from points},
      "output": [{"seq", "ts", "stream", "agent", "text"}], "output_count",
      "input_request": {"request_id", "prompt"} | None,
      "result", "error", "context", "counts": {type: n}, "other_events": [last unknown events],
@@ -95,6 +97,8 @@ class RunState:
             "warning": False,
             "exceeded": False,
             "prices": None,
+            "points": [],
+            "points_base": {"by_model": {}, "by_agent": {}, "calls": 0},
         }
         self.output: deque[dict[str, Any]] = deque(maxlen=output_lines)
         self.output_count = 0
