@@ -158,4 +158,26 @@ export default `
 .cmbjupyter-run .cmb-progress { color: var(--cmb-muted); font-variant-numeric: tabular-nums; white-space: nowrap; }
 .cmbjupyter-run .cmb-progress:empty { display: none; }
 .cmbjupyter-run .cmb-node text.cmb-node-time { fill: var(--cmb-muted); font-size: 9px; }
+/* issue 15 charts: the timeline (Gantt of nodes and agents' LLM calls) and the cumulative cost */
+.cmbjupyter-run .cmb-charts { margin-top: 8px; padding: 6px; background: var(--cmb-panel); border-radius: 4px; }
+.cmbjupyter-run .cmb-charts[hidden] { display: none; }
+.cmbjupyter-run .cmb-charts-title { font-weight: 600; cursor: pointer; }
+.cmbjupyter-run .cmb-charts-body svg { display: block; max-width: 100%; height: auto; margin-top: 4px; }
+.cmbjupyter-run .cmb-tl-label, .cmbjupyter-run .cmb-tl-tick-label { fill: var(--cmb-fg); font-size: 10px; }
+.cmbjupyter-run .cmb-tl-tick-label { fill: var(--cmb-muted); }
+.cmbjupyter-run .cmb-tl-axis { stroke: var(--cmb-muted); stroke-width: 1; }
+.cmbjupyter-run .cmb-tl-bar { fill: var(--cmb-pending); }
+.cmbjupyter-run .cmb-tl-row.cmb-running .cmb-tl-bar { fill: var(--cmb-running); }
+.cmbjupyter-run .cmb-tl-row.cmb-completed .cmb-tl-bar { fill: var(--cmb-completed); }
+.cmbjupyter-run .cmb-tl-row.cmb-failed .cmb-tl-bar { fill: var(--cmb-failed); }
+.cmbjupyter-run .cmb-tl-row.cmb-skipped .cmb-tl-bar { fill: var(--cmb-skipped); }
+.cmbjupyter-run .cmb-tl-ticks { stroke: var(--cmb-select); stroke-width: 1.5; }
+.cmbjupyter-run .cmb-tl-hidden { color: var(--cmb-muted); font-style: italic; font-size: 11px; }
+.cmbjupyter-run .cmb-cc-line { fill: none; stroke-width: 1.5; }
+.cmbjupyter-run .cmb-cc-line.cmb-cc-total { stroke: var(--cmb-fg); stroke-width: 2; }
+.cmbjupyter-run .cmb-cc-budget { stroke: var(--cmb-failed); stroke-dasharray: 5 3; }
+.cmbjupyter-run .cmb-cc-budget-label { fill: var(--cmb-failed); font-size: 10px; }
+.cmbjupyter-run .cmb-cc-legend { display: flex; flex-wrap: wrap; gap: 4px 12px; font-size: 11px; color: var(--cmb-muted); }
+.cmbjupyter-run .cmb-cc-key::before { content: ""; display: inline-block; width: 10px; height: 3px; margin-right: 4px;
+  vertical-align: middle; background: var(--cmb-key); }
 `;

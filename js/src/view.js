@@ -13,6 +13,7 @@ import { ACTIVE } from "./protocol.js";
 import { Progress } from "./progress.js";
 import { ResultsPanel, fileList, loaderCode } from "./results.js";
 import css from "./style.js";
+import { ChartsPanel } from "./timeline.js";
 
 /** @typedef {[string, string, (button: HTMLElement) => void]} FileButton A file's action: label, class, handler. */
 
@@ -113,7 +114,11 @@ export function createRunView(host, actions = {}) {
     actions.onSelect?.(id);
   });
   left.appendChild(detailBox);
-  progress.onDraw = () => dagPanel.tickTimes(); // running nodes' clocks tick with the header's
+  const charts = new ChartsPanel(el("div")); // the timeline and the cost chart, under the DAG
+  progress.onDraw = () => {
+    dagPanel.tickTimes(); // running nodes' clocks and bars tick with the header's
+    if (ACTIVE.has(run?.status)) charts.draw();
+  };
   const cost = new CostPanel(right);
   const ask = el("form", "cmb-input");
   const prompt = el("label", "cmb-prompt");
@@ -130,7 +135,7 @@ export function createRunView(host, actions = {}) {
     ask.hidden = true;
   });
   const consolePanel = new ConsolePanel(root);
-  root.append(style, header, message, ask, body, results.root);
+  root.append(style, header, message, ask, body, charts.root, results.root);
   root.appendChild(consolePanel.root);
   host.appendChild(root);
 
@@ -173,6 +178,8 @@ export function createRunView(host, actions = {}) {
         if (dagPanel.selected) dagPanel.onSelect(dagPanel.selected);
       }
       if (parts.cost !== undefined) cost.update(parts.cost);
+      if (parts.run !== undefined || parts.dag !== undefined || parts.cost !== undefined)
+        charts.update(parts);
       if (parts.console !== undefined) consolePanel.update(parts.console);
       if (parts.artifacts !== undefined) {
         const before = files;

@@ -331,3 +331,49 @@ def test_the_header_shows_the_step_the_clock_and_an_eta_and_nodes_their_duration
     assert {"step_1", "step_2", "step_3"} <= set(times), times
     page.locator(f"{VIEW} button.cmb-cancel").click()
     page.wait_for_selector(f'{VIEW}[data-status="cancelled"]', timeout=CANCELLED_WITHIN_MS)
+
+
+# ---------------------------------------------------------------------------------------- item 6
+
+CHARTED = """
+import time
+phase('planning')
+record_usage('gpt-4o-mini', 20000, 4000, agent='planner')
+for n, label in enumerate(['Simulate', 'Fit', 'Report'], start=1):
+    emit.add_node(f'step_{n}', label)
+phase('control')
+for n in (1, 2, 3):
+    step(n)
+    record_usage('gpt-4o-mini', 30000, 6000, agent='engineer')
+    time.sleep(0.3)
+result = 'charted'
+"""
+
+
+def test_the_timeline_has_one_bar_per_step_and_the_cost_chart_its_budget_line(page, lab):
+    start_notebook(
+        page,
+        lab,
+        "charts.ipynb",
+        "%load_ext cmbjupyter",
+        f"%%cmbagent --engine python --mode planning-control --budget 0.05 --session vl-charts\n{CHARTED}",
+    )
+    view = page.wait_for_selector(f'{VIEW}[data-status="completed"]', timeout=120_000)
+    page.wait_for_selector(f"{VIEW} .cmb-timeline g[data-node-id='step_3'] rect", timeout=30_000)
+    bars = {
+        step: len(view.query_selector_all(f".cmb-timeline g[data-node-id='{step}'] rect.cmb-tl-bar"))
+        for step in ("step_1", "step_2", "step_3")
+    }
+    assert bars == {"step_1": 1, "step_2": 1, "step_3": 1}, bars
+    assert (
+        view.query_selector(".cmb-timeline g[data-node-id='step_2']")
+        .get_attribute("class")
+        .endswith("cmb-completed")
+    )
+    ticks = view.query_selector(".cmb-timeline g[data-agent='engineer'] path.cmb-tl-ticks").get_attribute("d")
+    assert ticks.count("M") == 3  # one tick per LLM call
+    assert view.query_selector(".cmb-cost-chart path.cmb-cc-line[data-key='total']")
+    assert view.query_selector(".cmb-cost-chart path.cmb-cc-line[data-key='planner']")
+    assert "budget $0.0500" in view.query_selector(".cmb-cost-chart").text_content()
+    ARTIFACTS.mkdir(exist_ok=True)
+    view.query_selector(".cmb-charts").screenshot(path=str(ARTIFACTS / "views-live-charts.png"))
