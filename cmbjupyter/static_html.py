@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
+from ._charts import charts_html
+
 __all__ = ["render_html", "usd"]
 
 #: The most files listed by name (the rest are counted).
@@ -173,6 +175,7 @@ def render_html(snapshot: Mapping[str, Any]) -> str:
         + (f'<div style="white-space:pre-wrap">{escape(str(message))}</div>' if message else "")
         + f'<div style="max-height:380px;overflow:auto">{_svg(snapshot.get("dag") or {})}</div>'
         + _cost_table(snapshot.get("cost") or {})
+        + charts_html(snapshot)  # the timeline and the cost chart (cmbjupyter/_charts.py)
         + _files(snapshot)
         + "</div>"
     )
