@@ -59,13 +59,16 @@ export function progressOf(run, dag, now = Date.now()) {
   }
   const current = dag?.current ? dag.nodes?.[dag.current] : running;
   const label = current?.label ?? current?.id;
+  const asking = active && run?.input_request ? "waiting for your answer" : null;
   const state =
+    asking ??
     {
       queued: "queued: waiting for a free worker",
       starting: "starting the worker",
       waiting_input: "waiting for your answer",
       cancelling: "cancelling…",
-    }[status] ?? (status === "running" ? (label ? `running ${label}` : "running") : "");
+    }[status] ??
+    (status === "running" ? (label ? `running ${label}` : "running") : "");
   return { done: finished.length, total, unit, position, elapsed, eta, state };
 }
 

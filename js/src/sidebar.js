@@ -13,6 +13,7 @@
 
 import { Widget } from "@lumino/widgets";
 import { ApiError, CmbAgentApi } from "./api.js";
+import { installNotifications } from "./notify.js";
 import { ResultsPanel, loaderCode } from "./results.js";
 import { el, started, usd } from "./format.js";
 import { partsOf } from "./parts.js";
@@ -23,9 +24,6 @@ import { createRunView } from "./view.js";
 const RESUMABLE = new Set(["suspended", "cancelled", "failed"]); // their session is suspended
 const PAGE = 100; // session rows fetched per request
 const RELIST_DELAY = 1000; // ms: new sessions re-list the first page at most this often
-const ICON = `<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24"><g fill="none"
- stroke="currentColor" stroke-width="2"><circle cx="5" cy="12" r="3"/><circle cx="19" cy="5" r="3"/>
- <circle cx="19" cy="19" r="3"/><path d="M8 11l8-5M8 13l8 5"/></g></svg>`;
 
 /** The server's root_dir (JupyterLab's page config), to turn a work dir into a file-browser path. */
 function serverRoot() {
@@ -51,13 +49,8 @@ class SessionsPanel extends Widget {
     this.api = new CmbAgentApi(app.serviceManager.serverSettings);
     this.id = "cmbagent-sidebar";
     this.addClass("cmbjupyter-sidebar");
-    this.title.caption = "cmbagent sessions";
-    this.title.iconLabel = "";
-    this.title.icon = {
-      render: (host) => {
-        host.innerHTML = ICON;
-      },
-    };
+    this.title.label = "cmbagent"; // its icon, tooltip and badge: notify.js (drawTab)
+    this.notifier = installNotifications(app, this);
     this.tasks = new Map();
     this.sessions = new Map(); // session id -> sidecar row, the pages fetched so far
     this.total = 0; // sessions on the server
@@ -207,7 +200,9 @@ class SessionsPanel extends Widget {
   /** The `updates` feed's task summaries, applied to the rows held. */
   applyUpdates(messages) {
     let unknown = false;
-    for (const t of patchTasks(this.tasks, messages)) {
+    const applied = patchTasks(this.tasks, messages);
+    this.notifier.apply(applied); // notifications and the waiting-for-input badge
+    for (const t of applied) {
       if (t.session_id && !this.sessions.has(t.session_id) && !this.relisted.has(t.session_id)) {
         this.relisted.add(t.session_id);
         unknown = true;
@@ -318,6 +313,15 @@ class SessionsPanel extends Widget {
     const live = row.task_id && this.tasks.has(row.task_id);
     if (live) this.follow(row);
     else this.showSession(row);
+  }
+
+  /** Shows a session (a notification's action); `answer`: with its question's input focused. */
+  selectSession(sessionId, answer = false) {
+    const row = rowsOf(this.sessions, this.tasks).find((r) => r.session_id === sessionId);
+    if (!row) return;
+    this.select(row);
+    this.showTab("run");
+    if (answer) setTimeout(() => this.view.root.querySelector(".cmb-input input")?.focus(), 300);
   }
 
   /** A live task's state snapshots; after a reconnect it resumes from the last seq drawn (`since=`).

@@ -53,7 +53,8 @@ test("no ETA before a step has finished; stages count where there is no plan; a 
   );
   assert.equal(ended.elapsed, 9);
   assert.equal(ended.state, "");
-  assert.equal(progressOf({ status: "waiting_input" }, { nodes }).state, "waiting for your answer");
+  const asking = { status: "running", input_request: { request_id: "r", prompt: "?" } };
+  assert.equal(progressOf(asking, { nodes }).state, "waiting for your answer");
 });
 
 test("clock", () => {

@@ -377,3 +377,33 @@ def test_the_timeline_has_one_bar_per_step_and_the_cost_chart_its_budget_line(pa
     assert "budget $0.0500" in view.query_selector(".cmb-cost-chart").text_content()
     ARTIFACTS.mkdir(exist_ok=True)
     view.query_selector(".cmb-charts").screenshot(path=str(ARTIFACTS / "views-live-charts.png"))
+
+
+# ---------------------------------------------------------------------------------------- item 7
+
+
+def test_a_notification_appears_when_a_background_run_ends_and_the_badge_counts_questions(page, lab):
+    """Tasks submitted over REST (no kernel at all: as for a task whose kernel is gone)."""
+    from cmbjupyter.remote.client import ServerClient
+    from tests.browser.test_sidebar import submit
+
+    page.goto(f"{lab['url']}/lab?token={lab['token']}&reset", wait_until="domcontentloaded")
+    tab = page.wait_for_selector('.jp-SideBar [data-id="cmbagent-sidebar"]', timeout=60_000)
+    assert "cmbagent sessions" in (tab.get_attribute("title") or ""), "the icon has a tooltip"
+    page.wait_for_function("() => window.jupyterapp?.shell", timeout=60_000)
+    submit(lab, "import time\ntime.sleep(1)\nresult = 'done'", "vl-notify")
+    toast = page.wait_for_selector("text=cmbagent: vl-notify completed", timeout=60_000)
+    assert toast
+    client = ServerClient(lab["url"] + "/", lab["token"])
+    task = "answer = ask('Which dataset?')\nresult = answer"
+    asking = client.submit(task, {"engine": "python", "mode": "hitl", "session_id": "vl-ask"})
+    page.wait_for_selector("text=cmbagent: vl-ask asks: Which dataset?", timeout=60_000)
+    page.wait_for_selector('.jp-SideBar [data-id="cmbagent-sidebar"] [data-waiting="1"]', timeout=30_000)
+    assert "1 waiting for input" in page.get_attribute('.jp-SideBar [data-id="cmbagent-sidebar"]', "title")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "views-live-notification.png"))
+    page.locator(".jp-toast-button", has_text="Answer").first.click()
+    page.wait_for_selector("#cmbagent-sidebar .cmb-input:not([hidden])", timeout=30_000)
+    request = client.task(asking.task_id)["input_request"]["request_id"]
+    client.send_input(asking.task_id, request, "planck")
+    page.wait_for_selector('.jp-SideBar [data-id="cmbagent-sidebar"] [data-waiting="0"]', timeout=60_000)
