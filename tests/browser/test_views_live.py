@@ -35,6 +35,10 @@ def _cancel_in_cell(page) -> None:
         f"() => document.querySelector('{VIEW} .cmb-console')?.innerText.includes('working')",
         timeout=120_000,
     )
+    page.wait_for_function(  # progress and time in the header (JupyterLab and Notebook 7 alike)
+        f"() => /stage 1 of 1 · \\d+ s/.test(document.querySelector('{VIEW} .cmb-progress')?.textContent)",
+        timeout=30_000,
+    )
     page.locator(f"{VIEW} button.cmb-cancel").click()
     page.wait_for_function(
         f"() => /cancelling|cancelled/.test(document.querySelector('{VIEW}')?.innerText ?? '')",
