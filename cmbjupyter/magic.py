@@ -103,9 +103,14 @@ async def _wait_async(run: Any) -> None:
 async def run_cell_async(line: str, cell: str) -> None:
     """``%%cmbagent`` as an awaited coroutine (what :func:`await_foreground` makes of the cell)."""
     from IPython import get_ipython
+    from IPython.utils.text import DollarFormatter
 
-    magics = get_ipython().magics_manager.registry["CmbAgentMagics"]
-    run, background = magics.start_cell(line, cell)
+    shell = get_ipython()
+    # What run_cell_magic does to the line: {name} and $name from the notebook's namespace (as
+    # IPython's var_expand, a line it cannot expand is used as it is).
+    with contextlib.suppress(Exception):
+        line = DollarFormatter().vformat(line, args=[], kwargs=dict(shell.user_ns))
+    run, background = shell.magics_manager.registry["CmbAgentMagics"].start_cell(line, cell)
     if not background:
         await _wait_async(run)
 

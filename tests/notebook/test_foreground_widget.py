@@ -118,3 +118,9 @@ def test_interrupting_a_foreground_cell_cancels_its_task(kernel):
         done = kernel.get_shell_msg(timeout=BOUND)
     assert done["content"]["status"] == "error"
     assert printed(kernel, "print(_.status)").strip() == "cancelled"
+
+
+def test_the_line_of_an_awaited_cell_expands_notebook_variables_as_ipython_does(kernel):
+    run_quietly(kernel, "%load_ext cmbjupyter\nname = 'fg-expanded'\nengine = 'python'")
+    run_quietly(kernel, "%%cmbagent --engine {engine} --session $name\nresult = 1")
+    assert printed(kernel, "print(_.session_id, _.status)").split() == ["fg-expanded", "completed"]
