@@ -31,6 +31,7 @@ BAR: Final = {
     "completed": "#1a7f37",
     "failed": "#cf222e",
     "skipped": "#bf8700",
+    "cancelled": "#bf8700",
 }
 #: Line colours of the agents, in order (the widget's palette).
 PALETTE: Final = ("#0969da", "#8250df", "#1a7f37", "#bf8700", "#cf222e", "#0a7ea4", "#6e7781")

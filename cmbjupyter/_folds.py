@@ -109,7 +109,7 @@ def node_update(state: Any, data: Mapping[str, Any], event: Event) -> None:
     if status == "running":
         node.setdefault("started_at", event.get("ts"))
         state.current_node = node_id
-    elif status in ("completed", "failed", "skipped"):
+    elif status in ("completed", "failed", "skipped", "cancelled"):
         node["ended_at"] = event.get("ts")
         if state.current_node == node_id:
             state.current_node = None

@@ -26,6 +26,7 @@ COLOURS = {
     "completed": ("#dafbe1", "#1a7f37"),
     "failed": ("#ffebe9", "#cf222e"),
     "skipped": ("#ffffff", "#bf8700"),
+    "cancelled": ("#fff8c5", "#bf8700"),
 }
 
 

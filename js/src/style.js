@@ -154,6 +154,9 @@ export default `
 .cmbjupyter-run .cmb-cost-table td.cmb-cost-name { overflow-wrap: normal; word-break: normal; }
 .cmbjupyter-sidebar .cmbjupyter-run .cmb-left, .cmbjupyter-sidebar .cmbjupyter-run .cmb-right
   { flex-basis: 100%; }
+.cmbjupyter-run .cmb-node.cmb-cancelled rect { fill: #fff8c5; stroke: var(--cmb-skipped); }
+.cmbjupyter-run .cmb-node.cmb-cancelled text { fill: #1f2328; }
+.cmbjupyter-run .cmb-tl-row.cmb-cancelled .cmb-tl-bar { fill: var(--cmb-skipped); }
 /* issue 15 progress: the header's step, clock and ETA; each node's duration */
 .cmbjupyter-run .cmb-progress { color: var(--cmb-muted); font-variant-numeric: tabular-nums; white-space: nowrap; }
 .cmbjupyter-run .cmb-progress:empty { display: none; }

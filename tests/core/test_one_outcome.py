@@ -13,18 +13,23 @@ from tests.waiting import until
 
 
 async def test_a_cancelled_run_is_cancelled_in_every_state_and_in_its_session(executor, sessions):
-    task = "import time\nfor _ in range(600): time.sleep(0.1)"
+    task = "import time\nphase('execution')\nfor _ in range(600): time.sleep(0.1)"
     prepared = executor.prepare("t-cancel", task, {"engine": "python", "session_id": "s1"})
     seen: list[str] = []
     prepared.subscribe(lambda _event: seen.append(prepared.state.status))
     run = asyncio.ensure_future(prepared.start())
-    await until(lambda: "running" in seen, what="the run to start")
+    execute = lambda: prepared.state.nodes.get("execute", {}).get("status")  # noqa: E731
+    await until(lambda: execute() == "running", what="the run's execute node to run")
     await prepared.cancel()
     with pytest.raises(TaskCancelled):
         await run
     assert seen[-1] == "cancelled"
     assert "failed" not in seen, seen
     assert sessions.load_session("s1")["run_status"] == "cancelled"
+    nodes = prepared.state.nodes
+    assert "failed" not in {n["status"] for n in nodes.values()}, "a cancelled run's DAG says cancelled"
+    assert nodes["end"]["status"] == "cancelled" and nodes["execute"]["status"] == "cancelled"
+    assert nodes["execute"].get("ended_at")
 
 
 @pytest.mark.parametrize(
