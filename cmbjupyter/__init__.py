@@ -42,10 +42,14 @@ _LAZY = {
 
 
 def load_ipython_extension(ipython: object) -> None:
-    """``%load_ext cmbjupyter``: registers ``%%cmbagent`` (imported only now, like anywidget's)."""
-    from .magic import CmbAgentMagics
+    """``%load_ext cmbjupyter``: registers ``%%cmbagent`` (imported only now, like anywidget's) and
+    the transformer that makes a foreground cell await its run (the widget stays live: magic.py)."""
+    from .magic import CmbAgentMagics, await_foreground
 
     ipython.register_magics(CmbAgentMagics)  # type: ignore[attr-defined]
+    transformers = ipython.input_transformers_post  # type: ignore[attr-defined]
+    if await_foreground not in transformers:
+        transformers.append(await_foreground)
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

@@ -36,6 +36,9 @@ NODE_MESSAGE_CHARS: Final = 300
 TERMINAL: Final = frozenset({"completed", "failed", "cancelled"})
 #: Artifact records a run keeps (the latest per path; the oldest go first, counted as dropped).
 ARTIFACTS_KEPT: Final = 500
+#: LLM calls kept with their time for the timeline and the cost chart (older ones are folded into
+#: ``points_base``, so cumulative costs stay exact).
+COST_POINTS: Final = 200
 #: The token buckets of a cost entry.
 BUCKETS: Final = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 
@@ -124,7 +127,7 @@ def node_update(state: Any, data: Mapping[str, Any], event: Event) -> None:
     if status == "running":
         node.setdefault("started_at", event.get("ts"))
         state.current_node = node_id
-    elif status in ("completed", "failed", "skipped"):
+    elif status in ("completed", "failed", "skipped", "cancelled"):
         node["ended_at"] = event.get("ts")
         if state.current_node == node_id:
             state.current_node = None
@@ -176,6 +179,7 @@ def cost(state: Any, data: Mapping[str, Any], event: Event) -> None:
         cost["unpriced"].append(model)
     if data.get("priced_by"):
         cost["prices"] = data["priced_by"]
+    _cost_point(cost, event.get("ts"), model, agent, usd, state.current_node)
     node = state.nodes.get(state.current_node or "")
     if node is not None:
         node["cost_usd"] += usd or 0.0
@@ -184,6 +188,19 @@ def cost(state: Any, data: Mapping[str, Any], event: Event) -> None:
     budget = cost["budget_usd"]
     if budget:
         cost["budget_fraction"] = cost["total_usd"] / budget
+
+
+def _cost_point(cost: dict[str, Any], ts: Any, model: str, agent: str, usd: Any, node: str | None) -> None:
+    """One LLM call on the time axis (``cost["points"]``, the last COST_POINTS); the calls dropped
+    from it are summed by model and agent in ``cost["points_base"]``."""
+    points = cost.setdefault("points", [])
+    points.append({"ts": ts, "model": model, "agent": agent, "usd": usd or 0.0, "node": node})
+    if len(points) > COST_POINTS:
+        old = points.pop(0)
+        base = cost.setdefault("points_base", {"by_model": {}, "by_agent": {}, "calls": 0})
+        base["calls"] += 1
+        for key, name in (("by_model", old["model"]), ("by_agent", old["agent"])):
+            base[key][name] = base[key].get(name, 0.0) + old["usd"]
 
 
 def budget_warning(state: Any, data: Mapping[str, Any], event: Event) -> None:
@@ -288,10 +305,16 @@ def complete(state: Any, data: Mapping[str, Any], event: Event) -> None:
     state.outcome = outcome_of(state)
 
 
+#: Error types that end a run "cancelled", not "failed" (errors.TaskCancelled's ``error_type``).
+CANCELLED_ERRORS: Final = frozenset({"TaskCancelled"})
+
+
 def error(state: Any, data: Mapping[str, Any], event: Event) -> None:
+    """The run's failure; its status is the outcome ``complete`` will confirm, already now: a
+    cancelled run is never "failed" on the way (the session's last write comes in between)."""
     state.error = dict(data)
     if state.status not in TERMINAL:
-        state.status = "failed"
+        state.status = "cancelled" if data.get("error_type") in CANCELLED_ERRORS else "failed"
 
 
 def work_dir(state: Any, data: Mapping[str, Any], event: Event) -> None:

@@ -57,12 +57,16 @@ def failure_of(
     return WorkerCrashed(message, exit_code=returncode, traceback=tail, **ids)
 
 
-def closing_statuses(nodes: Mapping[str, Mapping[str, Any]], failed: bool) -> dict[str, str]:
+def closing_statuses(
+    nodes: Mapping[str, Mapping[str, Any]], failed: bool, cancelled: bool = False
+) -> dict[str, str]:
     """The node statuses that close the DAG: on success running nodes complete and pending ones are
-    skipped; on failure running nodes fail. Only the changes, ``end`` last."""
+    skipped; on failure running nodes fail; on a cancel they are cancelled (one outcome: the run's).
+    Only the changes, ``end`` last."""
     if failed:
-        closing = {nid: "failed" for nid, n in nodes.items() if n.get("status") == "running"}
-        closing["end"] = "failed"
+        ending = "cancelled" if cancelled else "failed"
+        closing = {nid: ending for nid, n in nodes.items() if n.get("status") == "running"}
+        closing["end"] = ending
     else:
         closing = {
             nid: status

@@ -354,7 +354,8 @@ class TaskSupervisor(WorkerEventIntake):
         )
         if failure is not None:
             await self.publish("error", failure.to_event_data())
-        for node_id, status in closing_statuses(self.state.nodes, failure is not None).items():
+        cancelled = isinstance(failure, TaskCancelled)
+        for node_id, status in closing_statuses(self.state.nodes, failure is not None, cancelled).items():
             await self.publish("dag_node_update", {"node_id": node_id, "status": status})
         await self._close_session(failure)
         outcome = (

@@ -39,13 +39,14 @@ from .state import RunState
 __all__ = ["main"]
 
 EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 1, 2, 130
-_MARKS = {"pending": "·", "running": "▶", "completed": "✓", "failed": "✗", "skipped": "–"}
+_MARKS = {"pending": "·", "running": "▶", "completed": "✓", "failed": "✗", "skipped": "–", "cancelled": "⊘"}
 _COLORS = {
     "pending": "dim",
     "running": "bold yellow",
     "completed": "green",
     "failed": "bold red",
     "skipped": "dim",
+    "cancelled": "yellow",
 }
 
 

@@ -31,7 +31,7 @@ __all__ = [
     "template_for",
 ]
 
-NODE_STATUSES: Final = ("pending", "running", "completed", "failed", "skipped")
+NODE_STATUSES: Final = ("pending", "running", "completed", "failed", "skipped", "cancelled")
 
 # mode -> the nodes between start and end: (id, label, type, agent)
 _CHAINS: Final[dict[str, tuple[tuple[str, str, str, str | None], ...]]] = {

@@ -8,7 +8,16 @@
     Fit the Planck 2018 TT spectrum with CAMB and report H0.
 
 The cell body is the task. The run is drawn live below the cell; the cell blocks until the task ends
-(interrupt the kernel to cancel it) unless ``--background`` is given. The Run is left in ``_``.
+(interrupt the kernel or press the widget's Cancel to cancel it) unless ``--background`` is given.
+The Run is left in ``_``.
+
+A foreground cell waits as a coroutine awaited on the kernel's own event loop, not by blocking the
+kernel's thread: :func:`await_foreground` (an IPython input transformer, installed by
+``%load_ext``) turns the cell into ``await run_cell_async(line, cell)``. While an async cell
+awaits, ipykernel (7.4+) dispatches the widget's comm messages, so the in-cell Cancel and the
+Results viewer's file requests are answered during the run, and the next cell still waits for this
+one. Where that is not available (autoawait off, another loop runner, no kernel), the cell blocks
+as before.
 Line helpers: ``%cmbagent sessions``, ``%cmbagent show ID``, ``%cmbagent cancel ID``,
 ``%cmbagent resume ID [--background]``, ``%cmbagent compare A B`` (docs/reports.md) and
 ``%cmbagent export ID [--to FILE.ipynb]``.
@@ -17,10 +26,13 @@ Line helpers: ``%cmbagent sessions``, ``%cmbagent show ID``, ``%cmbagent cancel 
 from __future__ import annotations
 
 import argparse
+import ast
+import asyncio
+import contextlib
 import json
 import shlex
 import sys
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
@@ -28,7 +40,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 
 from .dag import MODES
 
-__all__ = ["CmbAgentMagics", "parse_cell_args", "parse_fork_args"]
+__all__ = ["CmbAgentMagics", "await_foreground", "parse_cell_args", "parse_fork_args", "run_cell_async"]
 
 LINE_USAGE = (
     "%cmbagent sessions | show ID | cancel ID | resume ID [--background] | compare A B "
@@ -77,14 +89,102 @@ def _names(text: str) -> list[str]:
     return names
 
 
+#: Seconds an interrupted foreground cell waits for its cancelled task to stop (as Run.wait does).
+CANCEL_GRACE: Final = 30.0
+
+
+def _report(run: Any) -> None:
+    """A failed task is one line on stderr, not a traceback wall."""
+    if run.error is not None:
+        print(f"cmbagent: {run.error.error_type}: {run.error}", file=sys.stderr)
+
+
 def _wait(run: Any) -> None:
-    """Block until the run ends; a failed task is one line on stderr, not a traceback wall."""
+    """Block until the run ends (the kernel's thread is held: see :func:`await_foreground`)."""
     from .errors import TaskFailed
 
-    try:
+    with contextlib.suppress(TaskFailed):
         run.wait()
-    except TaskFailed as exc:
-        print(f"cmbagent: {exc.error_type}: {exc}", file=sys.stderr)
+    _report(run)
+
+
+async def _wait_async(run: Any) -> None:
+    """Await the run's end on the kernel's loop, which goes on handling the widget's messages.
+
+    Interrupting the kernel cancels the cell's coroutine (ipykernel turns SIGINT into a
+    CancelledError there): the task is cancelled too, awaited for up to CANCEL_GRACE s, and the
+    cell ends cancelled, so "Run All" stops as it should.
+    """
+    loop = asyncio.get_running_loop()
+    ended = asyncio.Event()
+    run.add_done_callback(lambda _run: loop.call_soon_threadsafe(ended.set))
+    try:
+        await ended.wait()
+    except asyncio.CancelledError:
+        run.cancel(wait=False)
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(ended.wait(), CANCEL_GRACE)
+        raise
+    _report(run)
+
+
+async def run_cell_async(line: str, cell: str) -> None:
+    """``%%cmbagent`` as an awaited coroutine (what :func:`await_foreground` makes of the cell)."""
+    from IPython import get_ipython
+    from IPython.utils.text import DollarFormatter
+
+    shell = get_ipython()
+    # What run_cell_magic does to the line: {name} and $name from the notebook's namespace (as
+    # IPython's var_expand, a line it cannot expand is used as it is).
+    with contextlib.suppress(Exception):
+        line = DollarFormatter().vformat(line, args=[], kwargs=dict(shell.user_ns))
+    run, background = shell.magics_manager.registry["CmbAgentMagics"].start_cell(line, cell)
+    if not background:
+        await _wait_async(run)
+
+
+def _cell_magic_call(source: str) -> tuple[str, str] | None:
+    """``(line, cell)`` when ``source`` is IPython's translation of a ``%%cmbagent`` cell, else None."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return None
+    if len(body) != 1 or not isinstance(body[0], ast.Expr) or not isinstance(body[0].value, ast.Call):
+        return None
+    call = body[0].value
+    target = call.func
+    if not (
+        isinstance(target, ast.Attribute)
+        and target.attr == "run_cell_magic"
+        and isinstance(target.value, ast.Call)
+        and isinstance(target.value.func, ast.Name)
+        and target.value.func.id == "get_ipython"
+        and len(call.args) == 3
+        and not call.keywords
+        and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in call.args)
+    ):
+        return None
+    name, line, cell = (cast(ast.Constant, a).value for a in call.args)
+    return (line, cell) if name == "cmbagent" else None
+
+
+def _can_await(shell: Any) -> bool:
+    """True where ipykernel awaits an async cell on its own running loop (see ipykernel's do_execute)."""
+    from IPython.core.async_helpers import _asyncio_runner
+
+    return bool(getattr(shell, "kernel", None) and shell.autoawait and shell.loop_runner is _asyncio_runner)
+
+
+def await_foreground(lines: list[str]) -> list[str]:
+    """IPython input transformer (``input_transformers_post``): a ``%%cmbagent`` cell becomes
+    ``await cmbjupyter.magic.run_cell_async(line, cell)`` where the kernel can await it."""
+    from IPython import get_ipython
+
+    found = _cell_magic_call("".join(lines))
+    if found is None or not _can_await(get_ipython()):
+        return lines
+    line, cell = found
+    return [f"await __import__('cmbjupyter.magic').magic.run_cell_async({line!r}, {cell!r})\n"]
 
 
 @magics_class
@@ -153,11 +253,18 @@ class CmbAgentMagics(Magics):
         The line form manages sessions: ``%cmbagent sessions | show ID | cancel ID | resume ID
         [--background]``.
         """
+        if cell is None:
+            return self._line(line)
+        run, background = self.start_cell(line, cell)
+        if not background:
+            _wait(run)
+        return None
+
+    def start_cell(self, line: str, cell: str) -> tuple[Any, bool]:
+        """Start the cell's task (its Run left in ``_``); ``(run, background)``."""
         from . import api
         from .errors import CmbJupyterError
 
-        if cell is None:
-            return self._line(line)
         if not cell.strip():
             raise UsageError(f"the cell is the task, and it is empty\n{_cell_usage()}")
         config, background, force_kernel = parse_cell_args(line)
@@ -168,9 +275,7 @@ class CmbAgentMagics(Magics):
         except (CmbJupyterError, ValueError) as exc:
             raise UsageError(str(exc)) from None
         self._user_ns()["_"] = run
-        if not background:
-            _wait(run)
-        return None
+        return run, background
 
     def _user_ns(self) -> dict[str, Any]:
         if self.shell is None:  # only a Magics made without a shell, which IPython never does

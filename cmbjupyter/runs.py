@@ -112,6 +112,8 @@ class Run:
         #: Sends a plan decision (approved, steps or None, feedback or None) to whoever runs the task.
         self._decide: Callable[[bool, Any, Any], None] | None = None
         self._done_callbacks: list[Callable[[Run], None]] = []
+        self._ended = False  # the outcome is set (the callbacks run, then ``_done`` is set)
+        self._callbacks_lock = threading.Lock()
         self._sinks: list[Callable[[Any], Any]] = []
         self._starter: Callable[[list[Callable[[Any], Any]]], None] | None = None
         self.view: Any = None  # the RunView that draws this run (set by cmbjupyter.view)
@@ -224,10 +226,11 @@ class Run:
             raise RuntimeError("this run cannot receive a plan decision")
 
     def add_done_callback(self, fn: Callable[[Run], None]) -> None:
-        if self.done():
-            fn(self)
-        else:
-            self._done_callbacks.append(fn)
+        with self._callbacks_lock:
+            if not self._ended:
+                self._done_callbacks.append(fn)
+                return
+        fn(self)
 
     def summary(self) -> dict[str, Any]:
         """The session summary saved to notebook metadata (cleaned there: no secrets, no traceback)."""
@@ -277,9 +280,21 @@ class Run:
             )
         else:
             self._result = result
+        with self._callbacks_lock:
+            self._ended = True
+            callbacks = list(self._done_callbacks)
+        # The callbacks (the view's last flush, the notebook's last save) run before ``wait()``
+        # returns, so whoever waited sees the run's views final; one that fails stops no other.
+        for fn in callbacks:
+            try:
+                fn(self)
+            except Exception:  # a view's error must not leave the waiters hanging
+                import logging
+
+                logging.getLogger(__name__).exception(
+                    "cmbjupyter: a done callback of %s failed", self.task_id
+                )
         self._done.set()
-        for fn in self._done_callbacks:
-            fn(self)
 
 
 def local_sessions(root: str | None = None) -> Any:

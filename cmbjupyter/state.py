@@ -19,6 +19,8 @@ Snapshot shape (JSON)::
               "budget_usd", "budget_fraction", "warning", "exceeded", "prices",
               "carried": {"total_usd", "calls", tokens..., "seconds", "sessions": [...]} | None,
               "grand_total_usd": this run's total + carried},
+              "points": [{"ts", "model", "agent", "usd", "node"}: the last COST_POINTS calls],
+              "points_base": {"by_model", "by_agent", "calls"}: the calls dropped from points},
      "output": [{"seq", "ts", "stream", "agent", "text"}], "output_count",
      "input_request": {"request_id", "prompt"} | None,
      "plan": {"status": "proposed"|"approved"|"rejected", "steps": [plans.check_plan steps],
@@ -110,6 +112,8 @@ class RunState:
             "prices": None,
             "carried": None,
             "grand_total_usd": 0.0,
+            "points": [],
+            "points_base": {"by_model": {}, "by_agent": {}, "calls": 0},
         }
         self.output: deque[dict[str, Any]] = deque(maxlen=output_lines)
         self.output_count = 0

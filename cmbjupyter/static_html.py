@@ -20,6 +20,8 @@ from datetime import datetime
 from html import escape
 from typing import Any, Final
 
+from ._charts import charts_html
+
 __all__ = ["render_html", "usd"]
 
 #: The most files listed by name (the rest are counted).
@@ -37,6 +39,7 @@ COLOURS = {
     "completed": ("#dafbe1", "#1a7f37"),
     "failed": ("#ffebe9", "#cf222e"),
     "skipped": ("#ffffff", "#bf8700"),
+    "cancelled": ("#fff8c5", "#bf8700"),
 }
 
 
@@ -281,6 +284,7 @@ def render_html(snapshot: Mapping[str, Any]) -> str:
         + (f"<div>{escape(str(restart['message']))}</div>" if restart.get("message") else "")
         + _dag(snapshot.get("dag") or {})
         + _cost_table(snapshot.get("cost") or {})
+        + charts_html(snapshot)  # the timeline and the cost chart (cmbjupyter/_charts.py)
         + _files(snapshot)
         + "</div>"
     )

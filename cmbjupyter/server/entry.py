@@ -102,5 +102,6 @@ class TaskEntry:
             queued_position=queued_position,
             last_seq=self.state.last_seq,
             input_request=self.state.input_request,
+            budget_warning=bool(self.state.cost.get("warning")),  # the sidebar's notifications
         )
         return summary

@@ -3,6 +3,19 @@
 import { carriedLine } from "./fork.js";
 import { el, tokens, usd } from "./format.js";
 
+/** A model or agent name that may wrap only between its words ("engineer_response_formatter"
+ * breaks after an underscore, "gpt-4o-mini" after a hyphen: never inside a word). */
+function nameCell(name) {
+  const cell = el("td", "cmb-cost-name");
+  cell.title = name;
+  const parts = String(name).split(/(?<=[_\-./:])/);
+  parts.forEach((part, i) => {
+    if (i) cell.appendChild(document.createElement("wbr"));
+    cell.appendChild(document.createTextNode(part));
+  });
+  return cell;
+}
+
 function table(title, buckets) {
   const entries = Object.entries(buckets ?? {});
   if (entries.length === 0) return null;
@@ -13,8 +26,9 @@ function table(title, buckets) {
   for (const [name, b] of entries.sort((a, b) => (b[1].usd ?? 0) - (a[1].usd ?? 0))) {
     const row = body.insertRow();
     row.dataset.name = name;
-    for (const v of [name, b.calls ?? 0, tokens(b.input_tokens), tokens(b.output_tokens), usd(b.usd)]) {
-      row.appendChild(el("td", "", v));
+    row.appendChild(nameCell(name));
+    for (const v of [b.calls ?? 0, tokens(b.input_tokens), tokens(b.output_tokens), usd(b.usd)]) {
+      row.appendChild(el("td", "cmb-num", v));
     }
   }
   return t;

@@ -8,13 +8,28 @@
 // more than LARGE nodes (a long planning-control run) gets a layered layout in linear time instead:
 // rank = longest path from a source, nodes of a rank side by side in run order, straight edges.
 // Clicks are handled once on the panel (event delegation), not by two listeners per node.
+//
+// A label wraps onto two lines (the full text is the node's tooltip); a DAG taller than the panel
+// is scaled to fit it while it stays readable (Fit / 1:1 toggles); each panel's arrowhead marker
+// has its own id, since ids are page-wide and another view's removal must not take it away.
 
 import dagre from "@dagrejs/dagre";
+import { clock, nodeSeconds } from "./progress.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const NODE_W = 150;
 const NODE_H = 34;
 const MAX_LABEL = 22;
+/** Height (px) the panel shows before it scrolls (the CSS max-height of .cmb-dag, less padding). */
+export const FIT_HEIGHT = 364;
+/** Below this scale a fitted DAG is unreadable: it scrolls at 1:1 instead. */
+const MIN_SCALE = 0.45;
+/** A page-unique marker id. Random, not a counter: anywidget may load this module once per
+ * widget, and each copy would count from 1. */
+function markerId() {
+  const random = globalThis.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random()}`.replace(".", "");
+  return `cmb-arrow-${random}`;
+}
 /** Above this many nodes, the linear-time layered layout replaces dagre's. */
 export const LARGE = 200;
 const GAP_X = 18;
@@ -28,9 +43,15 @@ function svg(tag, attrs = {}) {
   return el;
 }
 
-function shortLabel(text) {
-  const s = String(text ?? "");
-  return s.length > MAX_LABEL ? `${s.slice(0, MAX_LABEL - 1)}…` : s;
+/** A label as at most two lines of MAX_LABEL characters, broken between words where it can. */
+export function labelLines(text) {
+  const s = String(text ?? "").trim();
+  if (s.length <= MAX_LABEL) return [s];
+  let cut = s.lastIndexOf(" ", MAX_LABEL);
+  if (cut < MAX_LABEL / 2) cut = MAX_LABEL;
+  const first = s.slice(0, cut).trimEnd();
+  const rest = s.slice(cut).trim();
+  return [first, rest.length > MAX_LABEL ? `${rest.slice(0, MAX_LABEL - 1)}…` : rest];
 }
 
 /** Nodes in run order (the snapshot keeps them in a dict keyed by id, each with an `order`). */
@@ -122,11 +143,26 @@ export function layout(nodes, edges) {
 export class DagPanel {
   constructor(parent, onSelect) {
     this.onSelect = onSelect;
+    this.markerId = markerId();
+    this.frame = document.createElement("div");
+    this.frame.className = "cmb-dag-frame";
+    this.zoom = document.createElement("button");
+    this.zoom.type = "button";
+    this.zoom.className = "cmb-dag-zoom";
+    this.zoom.hidden = true;
+    this.fit = true; // fit a tall DAG to the panel (until the user asks for 1:1)
+    this.zoom.addEventListener("click", () => {
+      this.fit = !this.fit;
+      this.scale();
+    });
     this.root = document.createElement("div");
     this.root.className = "cmb-dag";
-    parent.appendChild(this.root);
+    this.frame.append(this.zoom, this.root);
+    parent.appendChild(this.frame);
     this.key = null;
     this.shapes = new Map(); // node id -> <g>
+    this.times = new Map(); // node id -> its duration <text>, made once the node has started
+    this.nodes = [];
     this.selected = null;
     this.current = null;
     const pick = (ev) => {
@@ -147,6 +183,8 @@ export class DagPanel {
       this.current = null;
       this.draw(nodes, edges);
     }
+    this.nodes = nodes;
+    this.tickTimes();
     const current = dag?.current ?? null;
     for (const n of nodes) {
       const g = this.shapes.get(n.id);
@@ -166,9 +204,27 @@ export class DagPanel {
     this.shapes.get(current)?.classList.add("cmb-current");
   }
 
+  /** Each started node's duration under its right corner (a running one's so far). */
+  tickTimes(now = Date.now()) {
+    for (const n of this.nodes) {
+      const secs = nodeSeconds(n, now);
+      const g = this.shapes.get(n.id);
+      if (secs === null || !g) continue;
+      let text = this.times.get(n.id);
+      if (!text) {
+        text = svg("text", { class: "cmb-node-time", x: NODE_W - 2, y: NODE_H + 10, "text-anchor": "end" });
+        g.appendChild(text);
+        this.times.set(n.id, text);
+      }
+      const shown = clock(secs);
+      if (text.textContent !== shown) text.textContent = shown;
+    }
+  }
+
   draw(nodes, edges) {
     this.root.replaceChildren();
     this.shapes.clear();
+    this.times.clear();
     if (nodes.length === 0) {
       this.root.textContent = "No DAG yet.";
       return;
@@ -179,11 +235,12 @@ export class DagPanel {
       height: Math.ceil(placed.height),
       viewBox: `0 0 ${Math.ceil(placed.width)} ${Math.ceil(placed.height)}`,
       role: "img",
+      overflow: "visible",
       "aria-label": `DAG with ${nodes.length} nodes`,
     });
     const defs = svg("defs");
     const marker = svg("marker", {
-      id: "cmb-arrow",
+      id: this.markerId,
       viewBox: "0 0 10 10",
       refX: 9,
       refY: 5,
@@ -207,7 +264,9 @@ export class DagPanel {
       root.appendChild(svg("path", { d, class: "cmb-edge" }));
     } else {
       for (const e of placed.edges) {
-        root.appendChild(svg("path", { d: line(e), class: "cmb-edge", "marker-end": "url(#cmb-arrow)" }));
+        root.appendChild(
+          svg("path", { d: line(e), class: "cmb-edge", "marker-end": `url(#${this.markerId})` }),
+        );
       }
     }
     for (const n of nodes) {
@@ -220,8 +279,17 @@ export class DagPanel {
         transform: `translate(${(x - NODE_W / 2).toFixed(1)},${(y - NODE_H / 2).toFixed(1)})`,
       });
       g.appendChild(svg("rect", { width: NODE_W, height: NODE_H, rx: 6, ry: 6 }));
+      const lines = labelLines(n.label ?? n.id);
       const text = svg("text", { x: NODE_W / 2, y: NODE_H / 2 + 4, "text-anchor": "middle" });
-      text.textContent = shortLabel(n.label ?? n.id);
+      if (lines.length === 1) text.textContent = lines[0];
+      else {
+        text.setAttribute("class", "cmb-two-lines");
+        lines.forEach((part, i) => {
+          const span = svg("tspan", { x: NODE_W / 2, y: NODE_H / 2 + (i ? 11 : -2) });
+          span.textContent = part;
+          text.appendChild(span);
+        });
+      }
       const title = svg("title");
       title.textContent = `${n.label ?? n.id} (${n.id})`;
       g.append(title, text);
@@ -229,6 +297,24 @@ export class DagPanel {
       this.shapes.set(n.id, g);
     }
     this.root.appendChild(root);
+    this.size = { width: Math.ceil(placed.width), height: Math.ceil(placed.height) };
+    this.scale();
+  }
+
+  /** Fits a DAG taller than the panel into it (when readable), or shows it 1:1 (scrolling). */
+  scale() {
+    const svgEl = this.root.querySelector("svg");
+    if (!svgEl || !this.size) return;
+    const { width, height } = this.size;
+    const factor = FIT_HEIGHT / height;
+    const fits = height <= FIT_HEIGHT || factor < MIN_SCALE;
+    this.zoom.hidden = fits;
+    const scaled = !fits && this.fit;
+    svgEl.setAttribute("width", String(scaled ? Math.ceil(width * factor) : width));
+    svgEl.setAttribute("height", String(scaled ? FIT_HEIGHT : height));
+    this.root.dataset.fit = scaled ? "fit" : "1:1";
+    this.zoom.textContent = scaled ? "1:1" : "Fit";
+    this.zoom.title = scaled ? "Show the DAG at full size (scroll)" : "Fit the DAG in the panel";
   }
 
   select(nodeId) {

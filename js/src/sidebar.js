@@ -16,6 +16,7 @@ import { Widget } from "@lumino/widgets";
 import { ApiError, CmbAgentApi } from "./api.js";
 import { CompareView } from "./compare.js";
 import { downloadReport } from "./downloads.js";
+import { installNotifications } from "./notify.js";
 import { ResultsPanel, loaderCode } from "./results.js";
 import { el, started } from "./format.js";
 import { partsOf } from "./parts.js";
@@ -27,9 +28,6 @@ import { createRunView } from "./view.js";
 const RESUMABLE = new Set(["suspended", "cancelled", "failed"]); // their session is suspended
 const PAGE = 100; // session rows fetched per request
 const RELIST_DELAY = 1000; // ms: new sessions re-list the first page at most this often
-const ICON = `<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24"><g fill="none"
- stroke="currentColor" stroke-width="2"><circle cx="5" cy="12" r="3"/><circle cx="19" cy="5" r="3"/>
- <circle cx="19" cy="19" r="3"/><path d="M8 11l8-5M8 13l8 5"/></g></svg>`;
 
 /** The server's root_dir (JupyterLab's page config), to turn a work dir into a file-browser path. */
 function serverRoot() {
@@ -55,13 +53,8 @@ class SessionsPanel extends Widget {
     this.api = new CmbAgentApi(app.serviceManager.serverSettings);
     this.id = "cmbagent-sidebar";
     this.addClass("cmbjupyter-sidebar");
-    this.title.caption = "cmbagent sessions";
-    this.title.iconLabel = "";
-    this.title.icon = {
-      render: (host) => {
-        host.innerHTML = ICON;
-      },
-    };
+    this.title.label = "cmbagent"; // its icon, tooltip and badge: notify.js (drawTab)
+    this.notifier = installNotifications(app, this);
     this.tasks = new Map();
     this.sessions = new Map(); // session id -> sidecar row, the pages fetched so far
     this.total = 0; // sessions on the server
@@ -107,8 +100,8 @@ class SessionsPanel extends Widget {
       fetchFile: (path) => this.fetchFile(path),
       fileButtons: (record) => this.fileButtons(record),
     };
+    // No onCancel: the actions bar's Cancel is the one (the view's own would be a second).
     this.view = createRunView(this.detail, {
-      onCancel: () => this.cancel(),
       onInput: (text) => this.answer(text),
       insertCell: (code) => this.insertCode(code),
       onFork: (request) => this.fork(request),
@@ -145,7 +138,7 @@ class SessionsPanel extends Widget {
 
   showTab(name) {
     this.tab = name;
-    this.detail.hidden = name !== "run";
+    this.detail.hidden = name !== "run" || !this.selected; // nothing to show before a selection
     this.filesTab.hidden = name !== "files";
     for (const b of this.tabs.children)
       b.classList.toggle("cmb-selected", b.classList.contains(`cmb-sidebar-tab-${name}`));
@@ -236,7 +229,9 @@ class SessionsPanel extends Widget {
   /** The `updates` feed's task summaries, applied to the rows held. */
   applyUpdates(messages) {
     let unknown = false;
-    for (const t of patchTasks(this.tasks, messages)) {
+    const applied = patchTasks(this.tasks, messages);
+    this.notifier.apply(applied); // notifications and the waiting-for-input badge
+    for (const t of applied) {
       if (t.session_id && !this.sessions.has(t.session_id) && !this.relisted.has(t.session_id)) {
         this.relisted.add(t.session_id);
         unknown = true;
@@ -351,9 +346,19 @@ class SessionsPanel extends Widget {
     this.tabs.hidden = false;
     this.view.transcript.clearFilters();
     this.view.store.reset(); // another session's transcript
+    this.showTab(this.tab);
     const live = row.task_id && this.tasks.has(row.task_id);
     if (live) this.follow(row);
     else this.showSession(row);
+  }
+
+  /** Shows a session (a notification's action); `answer`: with its question's input focused. */
+  selectSession(sessionId, answer = false) {
+    const row = rowsOf(this.sessions, this.tasks).find((r) => r.session_id === sessionId);
+    if (!row) return;
+    this.select(row);
+    this.showTab("run");
+    if (answer) setTimeout(() => this.view.root.querySelector(".cmb-input input")?.focus(), 300);
   }
 
   /** A live task's state snapshots; after a reconnect it resumes from the last seq drawn (`since=`).

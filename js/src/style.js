@@ -250,5 +250,51 @@ export default `
 .cmbjupyter-sidebar .cmb-sidebar-row .cmb-where { display: block; font-size: 11px; margin-left: 4px; white-space: normal; }
 .cmbjupyter-sidebar .cmb-cost-table { font-size: 11px; }
 .cmbjupyter-sidebar .cmb-cost-table th, .cmbjupyter-sidebar .cmb-cost-table td { padding: 1px 2px; }
-.cmbjupyter-sidebar .cmb-cost-table td:first-child { word-break: break-all; }
+.cmbjupyter-sidebar .cmb-cost-table td:first-child { word-break: normal; }
+/* issue 15 polish: two-line labels, a DAG that fits its panel, a selection every theme shows, a
+   cost table that wraps names between words and keeps its numbers whole */
+.cmbjupyter-run { --cmb-select: var(--jp-brand-color1, #0969da); }
+.cmbjupyter-run .cmb-node text.cmb-two-lines { font-size: 11px; }
+.cmbjupyter-run .cmb-dag-frame { position: relative; }
+.cmbjupyter-run .cmb-dag-zoom { position: absolute; top: 4px; right: 4px; z-index: 1; font-size: 11px;
+  padding: 0 6px; }
+.cmbjupyter-run .cmb-dag[data-fit="fit"] { overflow: hidden; }
+.cmbjupyter-run .cmb-node.cmb-selected rect { stroke: var(--cmb-select); stroke-width: 4;
+  filter: drop-shadow(0 0 3px var(--cmb-select)); }
+.cmbjupyter-run .cmb-node:focus-visible { outline: none; }
+.cmbjupyter-run .cmb-node:focus-visible rect { stroke: var(--cmb-select); stroke-dasharray: 5 2; }
+.cmbjupyter-run .cmb-cost { min-width: 0; overflow-x: auto; }
+.cmbjupyter-run .cmb-cost-table td.cmb-num, .cmbjupyter-run .cmb-cost-table th { white-space: nowrap; }
+.cmbjupyter-run .cmb-cost-table td.cmb-cost-name { overflow-wrap: normal; word-break: normal; }
+.cmbjupyter-sidebar .cmbjupyter-run .cmb-left, .cmbjupyter-sidebar .cmbjupyter-run .cmb-right
+  { flex-basis: 100%; }
+.cmbjupyter-run .cmb-node.cmb-cancelled rect { fill: #fff8c5; stroke: var(--cmb-skipped); }
+.cmbjupyter-run .cmb-node.cmb-cancelled text { fill: #1f2328; }
+.cmbjupyter-run .cmb-tl-row.cmb-cancelled .cmb-tl-bar { fill: var(--cmb-skipped); }
+/* issue 15 progress: the header's step, clock and ETA; each node's duration */
+.cmbjupyter-run .cmb-progress { color: var(--cmb-muted); font-variant-numeric: tabular-nums; white-space: nowrap; }
+.cmbjupyter-run .cmb-progress:empty { display: none; }
+.cmbjupyter-run .cmb-node text.cmb-node-time { fill: var(--cmb-muted); font-size: 9px; }
+/* issue 15 charts: the timeline (Gantt of nodes and agents' LLM calls) and the cumulative cost */
+.cmbjupyter-run .cmb-charts { margin-top: 8px; padding: 6px; background: var(--cmb-panel); border-radius: 4px; }
+.cmbjupyter-run .cmb-charts[hidden] { display: none; }
+.cmbjupyter-run .cmb-charts-title { font-weight: 600; cursor: pointer; }
+.cmbjupyter-run .cmb-charts-body svg { display: block; max-width: 100%; height: auto; margin-top: 4px; }
+.cmbjupyter-run .cmb-tl-label, .cmbjupyter-run .cmb-tl-tick-label { fill: var(--cmb-fg); font-size: 10px; }
+.cmbjupyter-run .cmb-tl-tick-label { fill: var(--cmb-muted); }
+.cmbjupyter-run .cmb-tl-axis { stroke: var(--cmb-muted); stroke-width: 1; }
+.cmbjupyter-run .cmb-tl-bar { fill: var(--cmb-pending); }
+.cmbjupyter-run .cmb-tl-row.cmb-running .cmb-tl-bar { fill: var(--cmb-running); }
+.cmbjupyter-run .cmb-tl-row.cmb-completed .cmb-tl-bar { fill: var(--cmb-completed); }
+.cmbjupyter-run .cmb-tl-row.cmb-failed .cmb-tl-bar { fill: var(--cmb-failed); }
+.cmbjupyter-run .cmb-tl-row.cmb-skipped .cmb-tl-bar { fill: var(--cmb-skipped); }
+.cmbjupyter-run .cmb-tl-ticks { stroke: var(--cmb-select); stroke-width: 1.5; }
+.cmbjupyter-run .cmb-tl-hidden { color: var(--cmb-muted); font-style: italic; font-size: 11px; }
+.cmbjupyter-run .cmb-cc-line { fill: none; stroke-width: 1.5; }
+.cmbjupyter-run .cmb-cc-line.cmb-cc-total { stroke: var(--cmb-fg); stroke-width: 2; }
+.cmbjupyter-run .cmb-cc-budget { stroke: var(--cmb-failed); stroke-dasharray: 5 3; }
+.cmbjupyter-run .cmb-cc-budget-label { fill: var(--cmb-failed); font-size: 10px; }
+.cmbjupyter-run .cmb-cc-legend { display: flex; flex-wrap: wrap; gap: 4px 12px; font-size: 11px; color: var(--cmb-muted); }
+.cmbjupyter-run .cmb-cc-key::before { content: ""; display: inline-block; width: 10px; height: 3px; margin-right: 4px;
+  vertical-align: middle; background: var(--cmb-key); }
 `;

@@ -17,9 +17,11 @@ import { copyText, duration, el, tokens, usd } from "./format.js";
 import { OutcomeLine } from "./outcome.js";
 import { ACTIVE } from "./protocol.js";
 import { PlanPanel } from "./plan.js";
+import { Progress } from "./progress.js";
 import { ResultsPanel, fileList, loaderCode } from "./results.js";
 import css from "./style.js";
 import { Tabs } from "./tabs.js";
+import { ChartsPanel } from "./timeline.js";
 import { TranscriptPanel, transcriptState } from "./transcript.js";
 import { nodeTranscript } from "./transcript_items.js";
 import { TranscriptStore, ofNode } from "./transcript_store.js";
@@ -82,11 +84,18 @@ export function createRunView(host, actions = {}) {
   const where = el("span", "cmb-where");
   const cancel = el("button", "cmb-cancel", "Cancel");
   cancel.type = "button";
+  cancel.hidden = true; // shown while the run is active, and only where the host can cancel it
+  let cancelling = false; // pressed, and the run has not ended yet: say so until it has
   cancel.addEventListener("click", () => {
+    cancelling = true;
     cancel.disabled = true;
+    cancel.textContent = "Cancelling…";
+    message.textContent = "cancelling…";
     actions.onCancel?.();
   });
-  header.append(status, where, cancel);
+  header.append(status, where);
+  const progress = new Progress(header); // step k of n · elapsed · ETA; the state in words below
+  header.append(cancel);
   const message = el("div", "cmb-message-line");
   const restart = el("div", "cmb-restart-slot");
   const body = el("div", "cmb-body");
@@ -129,6 +138,11 @@ export function createRunView(host, actions = {}) {
     actions.onSelect?.(id);
   });
   left.appendChild(detailBox);
+  const charts = new ChartsPanel(el("div")); // the timeline and the cost chart, under the DAG
+  progress.onDraw = () => {
+    dagPanel.tickTimes(); // running nodes' clocks and bars tick with the header's
+    if (ACTIVE.has(run?.status)) charts.draw();
+  };
   const cost = new CostPanel(right);
   const ask = el("form", "cmb-input");
   const prompt = el("label", "cmb-prompt");
@@ -164,7 +178,7 @@ export function createRunView(host, actions = {}) {
   );
   root.append(style, header, outcome.root, restart, message, ask);
   const plan = new PlanPanel(root, { onApprove: actions.onApprove, onReject: actions.onReject });
-  root.append(body, results.root, tabs.root);
+  root.append(body, charts.root, results.root, tabs.root);
   host.appendChild(root);
   // A selected node's details follow its transcript (redrawn only when it has new items).
   const unsubscribe = store.subscribe(() => {
@@ -183,9 +197,16 @@ export function createRunView(host, actions = {}) {
     status.className = `cmb-status cmb-${s}`;
     const bits = [run?.mode, run?.phase && `phase ${run.phase}`, run?.step != null && `step ${run.step}`];
     where.textContent = bits.filter(Boolean).join(" · ");
-    cancel.hidden = !ACTIVE.has(s);
-    if (!ACTIVE.has(s)) cancel.disabled = false;
-    message.textContent = run?.error?.message ?? (ACTIVE.has(s) ? (run?.message ?? "") : "");
+    cancel.hidden = !ACTIVE.has(s) || !actions.onCancel;
+    if (!ACTIVE.has(s)) {
+      cancelling = false;
+      cancel.disabled = false;
+      cancel.textContent = "Cancel";
+    }
+    progress.update(run, undefined);
+    const live = cancelling || s === "cancelling" ? "cancelling…" : progress.current().state;
+    message.textContent = run?.error?.message ?? (ACTIVE.has(s) ? live : "");
+    message.title = run?.message ?? ""; // the last status message, e.g. "worker 12345 started"
     message.classList.toggle("cmb-error", Boolean(run?.error));
     const line = restartLine(run);
     restart.replaceChildren(...(line ? [line] : []));
@@ -217,9 +238,14 @@ export function createRunView(host, actions = {}) {
       if (parts.dag !== undefined) {
         dag = parts.dag;
         dagPanel.update(dag);
+        progress.update(undefined, dag);
+        if (ACTIVE.has(run?.status) && !cancelling && run?.status !== "cancelling" && !run?.error)
+          message.textContent = progress.current().state;
         if (dagPanel.selected) dagPanel.onSelect(dagPanel.selected);
       }
       if (parts.cost !== undefined) cost.update(parts.cost);
+      if (parts.run !== undefined || parts.dag !== undefined || parts.cost !== undefined)
+        charts.update(parts);
       if (parts.console !== undefined) consolePanel.update(parts.console);
       if (parts.artifacts !== undefined) {
         const before = files;
@@ -245,6 +271,7 @@ export function createRunView(host, actions = {}) {
       unsubscribe();
       transcript.destroy();
       consolePanel.follower.disconnect();
+      progress.stop();
       root.remove();
     },
   };

@@ -15,7 +15,7 @@ import { transcriptChannel } from "./transcript_channel.js";
 import { createRunView } from "./view.js";
 
 const PARTS = ["run", "dag", "cost", "console", "artifacts", "transcript"];
-const FILE_TIMEOUT = 60_000; // ms: a kernel busy with a cell answers once the cell is done
+const FILE_TIMEOUT = 60_000; // ms: a kernel busy with another cell answers once that cell is done
 
 let nextRequest = 0;
 const THUMBNAILS = new WeakMap(); // model -> Map(key -> data URL), shared by the model's views

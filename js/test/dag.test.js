@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { layout, orderedNodes } from "../src/dag.js";
+import { labelLines, layout, orderedNodes } from "../src/dag.js";
 
 test("nodes come in run order, whatever the key order of the snapshot", () => {
   const dag = { nodes: { c: { id: "c", order: 2 }, a: { id: "a", order: 0 }, b: { id: "b", order: 1 } } };
@@ -41,4 +41,16 @@ test("an empty DAG lays out to nothing", () => {
   const placed = layout([], []);
   assert.equal(placed.nodes.size, 0);
   assert.deepEqual(placed.edges, []);
+});
+
+test("a long label wraps onto two lines between words, and only the rest past those is cut", () => {
+  assert.deepEqual(labelLines("Simulate"), ["Simulate"]);
+  assert.deepEqual(labelLines("Chain 1: sample posterior with emcee"), [
+    "Chain 1: sample",
+    "posterior with emcee",
+  ]);
+  const [first, second] = labelLines("Fit the Planck 2018 TT power spectrum with CAMB and report H0");
+  assert.equal(first, "Fit the Planck 2018 TT");
+  assert.ok(second.endsWith("…") && second.length === 22, second);
+  assert.deepEqual(labelLines("abcdefghijklmnopqrstuvwxyz"), ["abcdefghijklmnopqrstuv", "wxyz"]);
 });

@@ -380,7 +380,7 @@ async def test_the_export_takes_the_code_the_agents_ran_from_the_event_log(run_p
     task = textwrap.dedent(
         """\
         step(1)
-        emit.code_execution("python", "import nope", exit_code=1, output="ModuleNotFoundError", duration_s=0.1)
+        emit.code_execution("python", "import nope", exit_code=1, output="ModuleNotFoundError")
         emit.code_execution("python", "print(6 * 7)", exit_code=0, output="42\\n", duration_s=0.1)
         step(2)
         emit.code_execution("bash", "echo done > done.txt", exit_code=0, duration_s=0.1)
