@@ -51,6 +51,7 @@ class RunView:
             self.widget = RunWidget()
             self.widget.on_cancel(lambda: run.cancel(wait=False))
             self.widget.on_input(lambda text: run.answer(text))
+            self.widget.open_remote = run._open_remote  # server mode: files the kernel cannot see
         run.view = self
         run.add_done_callback(lambda _run: self.refresh(final=True))
 

@@ -6,7 +6,9 @@ that changed (``run``, ``dag``, ``cost``, ``console``, ``artifacts``) are synced
 message. The browser sends back ``{"type": "cancel"}``, ``{"type": "input", "text": ...}`` and
 ``{"type": "file", "id": n, "path": ...}``: a file of the run's work dir, opened in the Results
 viewer, answered with its bytes as one binary buffer (``{"type": "file", "id": n, "mime": ...}``)
-or ``{"type": "file", "id": n, "error": ...}``. Files travel only when opened.
+or ``{"type": "file", "id": n, "error": ...}``. Files travel only when opened. A run the Jupyter
+server runs sets :attr:`RunWidget.open_remote`: a file the kernel does not see is fetched from the
+server's files route then (the kernel may be on another machine than the work dir).
 
 The ``artifacts`` part carries the manifest, whose records a trait sync sends again whenever it
 changes; the host-made thumbnails of plots (a few KB each) would make that quadratic in the number
@@ -20,7 +22,7 @@ from __future__ import annotations
 import json
 import pathlib
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, BinaryIO
 
 import anywidget
 import traitlets
@@ -100,6 +102,8 @@ class RunWidget(anywidget.AnyWidget):
         self._on_cancel: list[Callable[[], Any]] = []
         self._on_input: list[Callable[[str], Any]] = []
         self._thumbnails: dict[str, str] = {}  # every thumbnail sent, by key (for views that ask)
+        #: Opens a file of the run from the server that runs it (server mode), for files not seen here.
+        self.open_remote: Callable[[str], BinaryIO] | None = None
         self.on_msg(self._handle_message)
         if snapshot is not None:
             self.update_from(snapshot)
@@ -146,7 +150,7 @@ class RunWidget(anywidget.AnyWidget):
         """Answer the browser's request for one work-dir file (confined and bounded: _workfile)."""
         reply: dict[str, Any] = {"type": "file", "id": request_id, "path": path}
         try:
-            data = read_work_file(self.artifacts.get("work_dir"), path)
+            data = read_work_file(self.artifacts.get("work_dir"), path, remote=self.open_remote)
         except FileRefused as exc:
             self.send({**reply, "error": str(exc)})
             return
