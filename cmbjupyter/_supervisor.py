@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from ._intake import WorkerEventIntake
 from ._outcome import closing_statuses, failure_of
-from ._recorder import SessionRecorder, claim_session
+from ._recorder import SessionRecorder, claim_session, earlier_files
 from ._watch import reap, watch_memory
 from .config import TaskConfig
 from .dag import first_work_node, template_for
@@ -178,6 +178,7 @@ class TaskSupervisor(WorkerEventIntake):
 
     async def run(self) -> dict[str, Any]:
         config = self.config
+        earlier = self._earlier_files()  # before the first save replaces the session's manifest
         if self.recorder is not None:
             try:
                 claim_session(self.recorder.manager, self.recorder.session_id)
@@ -201,6 +202,8 @@ class TaskSupervisor(WorkerEventIntake):
                     "engine": config.engine,
                 },
             )
+        if earlier:
+            await self._restore_files(*earlier)
         spec = {
             "task_id": self.task_id,
             "task": self.task,
@@ -248,6 +251,22 @@ class TaskSupervisor(WorkerEventIntake):
             if self.recorder is not None:
                 self.recorder.close()
             self.finished.set()
+
+    def _earlier_files(self) -> tuple[str, list[dict[str, Any]]] | None:
+        """A resumed session's earlier files, read before the first save replaces its manifest."""
+        import os
+
+        if not self.config.raw.get("resume") or self.recorder is None:
+            return None
+        work_dir = os.fspath(self.config.work_dir) if self.config.work_dir is not None else os.getcwd()
+        return earlier_files(self.recorder.manager, self.recorder.session_id, work_dir)
+
+    async def _restore_files(self, work_dir: str, records: list[dict[str, Any]]) -> None:
+        """Show them as they were saved (thumbnails made again): the worker reports what changes."""
+        await self.publish("work_dir", {"path": work_dir})
+        for record in records:
+            await self._add_thumbnail(record)
+            await self.publish("artifact", record)
 
     def _spawn_options(self) -> dict[str, Any]:
         import os
