@@ -12,8 +12,9 @@ The watch covers exactly the folders the walk keeps, each watched on its own (no
 work dir and its real subfolders, never a skipped one (dot-folders such as ``.venv`` or ``.git``,
 ``node_modules``, ``__pycache__``) nor a symlinked one. A recursive watch of a repository folder put
 15,000 inotify watches on its ``.venv`` and ``node_modules`` and took the CPU the engine needed (its
-event throughput fell to 0.2-0.3x a raw pipe). A new folder is watched as it appears (the watch is
-renewed with it, then the folder is walked for what it got meanwhile). A tree of more than
+event throughput fell to 0.2-0.3x a raw pipe). A new folder is watched as it appears: the watch is
+renewed with it, and each watch, once up, walks the tree for what came before it (or between two
+watches); a python run's first walk is the one that notes the files already there. A tree of more than
 :data:`WATCH_LIMIT` kept folders (inotify watches are a per-user resource of the machine) is scanned
 instead, as it is without ``watchfiles`` importable (another environment: said once with a
 ``warning``): a scan every :data:`POLL` seconds at most, and less often for a big tree, so that
@@ -77,8 +78,11 @@ class ArtifactWatcher:
         self._displayed: set[str] = set()
         #: absolute paths of the kept folders the walks entered (what the watch covers)
         self._folders: set[str] = set()
-        #: folders to walk once the renewed watch covers them (what they got before it did)
-        self._unwalked: set[str] = set()
+        #: a kept folder appeared (or was remade): the watch is renewed to cover it
+        self._renew = False
+        #: the root whose folders a walk has just found (watch(existing=False)), and its CPU seconds
+        self._walked: str | None = None
+        self._walk_cpu = 0.0
         #: "watch" (the folders in :attr:`watched`) or "scan", once the thread has chosen
         self.mode: str | None = None
         self.watched: frozenset[str] = frozenset()
@@ -103,8 +107,10 @@ class ArtifactWatcher:
             self._pending.clear()
             self._reported.clear()
             self._seen.clear()
-            if not existing:  # only files made or changed from now on count
+            if not existing:  # only files made or changed from now on count (the thread's first walk)
+                started = time.thread_time()
                 self._seen = {r: look for r in self._walk() if (look := _look(self._join(r))) is not None}
+                self._walk_cpu, self._walked = time.thread_time() - started, self.root
         self._restart.set()
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="cmbjupyter-watcher", daemon=True)
@@ -169,7 +175,9 @@ class ArtifactWatcher:
     def _follow(self, watch: Any, root: str) -> None:
         """Report the files of ``root`` until it goes, another is watched or the watcher stops: its
         kept folders watched, or (too many, no watchfiles, a failed watch) scanned now and then."""
-        spent = self._timed_scan()  # what was made before the watch began
+        with self._lock:
+            known, self._walked = self._walked == root, None
+        spent = self._walk_cpu if known else self._timed_scan()  # its folders, and what is there
         while not self._restart.is_set() and os.path.isdir(root):
             if watch is not None and len(self._folders) <= WATCH_LIMIT:
                 try:
@@ -188,10 +196,12 @@ class ArtifactWatcher:
         return time.thread_time() - started
 
     def _watch_folders(self, watch: Any, root: str) -> None:
-        """Watch the kept folders, each on its own, until one is added, ``root`` goes, or a restart."""
+        """Watch the kept folders, each on its own, until one is added, ``root`` goes, or a restart.
+        Once watched, a walk finds what came before (and between this watch and the last one)."""
         with self._lock:
             folders = frozenset(folder for folder in self._folders if os.path.isdir(folder))
-            fresh, self._unwalked = self._unwalked, set()
+            self._renew = False
+        caught_up = False
         changes: Any
         for changes in watch(
             *sorted(folders),
@@ -207,14 +217,13 @@ class ArtifactWatcher:
         ):
             self.mode, self.watched = "watch", folders
             with self._lock:
-                if fresh:  # watched now: what they got before
-                    self._collect(relative for folder in fresh for relative in self._walk(folder))
-                    fresh = set()
+                if not caught_up:
+                    self._collect(self._walk())
+                    caught_up = True
                 if changes:
                     self._collect(self._changed(path for _change, path in changes))
                 self._check(final=False)
-                if self._unwalked or not self._folders <= folders:  # new folders: watch them too
-                    self._unwalked |= self._folders - folders
+                if self._renew or not self._folders <= folders:  # new folders: watch them too
                     return
             if not os.path.isdir(root):
                 return  # the folder was removed: watch it again once it is back
@@ -226,7 +235,7 @@ class ArtifactWatcher:
             if relative is None:
                 continue
             if os.path.isdir(path) and not os.path.islink(path):
-                self._unwalked.add(os.path.join(self.root or "", relative))
+                self._renew = True
             else:
                 yield relative
 
