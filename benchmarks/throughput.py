@@ -6,7 +6,10 @@ against two baselines measured in the same run:
 * mp.Queue: the seed's design, a ``multiprocessing`` subprocess putting event dicts on a Queue that
   the host drains.
 
-Targets (issue 3): >= 0.5x raw, >= 2x mp.Queue.
+Targets (issue 3): >= 0.5x raw, >= 2x mp.Queue. The worker watches its work dir for the files the
+run makes (``cmbjupyter/worker/watcher.py``): the same run is measured with three work dirs, an
+empty folder, this repository (a ``.venv``, ``node_modules`` and ``.git`` the watcher must leave
+alone) and the system's temp folder (shared, busy), each >= 0.9x raw.
 
 Usage: ``python benchmarks/throughput.py [--n N] [--smoke]``
 """
@@ -19,6 +22,8 @@ import multiprocessing as mp
 import os
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 from _common import best_of, with_n
 from _report import Report, options
@@ -122,14 +127,15 @@ def mp_queue(n: int) -> None:
     assert count == n, count
 
 
-def executor_run(n: int) -> None:
+def executor_run(n: int, work_dir: str | None = None) -> None:
     count = 0
 
     def callback(event_type: str, data: dict) -> None:
         nonlocal count
         count += event_type == "output"
 
-    asyncio.run(IsolatedTaskExecutor().execute("bench", with_n(EMITTER, n), {"engine": "python"}, callback))
+    config = {"engine": "python", **({"work_dir": work_dir} if work_dir else {})}
+    asyncio.run(IsolatedTaskExecutor().execute("bench", with_n(EMITTER, n), config, callback))
     assert count == n, count
 
 
@@ -139,6 +145,15 @@ def main() -> None:
     raw = best_of(args.repeats, lambda: raw_pipe(n))
     queue = best_of(args.repeats, lambda: mp_queue(n))
     ours = best_of(args.repeats, lambda: executor_run(n))
+    with tempfile.TemporaryDirectory() as empty:
+        folders = {
+            "an empty folder": empty,
+            "the repository": str(Path(__file__).resolve().parents[1]),
+            tempfile.gettempdir(): tempfile.gettempdir(),
+        }
+        in_folder = {
+            name: best_of(args.repeats, lambda f=f: executor_run(n, f)) for name, f in folders.items()
+        }
     rate = lambda seconds: f"{seconds:.3f} s ({n / seconds:,.0f} events/s)"  # noqa: E731
     report = Report("throughput", f"throughput, {n:,} output events")
     report.add("raw pipe + json", rate(raw))
@@ -146,6 +161,8 @@ def main() -> None:
     report.add("cmbjupyter execute", rate(ours))
     report.add("execute vs raw pipe", f"{raw / ours:.2f}x", ">= 0.5x", raw / ours >= 0.5)
     report.add("execute vs mp.Queue", f"{queue / ours:.2f}x", ">= 2x", queue / ours >= 2.0)
+    for name, seconds in in_folder.items():
+        report.add(f"work dir {name} vs raw pipe", f"{raw / seconds:.2f}x", ">= 0.9x", raw / seconds >= 0.9)
     report.finish()
 
 
