@@ -55,6 +55,9 @@ SCAN_SHARE: Final = 0.02
 BATCH: Final = 200
 #: Where displayed images are written, relative to the work dir (reported with ``displayed: true``).
 DISPLAY_DIR: Final = "displayed"
+#: Most seconds a complete file waits for an older candidate not complete yet (e.g. a look caught it
+#: half written, and it changed), so that files are reported in the order they were made.
+HOLD: Final = 1.0
 #: Most rounds of the final check when files keep changing while it waits.
 FINAL_ROUNDS: Final = 3
 
@@ -202,8 +205,7 @@ class ArtifactWatcher:
             folders = frozenset(folder for folder in self._folders if os.path.isdir(folder))
             self._renew = False
         caught_up = False
-        changes: Any
-        for changes in watch(
+        stream = watch(
             *sorted(folders),
             recursive=False,
             watch_filter=None,
@@ -214,19 +216,22 @@ class ArtifactWatcher:
             step=50,
             ignore_permission_denied=True,
             raise_interrupt=False,
-        ):
-            self.mode, self.watched = "watch", folders
-            with self._lock:
-                if not caught_up:
-                    self._collect(self._walk())
-                    caught_up = True
-                if changes:
-                    self._collect(self._changed(path for _change, path in changes))
-                self._check(final=False)
-                if self._renew or not self._folders <= folders:  # new folders: watch them too
-                    return
-            if not os.path.isdir(root):
-                return  # the folder was removed: watch it again once it is back
+        )
+        changes: Any
+        with contextlib.closing(stream):  # its inotify instance closed on return
+            for changes in stream:
+                self.mode, self.watched = "watch", folders
+                with self._lock:
+                    if not caught_up:
+                        self._collect(self._walk())
+                        caught_up = True
+                    if changes:
+                        self._collect(self._changed(path for _change, path in changes))
+                    self._check(final=False)
+                    if self._renew or not self._folders <= folders:  # new folders: watch them too
+                        return
+                if not os.path.isdir(root):
+                    return  # the folder was removed: watch it again once it is back
 
     def _changed(self, paths: Iterable[str]) -> Iterable[str]:
         """The files among changed ``paths``; a (new or remade) kept folder is to be watched."""
@@ -314,6 +319,7 @@ class ArtifactWatcher:
         now = time.monotonic()
         writing: set[str] | None = None
         records: list[dict[str, Any]] = []
+        older_unsettled = False  # an older candidate is not complete yet: newer ones wait for it
         # In the order they were made (mtime, then path): what a gallery shows.
         for relative, (look, taken) in sorted(
             self._pending.items(), key=lambda item: (item[1][0][1], item[0])
@@ -327,7 +333,10 @@ class ArtifactWatcher:
                 if current != look:
                     self._pending[relative] = (current, now)
                     changed = True
+                older_unsettled = True
                 continue
+            if older_unsettled and not final and now - taken < self.settle + HOLD:
+                continue  # reported with (after) the older one, unless it keeps changing
             if writing is None:
                 writing = open_for_writing()
             if os.path.realpath(path) in writing:

@@ -9,7 +9,9 @@ from inside the task, and what the watcher's walk visits: no timing is asserted.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import threading
 
 import pytest
@@ -86,6 +88,7 @@ class Records:
 
     def __init__(self) -> None:
         self.records: list[dict] = []
+        self.warnings: list[dict] = []
         self.lock = threading.Lock()
 
     def artifacts(self, records: list[dict]) -> None:
@@ -93,7 +96,8 @@ class Records:
             self.records.extend(records)
 
     def event(self, type: str, data: dict) -> None:
-        pass
+        if type == "warning":
+            self.warnings.append(data)
 
     def paths(self) -> list[str]:
         with self.lock:
@@ -151,3 +155,44 @@ def test_a_small_tree_is_watched_folder_by_folder(tmp_path):
         wait_until(lambda: str(work / "data" / "deep" / "er") in watcher.watched, what="the new folders")
     finally:
         watcher.stop()
+
+
+def inotify_instances() -> int:
+    """The inotify instances this process holds (one per live watch of the watcher)."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            count += os.readlink(f"/proc/self/fd/{fd}") == "anon_inode:inotify"
+    return count
+
+
+def test_a_renewed_watch_closes_the_last_one(tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    # A stopped watcher's thread ends (closing its watch) at its next step: other tests' may linger.
+    wait_until(lambda: inotify_instances() == 0, what="the threads of earlier watchers to end")
+    records = Records()
+    watcher = ArtifactWatcher(records, str(work))
+    try:
+        for i in range(5):  # each new folder renews the watch
+            (work / f"f{i}").mkdir()
+            (work / f"f{i}" / "x.txt").write_text("x")
+            wait_until(lambda i=i: str(work / f"f{i}") in watcher.watched, what=f"folder f{i} watched")
+        assert inotify_instances() == 1
+    finally:
+        watcher.stop()
+    assert sorted(records.paths()) == [f"f{i}/x.txt" for i in range(5)]
+
+
+def test_without_watchfiles_the_folder_is_scanned_and_a_warning_says_so(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "watchfiles", None)  # `import watchfiles` raises ImportError
+    records = Records()
+    watcher = ArtifactWatcher(records, str(tmp_path))
+    try:
+        wait_until(lambda: watcher.mode == "scan", what="the watcher to scan")
+        (tmp_path / "late.txt").write_text("found by a scan")
+        wait_until(lambda: "late.txt" in records.paths(), what="the scan to report the file")
+    finally:
+        watcher.stop()
+    assert watcher.watched == frozenset()
+    assert any("watchfiles is not installed" in w["message"] for w in records.warnings)
