@@ -163,7 +163,7 @@ class ArtifactWatcher:
         except ImportError:
             self._warn(
                 "watchfiles is not installed for the worker's Python: the run's files are found by a "
-                f"scan every {POLL:g} s instead"
+                f"scan every {POLL:g} s or more instead"
             )
             watch = None
         while not self._stop.is_set():
@@ -172,8 +172,10 @@ class ArtifactWatcher:
             if root is None or not os.path.isdir(root):
                 self._restart.wait(POLL)  # a new root, or this one (re)made
                 continue
-            with contextlib.suppress(Exception):  # the folder went away (cmbagent clears it)...
+            try:
                 self._follow(watch, root)
+            except Exception:  # the folder went away (cmbagent clears it), unreadable...
+                self._restart.wait(SETTLE)
 
     def _follow(self, watch: Any, root: str) -> None:
         """Report the files of ``root`` until it goes, another is watched or the watcher stops: its
