@@ -13,6 +13,7 @@ another machine, or in a folder the kernel cannot read): a file not found there 
 
 from __future__ import annotations
 
+import http.client
 import os
 from collections.abc import Callable
 from typing import BinaryIO, Final
@@ -55,7 +56,10 @@ def read_work_file(
     with file:
         if size is not None and size > limit:
             raise FileRefused(f"{path!r} is {size:,} bytes, over the {limit:,}-byte limit")
-        data = file.read(limit + 1)
+        try:
+            data = file.read(limit + 1)
+        except (OSError, http.client.HTTPException) as exc:  # the server went away mid-file
+            raise FileRefused(f"{path!r} could not be read: {exc}") from None
     if len(data) > limit:
         raise FileRefused(f"{path!r} grew over the {limit:,}-byte limit while read")
     return data
