@@ -14,8 +14,10 @@ done. A mixin of
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any, Final
 
+from ._recorder import earlier_files
 from ._shapes import event_problem
 from ._verdict import format_usd
 from .config import TaskConfig
@@ -43,6 +45,8 @@ class WorkerEventIntake:
     config: TaskConfig
     #: The session store whose past sessions give a proposed plan its estimates (None: no history).
     history: Any
+    #: The run's session writes (None: no session); a resumed run's earlier files come from it.
+    recorder: Any
 
     def _init_intake(self, config: TaskConfig) -> None:
         self.ledger = CostLedger(config.prices)
@@ -111,6 +115,20 @@ class WorkerEventIntake:
             if kind == "status" and not self._worker_up:
                 self._worker_up = True
                 await self.publish("dag_node_update", {"node_id": "start", "status": "completed"})
+
+    def _earlier_files(self) -> tuple[str, list[dict[str, Any]]] | None:
+        """A resumed session's earlier files, read before the first save replaces its manifest."""
+        if not self.config.raw.get("resume") or self.recorder is None:
+            return None
+        work_dir = os.fspath(self.config.work_dir) if self.config.work_dir is not None else os.getcwd()
+        return earlier_files(self.recorder.manager, self.recorder.session_id, work_dir)
+
+    async def _restore_files(self, work_dir: str, records: list[dict[str, Any]]) -> None:
+        """Show them as they were saved (thumbnails made again): the worker reports what changes."""
+        await self.publish("work_dir", {"path": work_dir})
+        for record in records:
+            await self._add_thumbnail(record)
+            await self.publish("artifact", record)
 
     async def _add_thumbnail(self, data: dict[str, Any]) -> None:
         """A raster image's thumbnail (``thumbnails.for_event``) goes with its event; a missing

@@ -9,26 +9,32 @@ the session's JSONL event log, which it flushes often enough that a killed host 
 of events at most (on append, and on :meth:`flush_stale`, which the supervisor calls on a timer
 while the worker is quiet). A failed save (a full disk) never stops the run: it becomes a
 ``warning`` event and the previous sidecar stays intact.
+
+A resumed session's earlier files (:func:`earlier_files`) are read from its sidecar before the new
+run's first save replaces the manifest: the supervisor shows those still there as they were saved.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
 from collections.abc import Mapping
 from typing import Any, Final
 
+from ._shapes import event_problem
 from ._version import __version__
 from .backends.process_tree import end_recorded, live_recorded
 from .cost import PRICES_VERSION
-from .errors import SessionError, SessionWriteError, TaskFailed
+from .errors import ConfigError, NotFound, SessionError, SessionWriteError, TaskFailed
 from .eventlog import MAX_UNFLUSHED_AGE, EventLog
 from .events import Event
 from .redact import Redactor
 from .session import ENTRY_CHARS, HISTORY_ENTRIES, SessionManager
 from .state import RunState
+from .workdir import resolve
 
-__all__ = ["SessionRecorder", "claim_session", "lineage", "manifest"]
+__all__ = ["SessionRecorder", "claim_session", "earlier_files", "lineage", "manifest"]
 
 DEFAULT_SAVE_INTERVAL: Final = 30.0
 #: Events after which the sidecar is saved at once: a phase change (the seed's rule), a plan proposed
@@ -56,6 +62,32 @@ def claim_session(manager: SessionManager, session_id: str) -> None:
             f"{live['host_pid']}; cancel it there (or wait for it) before running it again"
         )
     end_recorded(live)
+
+
+def earlier_files(
+    manager: SessionManager, session_id: str, work_dir: str
+) -> tuple[str, list[dict[str, Any]]] | None:
+    """``(work dir, records)`` of the files the session's earlier attempts made that are still there
+    unchanged (same size), marked ``restored``, when the new run works in the same folder; else None.
+    (A worker in a shared folder, the python engine's cwd, reports only the files it makes.)"""
+    try:
+        record = manager.load_session(session_id)
+    except (SessionError, OSError):
+        return None
+    saved = record.get("work_dir")
+    if not isinstance(saved, str) or os.path.realpath(saved) != os.path.realpath(work_dir):
+        return None
+    kept = []
+    for item in (record.get("artifacts") or {}).get("items") or ():
+        if not isinstance(item, dict) or event_problem("artifact", item) is not None:
+            continue
+        try:
+            still = resolve(saved, item["path"]).stat().st_size == item.get("size")
+        except (NotFound, ConfigError, OSError):
+            still = False
+        if still:
+            kept.append({**item, "restored": True})
+    return saved, kept
 
 
 def manifest(state: RunState) -> dict[str, Any]:

@@ -201,6 +201,7 @@ class TaskSupervisor(WorkerEventIntake):
 
     async def run(self) -> dict[str, Any]:
         config = self.config
+        earlier = self._earlier_files()  # before the first save replaces the session's manifest
         if self.recorder is not None:
             try:
                 claim_session(self.recorder.manager, self.recorder.session_id)
@@ -227,6 +228,8 @@ class TaskSupervisor(WorkerEventIntake):
                     "budget_usd": config.budget_usd,
                 },
             )
+        if earlier:
+            await self._restore_files(*earlier)
         spec = {
             "task_id": self.task_id,
             "task": self.task,

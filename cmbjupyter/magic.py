@@ -165,7 +165,7 @@ def _cell_magic_call(source: str) -> tuple[str, str] | None:
     ):
         return None
     name, line, cell = (cast(ast.Constant, a).value for a in call.args)
-    return (line, cell) if name == "cmbagent" else None
+    return (str(line), str(cell)) if name == "cmbagent" else None
 
 
 def _can_await(shell: Any) -> bool:
@@ -327,13 +327,13 @@ class CmbAgentMagics(Magics):
                 _wait(run)
             return None
         if command in ("compare", "export"):
-            return _report(command, rest)
+            return _reports_command(command, rest)
         raise UsageError(
             f"unknown %cmbagent command {command!r}: sessions, show, cancel, resume, fork, compare or export"
         )
 
 
-def _report(command: str, words: list[str]) -> Any:
+def _reports_command(command: str, words: list[str]) -> Any:
     """``%cmbagent compare A B`` (the comparison, drawn) and ``%cmbagent export ID [--to FILE]``."""
     from . import reports
     from .errors import CmbJupyterError

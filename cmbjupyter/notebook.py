@@ -19,9 +19,9 @@ from __future__ import annotations
 import base64
 import io
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, BinaryIO, Final
 
 from .redact import Redactor
 
@@ -109,11 +109,15 @@ def _fitted(data: bytes) -> bytes | None:
 
 
 def plot_outputs(
-    work_dir: str | None, artifacts: Iterable[Mapping[str, Any]], limit: int = PLOTS_SAVED
+    work_dir: str | None,
+    artifacts: Iterable[Mapping[str, Any]],
+    limit: int = PLOTS_SAVED,
+    remote: Callable[[str], BinaryIO] | None = None,
 ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """``(data, metadata)`` of one display output per saved plot: the last ``limit`` plots of the
     manifest ``artifacts`` (records with ``path``, ``category``) that can be read from ``work_dir``
-    (confined there, :mod:`cmbjupyter._workfile`) and fit in :data:`PLOT_BYTES`."""
+    (confined there, :mod:`cmbjupyter._workfile`; else from ``remote``, the server that ran the
+    task) and fit in :data:`PLOT_BYTES`."""
     from ._workfile import FileRefused, read_work_file
 
     plots = [r for r in artifacts if r.get("category") == "plot" and not r.get("remote")]
@@ -124,7 +128,7 @@ def plot_outputs(
         if mime is None:
             continue
         try:
-            data: bytes | None = read_work_file(work_dir, path, limit=16 * PLOT_BYTES)
+            data: bytes | None = read_work_file(work_dir, path, limit=16 * PLOT_BYTES, remote=remote)
         except FileRefused:
             continue
         if len(data) > PLOT_BYTES:

@@ -13,6 +13,9 @@ or ``{"type": "file", "id": n, "error": ...}``. Files travel only when opened. A
 approval gets ``{"type": "approve", "plan": [steps]}`` (the list as edited in the plan editor) or
 ``{"type": "reject", "feedback": "..."}``; a refused decision is answered with ``{"type":
 "plan_error", "message": ...}`` (the editor shows it and keeps the edit).
+A run the Jupyter
+server runs sets :attr:`RunWidget.open_remote`: a file the kernel does not see is fetched from the
+server's files route then (the kernel may be on another machine than the work dir).
 
 The ``artifacts`` part carries the manifest, whose records a trait sync sends again whenever it
 changes; the host-made thumbnails of plots (a few KB each) would make that quadratic in the number
@@ -32,7 +35,7 @@ from __future__ import annotations
 import json
 import pathlib
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Any, BinaryIO, Final
 
 import anywidget
 import traitlets
@@ -142,6 +145,8 @@ class RunWidget(anywidget.AnyWidget):
         self._thumbnails: dict[str, str] = {}  # every thumbnail sent, by key (for views that ask)
         self._transcript: list[dict[str, Any]] = []  # the kept items (for views that ask)
         self._transcript_sent = 0  # the id of the last item sent
+        #: Opens a file of the run from the server that runs it (server mode), for files not seen here.
+        self.open_remote: Callable[[str], BinaryIO] | None = None
         self.on_msg(self._handle_message)
         if snapshot is not None:
             self.update_from(snapshot)
@@ -244,7 +249,7 @@ class RunWidget(anywidget.AnyWidget):
         """Answer the browser's request for one work-dir file (confined and bounded: _workfile)."""
         reply: dict[str, Any] = {"type": "file", "id": request_id, "path": path}
         try:
-            data = read_work_file(self.artifacts.get("work_dir"), path)
+            data = read_work_file(self.artifacts.get("work_dir"), path, remote=self.open_remote)
         except FileRefused as exc:
             self.send({**reply, "error": str(exc)})
             return

@@ -34,6 +34,10 @@ __all__ = [
     "worker_environ",
 ]
 
+#: How a worker starts: ``python -m cmbjupyter.worker`` without runpy, whose imports took 5 ms of
+#: CPU before the worker's first event (its options follow on the command line).
+BOOT: Final = "import sys; from cmbjupyter.worker.__main__ import start; start(sys.argv[1:])"
+
 #: Events waiting for the consumer before the pipes stop being read (a few MB at most).
 HIGH_WATER: Final = 8192
 LOW_WATER: Final = 1024
@@ -158,8 +162,8 @@ class LocalWorker:
         try:
             self.process = await asyncio.create_subprocess_exec(
                 python,
-                "-m",
-                "cmbjupyter.worker",
+                "-c",
+                BOOT,
                 "--event-fd",
                 str(event_w),
                 "--control-fd",

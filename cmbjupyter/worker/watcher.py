@@ -6,9 +6,19 @@ looks :data:`SETTLE` seconds apart and no process of the worker's tree has it op
 file half written, even by a writer that pauses, is not reported until it is closed); its sha256
 differs from the last one reported for that path (a rewrite with new content is reported again with
 ``updated: true``). A final :meth:`ArtifactWatcher.scan` at each phase change and at the end of the
-run walks the whole folder, so nothing is missed whatever the watch saw. Without ``watchfiles``
-importable (another environment), the thread scans every :data:`POLL` seconds instead, and says so
-once with a ``warning``.
+run walks the whole folder, so nothing is missed whatever the watch saw.
+
+The watch covers exactly the folders the walk keeps, each watched on its own (not recursively): the
+work dir and its real subfolders, never a skipped one (dot-folders such as ``.venv`` or ``.git``,
+``node_modules``, ``__pycache__``) nor a symlinked one. A recursive watch of a repository folder put
+15,000 inotify watches on its ``.venv`` and ``node_modules`` and took the CPU the engine needed (its
+event throughput fell to 0.2-0.3x a raw pipe). A new folder is watched as it appears: the watch is
+renewed with it, and each watch, once up, walks the tree for what came before it (or between two
+watches); a python run's first walk is the one that notes the files already there. A tree of more than
+:data:`WATCH_LIMIT` kept folders (inotify watches are a per-user resource of the machine) is scanned
+instead, as it is without ``watchfiles`` importable (another environment: said once with a
+``warning``): a scan every :data:`POLL` seconds at most, and less often for a big tree, so that
+walking takes at most :data:`SCAN_SHARE` of the thread's time.
 
 Only files under the work dir are reported: a symlink whose target leaves it never is (its path is
 resolved and checked), symlinked folders are not entered, and the worker's own bookkeeping
@@ -19,9 +29,7 @@ under ``displayed/`` (``display.py``) and reported with ``displayed: true``.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import stat
 import threading
 import time
 from collections.abc import Iterable
@@ -29,69 +37,29 @@ from typing import Any, Final
 
 from .._shapes import event_problem
 from ..artifacts import SKIPPED_NAMES, categorize, guess_mime, is_bookkeeping
-from ._guard import descendants
+from ._filestate import look as _look
+from ._filestate import open_for_writing, sha256
 
-__all__ = ["BATCH", "DISPLAY_DIR", "POLL", "SETTLE", "ArtifactWatcher"]
+__all__ = ["BATCH", "DISPLAY_DIR", "POLL", "SCAN_SHARE", "SETTLE", "WATCH_LIMIT", "ArtifactWatcher"]
 
 #: Seconds between the two looks that find a file complete (same size and mtime).
 SETTLE: Final = 0.2
-#: Seconds between two scans when ``watchfiles`` is not importable.
+#: Least seconds between two scans when the work dir is scanned rather than watched.
 POLL: Final = 0.5
+#: Most folders watched one by one; a bigger kept tree is scanned instead.
+WATCH_LIMIT: Final = 500
+#: Most share of its time a scanning watcher spends walking (the pause after a scan is its CPU time
+#: divided by this, at least :data:`POLL`).
+SCAN_SHARE: Final = 0.02
 #: Most artifact events in one write to the event pipe.
 BATCH: Final = 200
 #: Where displayed images are written, relative to the work dir (reported with ``displayed: true``).
 DISPLAY_DIR: Final = "displayed"
+#: Most seconds a complete file waits for an older candidate not complete yet (e.g. a look caught it
+#: half written, and it changed), so that files are reported in the order they were made.
+HOLD: Final = 1.0
 #: Most rounds of the final check when files keep changing while it waits.
 FINAL_ROUNDS: Final = 3
-#: Read size when hashing a file.
-_CHUNK: Final = 1 << 20
-#: O_ACCMODE bits of a file descriptor open for writing (O_WRONLY, O_RDWR).
-_WRITE_MODES: Final = (1, 2)
-
-
-def _look(path: str) -> tuple[int, int] | None:
-    """(size, mtime_ns) of a regular file, or None when it is gone or not a file."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    if not stat.S_ISREG(st.st_mode):
-        return None
-    return st.st_size, st.st_mtime_ns
-
-
-def _sha256(path: str) -> str | None:
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as f:
-            while chunk := f.read(_CHUNK):
-                digest.update(chunk)
-    except OSError:
-        return None
-    return digest.hexdigest()
-
-
-def open_for_writing() -> set[str]:
-    """Real paths of the files the worker and its descendants hold open for writing (Linux /proc)."""
-    found: set[str] = set()
-    for pid in (os.getpid(), *descendants()):
-        fd_dir = f"/proc/{pid}/fd"
-        try:
-            fds = os.listdir(fd_dir)
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                target = os.readlink(f"{fd_dir}/{fd}")
-                if not target.startswith("/"):
-                    continue  # pipes, sockets, anon inodes
-                with open(f"/proc/{pid}/fdinfo/{fd}") as info:
-                    flags = next((line for line in info if line.startswith("flags:")), "flags: 0")
-            except OSError:
-                continue
-            if int(flags.split()[1], 8) & 3 in _WRITE_MODES:
-                found.add(target)
-    return found
 
 
 class ArtifactWatcher:
@@ -111,6 +79,17 @@ class ArtifactWatcher:
         self._seen: dict[str, tuple[int, int]] = {}
         #: paths the engine displayed (cmbagent's ``displayed_images``): reported with displayed=True
         self._displayed: set[str] = set()
+        #: absolute paths of the kept folders the walks entered (what the watch covers)
+        self._folders: set[str] = set()
+        #: a kept folder appeared (or was remade): the watch is renewed to cover it
+        self._renew = False
+        #: the root whose folders a walk has just found (watch(existing=False)), and its CPU seconds
+        self._walked: str | None = None
+        self._walk_cpu = 0.0
+        #: "watch" (the folders in :attr:`watched`) or "scan", once the thread has chosen
+        self.mode: str | None = None
+        self.watched: frozenset[str] = frozenset()
+        self._closed = False
         self._stop = threading.Event()
         self._restart = threading.Event()
         self._thread: threading.Thread | None = None
@@ -131,8 +110,10 @@ class ArtifactWatcher:
             self._pending.clear()
             self._reported.clear()
             self._seen.clear()
-            if not existing:  # only files made or changed from now on count
+            if not existing:  # only files made or changed from now on count (the thread's first walk)
+                started = time.thread_time()
                 self._seen = {r: look for r in self._walk() if (look := _look(self._join(r))) is not None}
+                self._walk_cpu, self._walked = time.thread_time() - started, self.root
         self._restart.set()
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="cmbjupyter-watcher", daemon=True)
@@ -166,12 +147,13 @@ class ArtifactWatcher:
                     break
 
     def stop(self) -> None:
-        """A last :meth:`scan` (before the result goes out), then the thread ends."""
-        self.scan()
+        """A last :meth:`scan` (before the result goes out); nothing is reported after it. The thread
+        ends at its next step: it is not waited for (a finished worker exits without it)."""
+        with self._lock:
+            self.scan()
+            self._closed = True
         self._stop.set()
         self._restart.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
 
     # ------------------------------------------------------------------ the thread
 
@@ -181,52 +163,88 @@ class ArtifactWatcher:
         except ImportError:
             self._warn(
                 "watchfiles is not installed for the worker's Python: the run's files are found by a "
-                f"scan every {POLL:g} s instead"
+                f"scan every {POLL:g} s or more instead"
             )
             watch = None
         while not self._stop.is_set():
             self._restart.clear()
             root = self.root
-            if root is None or not os.path.isdir(root) or watch is None:
-                self._stop.wait(POLL)
-                with contextlib.suppress(Exception):
-                    self.scan()
+            if root is None or not os.path.isdir(root):
+                self._restart.wait(POLL)  # a new root, or this one (re)made
                 continue
             try:
-                self._watch_with(watch, root)
-            except Exception:  # the folder went away (cmbagent clears it), too many watches...
-                self._stop.wait(SETTLE)
+                self._follow(watch, root)
+            except Exception:  # the folder went away (cmbagent clears it), unreadable...
+                self._restart.wait(SETTLE)
 
-    def _watch_with(self, watch: Any, root: str) -> None:
-        # A scan first: what was made before the watch began, and after a restart of the watch.
+    def _follow(self, watch: Any, root: str) -> None:
+        """Report the files of ``root`` until it goes, another is watched or the watcher stops: its
+        kept folders watched, or (too many, no watchfiles, a failed watch) scanned now and then."""
+        with self._lock:
+            known, self._walked = self._walked == root, None
+        spent = self._walk_cpu if known else self._timed_scan()  # its folders, and what is there
+        while not self._restart.is_set() and os.path.isdir(root):
+            if watch is not None and len(self._folders) <= WATCH_LIMIT:
+                try:
+                    self._watch_folders(watch, root)
+                    continue
+                except Exception:  # a folder went away meanwhile, the watch limit is reached...
+                    pass
+            self.mode, self.watched = "scan", frozenset()
+            if not self._restart.wait(max(POLL, spent / SCAN_SHARE)):
+                spent = self._timed_scan()
+
+    def _timed_scan(self) -> float:
+        """:meth:`scan`; the CPU seconds this thread spent on it."""
+        started = time.thread_time()
         self.scan()
-        stop = _Either(self._stop, self._restart)
-        changes: Any
-        for changes in watch(
-            root,
-            stop_event=stop,
+        return time.thread_time() - started
+
+    def _watch_folders(self, watch: Any, root: str) -> None:
+        """Watch the kept folders, each on its own, until one is added, ``root`` goes, or a restart.
+        Once watched, a walk finds what came before (and between this watch and the last one)."""
+        with self._lock:
+            folders = frozenset(folder for folder in self._folders if os.path.isdir(folder))
+            self._renew = False
+        caught_up = False
+        stream = watch(
+            *sorted(folders),
+            recursive=False,
+            watch_filter=None,
+            stop_event=self._restart,
             yield_on_timeout=True,
             rust_timeout=int(self.settle * 1000),
             debounce=int(self.settle * 1000),
             step=50,
             ignore_permission_denied=True,
             raise_interrupt=False,
-        ):
-            with self._lock:
-                if changes:
-                    self._collect(self._changed(path for _change, path in changes))
-                self._check(final=False)
-            if not os.path.isdir(root):
-                return  # the folder was removed: watch it again once it is back
+        )
+        changes: Any
+        with contextlib.closing(stream):  # its inotify instance closed on return
+            for changes in stream:
+                self.mode, self.watched = "watch", folders
+                with self._lock:
+                    if not caught_up:
+                        self._collect(self._walk())
+                        caught_up = True
+                    if changes:
+                        self._collect(self._changed(path for _change, path in changes))
+                    self._check(final=False)
+                    if self._renew or not self._folders <= folders:  # new folders: watch them too
+                        return
+                if not os.path.isdir(root):
+                    return  # the folder was removed: watch it again once it is back
 
     def _changed(self, paths: Iterable[str]) -> Iterable[str]:
+        """The files among changed ``paths``; a (new or remade) kept folder is to be watched."""
         for path in paths:
+            relative = self._relative(path)
+            if relative is None:
+                continue
             if os.path.isdir(path) and not os.path.islink(path):
-                yield from self._walk(path)  # files made before the new folder was watched
+                self._renew = True
             else:
-                relative = self._relative(path)
-                if relative is not None:
-                    yield relative
+                yield relative
 
     # ------------------------------------------------------------------ finding and reporting
 
@@ -254,6 +272,8 @@ class ArtifactWatcher:
         prefix = self._relative(start) if top else ""
         if prefix is None or start is None:
             return
+        if top is None:
+            self._folders = set()
         # Folders entered are real ones under the work dir: only a symlinked file needs resolving.
         todo = [(start, f"{prefix}/" if prefix else "")]
         while todo:
@@ -262,6 +282,7 @@ class ArtifactWatcher:
                 entries = list(os.scandir(folder))
             except OSError:
                 continue
+            self._folders.add(folder)
             for entry in entries:
                 if entry.name.startswith(".") or entry.name in SKIPPED_NAMES:
                     continue
@@ -290,7 +311,7 @@ class ArtifactWatcher:
     def _check(self, *, final: bool) -> bool:
         """Report the candidates that are complete; a final check waits for them to settle. True when
         a candidate changed meanwhile (it needs another look)."""
-        if not self._pending:
+        if not self._pending or self._closed:
             return False
         changed = False
         if final:
@@ -300,6 +321,7 @@ class ArtifactWatcher:
         now = time.monotonic()
         writing: set[str] | None = None
         records: list[dict[str, Any]] = []
+        older_unsettled = False  # an older candidate is not complete yet: newer ones wait for it
         # In the order they were made (mtime, then path): what a gallery shows.
         for relative, (look, taken) in sorted(
             self._pending.items(), key=lambda item: (item[1][0][1], item[0])
@@ -313,7 +335,10 @@ class ArtifactWatcher:
                 if current != look:
                     self._pending[relative] = (current, now)
                     changed = True
+                older_unsettled = True
                 continue
+            if older_unsettled and not final and now - taken < self.settle + HOLD:
+                continue  # reported with (after) the older one, unless it keeps changing
             if writing is None:
                 writing = open_for_writing()
             if os.path.realpath(path) in writing:
@@ -334,7 +359,7 @@ class ArtifactWatcher:
         if event_problem("artifact", {"path": relative}) is not None:  # e.g. a name with '\\..\\'
             self._seen[relative] = look
             return None
-        sha = _sha256(path)
+        sha = sha256(path)
         if sha is None:
             return None
         self._seen[relative] = look
@@ -359,13 +384,3 @@ class ArtifactWatcher:
     def _warn(self, message: str) -> None:
         with contextlib.suppress(Exception):
             self.emit.event("warning", {"message": message, "kind": "artifacts"})
-
-
-class _Either:
-    """A stop event for watchfiles that is set when either of two events is."""
-
-    def __init__(self, a: threading.Event, b: threading.Event) -> None:
-        self._a, self._b = a, b
-
-    def is_set(self) -> bool:
-        return self._a.is_set() or self._b.is_set()

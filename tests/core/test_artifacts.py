@@ -9,7 +9,9 @@ import json
 import pytest
 
 from cmbjupyter.artifacts import categorize
+from cmbjupyter.errors import TaskFailed
 from cmbjupyter.state import ARTIFACTS_KEPT, RunState
+from tests.core.conftest import Collected
 
 
 def artifacts_of(collected, path: str | None = None) -> list[dict]:
@@ -228,3 +230,39 @@ async def test_a_file_name_the_protocol_refuses_is_skipped_not_a_failure(run_pyt
     )
     assert [a["path"] for a in artifacts_of(collected)] == ["ok.txt"]
     assert collected.of("complete")[-1]["status"] == "success"
+
+
+async def test_a_resumed_run_shows_the_files_of_the_earlier_attempt_that_are_still_there(
+    run_python, executor, sessions, collected, tmp_path
+):
+    work = tmp_path / "work"
+    with pytest.raises(TaskFailed):
+        await run_python(
+            """
+            import os
+            os.makedirs("data", exist_ok=True)
+            phase("analysis", step=1)
+            fig = __import__("matplotlib.pyplot").pyplot.figure()
+            fig.gca().plot([1, 2, 3])
+            fig.savefig("data/fit.png")
+            open("data/gone.csv", "w").write("x\\n1\\n")
+            raise RuntimeError("stopped half way")
+            """,
+            session_id="s-resume-files",
+            work_dir=str(work),
+        )
+    first = {a["path"]: a for a in artifacts_of(collected)}
+    assert set(first) == {"data/fit.png", "data/gone.csv"}
+    (work / "data" / "gone.csv").unlink()
+    again = Collected()
+    task = "open('new.txt', 'w').write('on resume')"
+    await executor.resume("s-resume-files", task=task, output_callback=again)
+    state = RunState.from_events(again.events)
+    assert state.work_dir == str(work)
+    assert list(state.artifacts) == ["data/fit.png", "new.txt"]  # the earlier one first, gone.csv not
+    plot = state.artifacts["data/fit.png"]
+    assert plot["sha256"] == first["data/fit.png"]["sha256"] and plot["restored"] is True
+    assert (plot["step"], plot["phase"]) == (1, "analysis")  # where it was made, not where we resumed
+    assert plot["thumbnail"].startswith("data:image/")  # the widget's gallery shows it
+    saved = sessions.load_session("s-resume-files")["artifacts"]["items"]
+    assert [a["path"] for a in saved] == ["data/fit.png", "new.txt"]  # kept for the next look

@@ -68,6 +68,32 @@ async def test_inputs_in_and_artifacts_out(notebook_kernel, jp_root_dir, flags, 
     assert (inputs / "cl_obs.npy").is_file() and (inputs / "manifest.json").is_file()
 
 
+#: The RunWidget's file channel as the browser uses it, in a kernel that cannot see the server's work dir
+#: (another machine or folder: the work dir the server names does not exist here).
+WIDGET_FILE = """
+run = _
+widget = run.view.widget
+sent = []
+widget.send = lambda content, buffers=None: sent.append((content, buffers))
+widget.artifacts = {**widget.artifacts, "work_dir": "/nowhere/on/this/machine"}
+for number, path in enumerate(["data/model.csv", "data/missing.csv", "../../etc/passwd"]):
+    widget._handle_message(widget, {"type": "file", "id": number, "path": path}, [])
+for content, buffers in sent:
+    print("FILE", content["id"], content.get("mime"), bytes(buffers[0])[:11] if buffers else content["error"])
+"""
+
+
+async def test_the_widget_opens_a_file_the_kernel_cannot_see_through_the_server(notebook_kernel):
+    kernel = await notebook_kernel("widget-files.ipynb")
+    await kernel.execute(LOAD)
+    await kernel.execute(DATA)
+    await kernel.execute(TASK.format(session="s-widget-files", flags=""))
+    printed = await kernel.execute(WIDGET_FILE)
+    assert "FILE 0 text/csv b'ell,cl,mode'" in printed, printed
+    assert "FILE 1 None no file 'data/missing.csv'" in printed, printed  # the server's 404, said
+    assert "FILE 2 None no file '../../etc/passwd'" in printed, printed  # confined on both sides
+
+
 TRY = """
 from IPython.core.error import UsageError
 try:
