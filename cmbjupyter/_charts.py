@@ -9,12 +9,13 @@ budget line. No script, no external resource, inline styles only.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from datetime import datetime
 from html import escape
 from typing import Any, Final
 
-__all__ = ["charts_html"]
+__all__ = ["charts_html", "svg_image"]
 
 #: Width of both charts, the row labels' share, a row's and the axis' height (as the widget's).
 WIDTH: Final = 560
@@ -207,6 +208,13 @@ def _cost_chart(layout: Mapping[str, Any]) -> str:
     )
 
 
+def svg_image(svg: str, *, cls: str, alt: str) -> str:
+    """``svg`` as an ``<img>`` of a data URL: no external resource, and it survives the HTML
+    sanitizers of untrusted notebooks and nbviewer, which drop inline ``<svg>``."""
+    data = base64.b64encode(svg.encode()).decode()
+    return f'<img class="{escape(cls)}" alt="{escape(alt)}" src="data:image/svg+xml;base64,{data}"/>'
+
+
 def charts_html(snapshot: Mapping[str, Any]) -> str:
     """The timeline and the cost chart of ``snapshot`` ("" when nothing has run yet)."""
     layout = _layout(snapshot)
@@ -215,5 +223,9 @@ def charts_html(snapshot: Mapping[str, Any]) -> str:
     return (
         '<div class="cmb-charts-static" style="margin-top:6px">'
         "<div><strong>Timeline and cost</strong></div>"
-        f"{_timeline(layout)}{_cost_chart(layout)}</div>"
+        + svg_image(_timeline(layout), cls="cmb-timeline-picture", alt="timeline of the steps and LLM calls")
+        + svg_image(
+            _cost_chart(layout), cls="cmb-cost-chart-picture", alt="cumulative cost against the budget"
+        )
+        + "</div>"
     )

@@ -13,14 +13,13 @@ colours and dollar formatting match the widget.
 
 from __future__ import annotations
 
-import base64
 import graphlib
 from collections.abc import Mapping
 from datetime import datetime
 from html import escape
 from typing import Any, Final
 
-from ._charts import charts_html
+from ._charts import charts_html, svg_image
 
 __all__ = ["render_html", "usd"]
 
@@ -144,13 +143,10 @@ def _svg(dag: Mapping[str, Any]) -> str:
 
 def _picture(dag: Mapping[str, Any]) -> str:
     """The DAG as an ``<img>`` of the SVG (a data URL: no external resource)."""
-    svg = _svg(dag).encode()
     count = len(dag.get("nodes") or {})
-    return (
-        f'<div style="max-height:380px;overflow:auto"><img class="cmb-dag-picture" '
-        f'alt="DAG of the run ({count} nodes; listed below)" '
-        f'src="data:image/svg+xml;base64,{base64.b64encode(svg).decode()}"/></div>'
-    )
+    alt = f"DAG of the run ({count} nodes; listed below)"
+    picture = svg_image(_svg(dag), cls="cmb-dag-picture", alt=alt)
+    return f'<div style="max-height:380px;overflow:auto">{picture}</div>'
 
 
 def _seconds(start: Any, end: Any) -> str:
@@ -169,10 +165,11 @@ def _node_table(dag: Mapping[str, Any]) -> str:
         status = str(node.get("status") or "pending")
         colour = COLOURS.get(status, COLOURS["pending"])[1]
         cost = node.get("cost_usd")
+        restored = ", restored: not re-run" if node.get("restored") else ""
         rows.append(
             f'<tr data-node-id="{escape(str(node["id"]))}" data-status="{escape(status)}">'
             f"<td>{escape(str(node.get('label') or node['id']))}</td>"
-            f'<td style="color:{colour}">{escape(status)}</td>'
+            f'<td style="color:{colour}">{escape(status)}{restored}</td>'
             f"<td>{escape(str(node.get('agent') or ''))}</td>"
             f"<td>{_seconds(node.get('started_at'), node.get('ended_at'))}</td>"
             f"<td>{usd(cost) if cost else ''}</td></tr>"

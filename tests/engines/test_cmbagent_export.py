@@ -1,6 +1,6 @@
 """A real cmbagent run (offline, the scripted server) exported as a notebook: the engineer's script
-under codebase/ is a code cell of its step, its plot is embedded, the Methods cell names the
-cmbagent and AG2 versions the run used."""
+as it ran (the run's code_execution events) is a code cell of its step, its plot is embedded, the
+Methods cell names the cmbagent and AG2 versions the run used."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ async def test_a_cmbagent_run_exports_its_script_plot_and_versions(seed_engine_e
     book = export_notebook(RunRecord.load(sessions, "cb"))
     code = [c for c in book.cells if c.cell_type == "code"]
     # the scripted engineer's script, then the scripted server's default answer: both ran, in order
-    assert [c.metadata["cmbagent"] for c in code] == [{"step": "execute", "source": "codebase"}] * 2
+    assert [c.metadata["cmbagent"] for c in code] == [{"step": "execute", "source": "code_execution"}] * 2
     assert [c.source.split("\n", 1)[0] for c in code] == [
         "# filename: codebase/plot_cl.py",
         "# filename: codebase/answer.py",

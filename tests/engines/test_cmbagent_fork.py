@@ -41,7 +41,7 @@ async def test_a_cmbagent_fork_at_step_2_runs_only_step_2_with_the_change(seed_e
     prompts = [json.dumps(r["messages"]) for r in seed_engine_env.requests]
     assert not any("You are the planner" in p for p in prompts), "the parent's plan is used, not a new one"
     assert any("Print the result twice." in p for p in prompts), "the fork's instructions reach step 2"
-    ran = [o for o in of("output") if o.get("agent") == "executor" and "scripted answer" in o["message"]]
+    ran = [c for c in of("code_execution") if c["exit_code"] == 0 and "scripted answer" in c["output"]]
     assert len(ran) == 1, "only step 2 ran"
     assert result["context"]["current_plan_step_number"] == 2
 

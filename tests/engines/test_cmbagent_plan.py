@@ -65,9 +65,9 @@ async def test_an_edited_plan_drives_cmbagents_control_steps(seed_engine_env, ex
     ran = [
         e
         for e in events
-        if e["type"] == "output"
-        and e["data"].get("agent") == "executor"
-        and "scripted answer: 4" in e["data"]["message"]
+        if e["type"] == "code_execution"
+        and e["data"]["exit_code"] == 0
+        and "scripted answer: 4" in e["data"]["output"]
     ]
     assert len(ran) == 3, "each edited step's code ran"
     nodes = prepared.state.nodes

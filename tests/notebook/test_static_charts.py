@@ -1,8 +1,10 @@
-"""The static copy of a run carries its timeline and cost chart (inline SVG from the snapshot): one
-bar per step that ran, a tick per LLM call, the cumulative cost and the budget line."""
+"""The static copy of a run carries its timeline and cost chart (SVG from the snapshot, as ``<img>``
+data URLs that survive HTML sanitizers): one bar per step that ran, a tick per LLM call, the
+cumulative cost and the budget line."""
 
 from __future__ import annotations
 
+import base64
 import re
 
 from cmbjupyter.state import RunState
@@ -53,8 +55,18 @@ def planned_run() -> RunState:
     return state
 
 
+def pictures(html: str) -> str:
+    """The SVG of each chart picture in ``html`` (never inline: sanitizers drop inline SVG)."""
+    assert "<svg" not in html
+    found = re.findall(
+        r'<img class="cmb-(?:timeline|cost-chart)-picture" [^>]*src="data:image/svg\+xml;base64,([^"]+)"',
+        html,
+    )
+    return "".join(base64.b64decode(data).decode() for data in found)
+
+
 def test_the_static_copy_has_one_bar_per_step_the_calls_and_the_budget_line():
-    html = render_html(planned_run().snapshot())
+    html = pictures(render_html(planned_run().snapshot()))
     assert 'class="cmb-timeline"' in html and 'class="cmb-cost-chart"' in html
     for n in (1, 2, 3):
         assert len(re.findall(rf'<g data-node-id="step_{n}" data-kind="step">.*?<rect', html)) == 1
