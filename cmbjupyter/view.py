@@ -33,7 +33,7 @@ import uuid
 from typing import Any
 
 from .events import Event
-from .notebook import PLOTS_SAVED, plot_outputs, static_bundle
+from .notebook import MIMETYPE, PLOTS_SAVED, plot_outputs, static_bundle
 from .router import Throttle
 from .state import RunState
 
@@ -85,10 +85,17 @@ class RunView:
 
     def bundle(self) -> tuple[dict[str, Any], dict[str, Any]]:
         data, metadata = static_bundle(self.run)
-        if self.widget is not None and not self.run.state.finished:
+        if self.widget is None:
+            return data, metadata
+        if not self.run.state.finished:
             widget_data = self.widget._repr_mimebundle_()
             widget_data = widget_data[0] if isinstance(widget_data, tuple) else widget_data
             data = {**data, **{k: v for k, v in widget_data.items() if k != "text/plain"}}
+        else:  # no widget view in the saved record, but the labextension keeps this kernel's widget
+            metadata = {
+                **metadata,
+                MIMETYPE: {**metadata.get(MIMETYPE, {}), "widget_model_id": self.widget.model_id},
+            }
         return data, metadata
 
     def show(self) -> None:

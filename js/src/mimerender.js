@@ -4,8 +4,8 @@
 // * the live RunWidget while its model lives in the notebook's kernel (the output refers to it and
 //   the kernel connection holds its comm): drawn by the widget manager's own renderer;
 // * else the run from the server's session (live over the WebSocket if a task still runs it):
-//   after a kernel restart, on reopening, once the run ended (its output then no longer refers to
-//   the widget: cmbjupyter/view.py);
+//   after a kernel restart and on reopening (once the run ended its output no longer holds the
+//   widget view, cmbjupyter/view.py, only the widget's id in its metadata for this renderer);
 // * else, when the server does not know the session, the static copy saved in the output
 //   (its text/html; DOMPurify-sanitized, as a second guard: it holds no script).
 //
@@ -15,7 +15,7 @@
 // The node tells which drawing it holds: data-cmb-source = widget | live | session | static.
 
 import DOMPurify from "dompurify";
-import { IRenderMimeRegistry } from "@jupyterlab/rendermime";
+import { IRenderMimeRegistry, MimeModel } from "@jupyterlab/rendermime";
 import { Panel } from "@lumino/widgets";
 import { CmbAgentApi } from "./api.js";
 import { el } from "./format.js";
@@ -82,9 +82,12 @@ class RunRenderer extends Panel {
     this.node.replaceChildren();
   }
 
-  /** The live widget's model id, when the notebook's kernel holds that widget's comm. */
+  /** The live widget's model id, when the notebook's kernel holds that widget's comm: from the
+   * widget view while the run goes on, from the output's metadata once it ended (the saved record
+   * has no widget view: cmbjupyter/view.py), so the view a reader scrolled and clicked stays. */
   liveWidget() {
-    const id = this.model?.data?.[WIDGET_VIEW]?.model_id;
+    const id =
+      this.model?.data?.[WIDGET_VIEW]?.model_id ?? this.model?.metadata?.[RUN_MIMETYPE]?.widget_model_id;
     const kernel = this.session?.session?.kernel;
     return id && kernel && !GONE.has(this.session.kernelDisplayStatus) && kernel.hasComm?.(id) ? id : null;
   }
@@ -123,7 +126,8 @@ class RunRenderer extends Panel {
     this.clear();
     const renderer = rendermime.createRenderer(WIDGET_VIEW);
     this.addWidget(renderer);
-    void renderer.renderModel(this.model);
+    const data = this.model.data?.[WIDGET_VIEW] ? this.model.data : { [WIDGET_VIEW]: { model_id: modelId } };
+    void renderer.renderModel(new MimeModel({ data, metadata: this.model.metadata }));
     this.drawn = { source: "widget", key: modelId, close: () => {}, model: this.model };
     this.node.dataset.cmbSource = "widget";
   }
