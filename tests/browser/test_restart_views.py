@@ -100,7 +100,7 @@ def test_a_run_is_drawn_from_its_session_after_a_kernel_restart_and_on_reopening
     name = "restart.ipynb"
     run_notebook(page, lab, name, "%load_ext cmbjupyter", PLAN.format(session="restart-view"))
     page.wait_for_selector(f'{VIEW}[data-status="completed"]', timeout=120_000)
-    _completed_run(page, "session")  # the ended run's output is its record, drawn from the server
+    _completed_run(page, "widget")  # the ended run keeps its live widget while the kernel holds it
     _save(page)
     _restart_kernel(page)
     open_notebook(page, lab, name)  # reopened: a new page, the restarted kernel
@@ -170,7 +170,7 @@ def test_notebook_7_draws_the_run_from_its_session_after_a_kernel_restart(page, 
     open_nb7()
     page.evaluate(RUN_ALL)
     page.wait_for_selector(f'{VIEW}[data-status="completed"]', timeout=120_000)
-    _completed_run(page, "session")  # the ended run's output is its record, drawn from the server
+    _completed_run(page, "widget")  # the ended run keeps its live widget while the kernel holds it
     _save(page)
     _restart_kernel(page)
     open_nb7()
@@ -215,7 +215,7 @@ def test_an_untrusted_notebook_shows_the_saved_dag_as_a_readable_table(page, lab
     assert {r[0] for r in rows.values()} == {"completed"}, rows
     output = page.locator(".jp-OutputArea-output", has=page.locator("table", has_text="Simulate"))
     assert "(completed)" not in output.inner_text()  # no loose SVG labels run together
-    picture = output.locator("img")
+    picture = output.locator("img.cmb-dag-picture")
     page.wait_for_function(
         "img => img.complete && img.naturalWidth > 0", arg=picture.element_handle(), timeout=10_000
     )
