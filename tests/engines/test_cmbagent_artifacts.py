@@ -47,6 +47,23 @@ class Collected(list):
         return [e["data"] for e in self if e["type"] == event_type]
 
 
+def plotting_engineer() -> Rule:
+    """The scripted engineer's answer, once: the script that plots C_ell and saves its table."""
+    return Rule(
+        match="format the response provided by the engineer agent",
+        content=json.dumps(
+            {
+                "filename": "plot_cl.py",
+                "relative_path": "codebase",
+                "code_explanation": "Plot C_ell and save it with its table.",
+                "modification_summary": "none",
+                "python_code": ENGINEER_CODE,
+            }
+        ),
+        times=1,
+    )
+
+
 @pytest.mark.parametrize(
     ("mode", "where"),
     [
@@ -57,21 +74,7 @@ class Collected(list):
 async def test_the_engineers_plot_and_table_are_artifacts_made_with_the_workers_python(
     seed_engine_env, cmbagent_python, tmp_path, mode, where
 ):
-    seed_engine_env.script.append(
-        Rule(
-            match="format the response provided by the engineer agent",
-            content=json.dumps(
-                {
-                    "filename": "plot_cl.py",
-                    "relative_path": "codebase",
-                    "code_explanation": "Plot C_ell and save it with its table.",
-                    "modification_summary": "none",
-                    "python_code": ENGINEER_CODE,
-                }
-            ),
-            times=1,
-        )
-    )
+    seed_engine_env.script.append(plotting_engineer())
     executor = IsolatedTaskExecutor(session_manager=SessionManager(tmp_path / "sessions"))
     collected = Collected()
     result = await executor.execute(

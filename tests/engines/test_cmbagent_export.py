@@ -4,31 +4,14 @@ Methods cell names the cmbagent and AG2 versions the run used."""
 
 from __future__ import annotations
 
-import json
-
 from cmbjupyter import IsolatedTaskExecutor, SessionManager
 from cmbjupyter.export import export_notebook
 from cmbjupyter.runrecord import RunRecord
-from cmbjupyter.testing.llm_server import Rule
-from tests.engines.test_cmbagent_artifacts import ENGINEER_CODE
+from tests.engines.test_cmbagent_artifacts import plotting_engineer
 
 
 async def test_a_cmbagent_run_exports_its_script_plot_and_versions(seed_engine_env, tmp_path):
-    seed_engine_env.script.append(
-        Rule(
-            match="format the response provided by the engineer agent",
-            content=json.dumps(
-                {
-                    "filename": "plot_cl.py",
-                    "relative_path": "codebase",
-                    "code_explanation": "Plot C_ell and save it with its table.",
-                    "modification_summary": "none",
-                    "python_code": ENGINEER_CODE,
-                }
-            ),
-            times=1,
-        )
-    )
+    seed_engine_env.script.append(plotting_engineer())
     sessions = SessionManager(tmp_path / "sessions")
     executor = IsolatedTaskExecutor(session_manager=sessions)
     await executor.execute(
