@@ -71,11 +71,14 @@ class HeldTime:
         self.total = 0.0
         self.since: float | None = None
 
-    def __call__(self, event: Any) -> None:
-        waiting, now = self.state.status == "awaiting_approval", time.monotonic()
-        if waiting and self.since is None:
+    def __call__(self, event: Any) -> None:  # every event passes: the clock is read only on a change
+        waiting = self.state.status == "awaiting_approval"
+        if waiting == (self.since is not None):
+            return
+        now = time.monotonic()
+        if self.since is None:
             self.since = now
-        elif not waiting and self.since is not None:
+        else:
             self.total += now - self.since
             self.since = None
 
