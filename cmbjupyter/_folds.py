@@ -8,7 +8,7 @@ the class that imports it). Every fold keeps the state bounded (capped texts, la
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from ._transcript import FOLDS as TRANSCRIPT_FOLDS
@@ -25,6 +25,7 @@ __all__ = [
     "TERMINAL",
     "TEXT_CHARS",
     "cap",
+    "outputs",
 ]
 
 #: Longest text kept per output line / node message.
@@ -39,6 +40,8 @@ ARTIFACTS_KEPT: Final = 500
 #: LLM calls kept with their time for the timeline and the cost chart (older ones are folded into
 #: ``points_base``, so cumulative costs stay exact).
 COST_POINTS: Final = 200
+#: Output streams that are not an agent speaking (not noted on the running node).
+_UNNOTED: Final = ("protocol", "warnings")  # a tuple: an output folds whatever its stream is
 #: The token buckets of a cost entry.
 BUCKETS: Final = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 
@@ -51,37 +54,60 @@ def _bucket() -> dict[str, Any]:
     return {"usd": 0.0, "calls": 0, **dict.fromkeys(BUCKETS, 0)}
 
 
+def _line(data: Mapping[str, Any], event: Event) -> dict[str, Any]:
+    """An output event as a console line."""
+    text = data.get("message")
+    return {
+        "seq": event.get("seq"),
+        "ts": event.get("ts"),
+        "stream": data.get("stream", "agent"),
+        "agent": data.get("agent"),
+        "text": cap(text if isinstance(text, str) else str(text), TEXT_CHARS),
+    }
+
+
 def output(state: Any, data: Mapping[str, Any], event: Event) -> None:
     state.output_count += 1
-    text = data.get("message")
-    text = cap(text if isinstance(text, str) else str(text), TEXT_CHARS)
-    agent = data.get("agent")
-    state.output.append(
-        {
-            "seq": event.get("seq"),
-            "ts": event.get("ts"),
-            "stream": data.get("stream", "agent"),
-            "agent": agent,
-            "text": text,
-        }
-    )
-    if data.get("stream") not in ("protocol", "warnings"):
-        _note_on_node(state, event, agent, text)
+    line = _line(data, event)
+    state.output.append(line)
+    if line["stream"] not in _UNNOTED:
+        _note_on_node(state, line)
 
 
-def _note_on_node(state: Any, event: Event, agent: Any, text: str) -> None:
+def outputs(state: Any, events: Sequence[Event]) -> None:
+    """A run of ``output`` events, as :func:`output` folds them one by one, in one step: only the
+    lines the console keeps and the node's last messages are built (the flood's per-event cost)."""
+    state.output_count += len(events)
+    kept = state.output.maxlen
+    state.output.extend(_line(e.get("data") or {}, e) for e in (events if kept is None else events[-kept:]))
+    if state.nodes.get(state.current_node or "") is None:
+        return
+    noted: list[dict[str, Any]] = []
+    for event in reversed(events):  # the node keeps its last NODE_MESSAGES: only those are made
+        data = event.get("data") or {}
+        if data.get("stream", "agent") not in _UNNOTED:
+            noted.append(_line(data, event))
+            if len(noted) == NODE_MESSAGES:
+                break
+    for line in reversed(noted):
+        _note_on_node(state, line)
+
+
+def _note_on_node(state: Any, line: Mapping[str, Any]) -> None:
     """The running node's last messages (what its details show)."""
     node = state.nodes.get(state.current_node or "")
     if node is not None:
         messages = node.setdefault("messages", [])
-        messages.append({"seq": event.get("seq"), "agent": agent, "text": cap(text, NODE_MESSAGE_CHARS)})
-        del messages[:-NODE_MESSAGES]
+        text = line["text"]
+        messages.append({"seq": line["seq"], "agent": line["agent"], "text": cap(text, NODE_MESSAGE_CHARS)})
+        if len(messages) > NODE_MESSAGES:
+            del messages[:-NODE_MESSAGES]
 
 
 def message(state: Any, data: Mapping[str, Any], event: Event) -> None:
     """An agent's message: a transcript item, and one of its node's last messages."""
     TRANSCRIPT_FOLDS["message"](state, data, event)
-    _note_on_node(state, event, data.get("agent"), data["content"])
+    _note_on_node(state, {"seq": event.get("seq"), "agent": data.get("agent"), "text": data["content"]})
 
 
 def status(state: Any, data: Mapping[str, Any], event: Event) -> None:

@@ -71,6 +71,25 @@ class WorkerEventIntake:
     def stop(self, reason: Any, message: str) -> None:  # the supervisor's
         raise NotImplementedError
 
+    async def _dispatch_many(self, events: list[Event]) -> None:  # the supervisor's
+        raise NotImplementedError
+
+    async def _take(self, batch: list[Event]) -> None:
+        """A batch the worker wrote, in order: its runs of well-formed ``output`` events (the flood of
+        printed lines) go to the Router together, every other event on its own."""
+        run: list[Event] = []
+        for event in batch:
+            if event["type"] == "output" and event_problem("output", event["data"]) is None:
+                if self._take_output(event["data"]):
+                    run.append(event)
+                continue
+            if run:
+                await self._dispatch_many(run)
+                run = []
+            await self._on_worker_event(event)
+        if run:
+            await self._dispatch_many(run)
+
     async def _on_worker_event(self, event: Event) -> None:
         kind = event["type"]
         problem = event_problem(kind, event["data"])
@@ -79,12 +98,8 @@ class WorkerEventIntake:
             await self.publish("warning", {"message": message, "kind": "protocol"})
             return
         if kind == "output":
-            if not self._redact_output(event["data"]):
-                return  # all of it could be the start of a secret: shown with the stream's next piece
-            if event["data"].get("stream") == "stderr":
-                self.stderr_tail.append(event["data"]["message"])
-                del self.stderr_tail[:-STDERR_TAIL]
-            await self._dispatch(event)
+            if self._take_output(event["data"]):
+                await self._dispatch(event)
         elif kind == "cost_update":
             data, problem = self.ledger.normalize(event["data"])
             if data is None:
@@ -163,6 +178,16 @@ class WorkerEventIntake:
         except Exception as exc:  # a damaged store never stops the run; the plan shows without
             await self.publish("warning", {"message": f"no estimate for the plan: {exc}", "kind": "estimate"})
             return None
+
+    def _take_output(self, data: dict[str, Any]) -> bool:
+        """Redact a printed piece and keep stderr's tail; False if nothing is left to show yet (all of
+        it could be the start of a secret: shown with the stream's next piece)."""
+        if not self._redact_output(data):
+            return False
+        if data.get("stream") == "stderr":
+            self.stderr_tail.append(data["message"])
+            del self.stderr_tail[:-STDERR_TAIL]
+        return True
 
     def _redact_output(self, data: dict[str, Any]) -> bool:
         """Redact an output piece across the pieces of its stream; False if nothing is left to show."""

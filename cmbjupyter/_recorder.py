@@ -140,6 +140,26 @@ class SessionRecorder:
         self._log_error_reported = False
 
     def __call__(self, event: Event) -> None:
+        self._keep(event)
+        kind = event["type"]
+        if kind == "complete":
+            self.record_outcome()
+        elif kind in _SAVED_ON or time.monotonic() - self._last_save >= self.save_interval:
+            self.save()
+
+    def many(self, events: list[Event]) -> None:
+        """A run of events (the Router's batch form): kept one by one, saved when one of them says
+        so, else at most once after them when ``save_interval`` has passed."""
+        for event in events:
+            if event["type"] == "complete" or event["type"] in _SAVED_ON:
+                self(event)
+            else:
+                self._keep(event)
+        if time.monotonic() - self._last_save >= self.save_interval:
+            self.save()
+
+    def _keep(self, event: Event) -> None:
+        """The event into the log, and a printed line or message into the conversation."""
         if self.event_log is not None:
             self.event_log.append(event)
             if self.event_log.error and not self._log_error_reported:
@@ -157,10 +177,6 @@ class SessionRecorder:
                     "timestamp": event.get("ts"),
                 }
             )
-        if kind == "complete":
-            self.record_outcome()
-        elif kind in _SAVED_ON or time.monotonic() - self._last_save >= self.save_interval:
-            self.save()
 
     def save(self, **fields: Any) -> bool:
         """Write the sidecar now; False (and a queued warning) if it could not be written."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import traceback
 from collections.abc import Callable
@@ -77,7 +78,7 @@ class TaskSupervisor(WorkerEventIntake):
             budget_usd=config.budget_usd,
         )
         self.router = Router()
-        self.router.add(self.state.apply)
+        self.router.add(self.state.apply, many=self.state.apply_many)
         self.held = HeldTime(self.state)
         self.router.add(self.held)
         self.redactor = Redactor.for_task(config.raw)
@@ -90,7 +91,7 @@ class TaskSupervisor(WorkerEventIntake):
             self.recorder = SessionRecorder(
                 self.sessions, config.session_id, self.state, save_interval=save_interval, event_log=log
             )
-            self.router.add(self.recorder)
+            self.router.add(self.recorder, many=self.recorder.many)
         if output_callback is not None:
             self.router.add(callback_sink(output_callback))
         self.seq = 0
@@ -111,14 +112,18 @@ class TaskSupervisor(WorkerEventIntake):
         await self._dispatch({"v": PROTOCOL_VERSION, "type": type, "ts": now_iso(), "data": data})
 
     async def _dispatch(self, event: Event) -> None:
-        self.seq += 1
-        event["seq"] = self.seq
-        event["task_id"] = self.task_id
-        if event["type"] != "output":
-            self.redactor.learn(event["data"])  # e.g. a context variable named "password"
-        if self.redactor.secrets:
-            event["data"] = self.redactor.value(event["data"])
-        await self.router.publish(event)
+        await self._dispatch_many([event])
+
+    async def _dispatch_many(self, events: list[Event]) -> None:
+        """Number, redact and publish events (a run of several: only printed ``output``)."""
+        for event in events:
+            self.seq += 1
+            event["seq"], event["task_id"] = self.seq, self.task_id
+            if event["type"] != "output":
+                self.redactor.learn(event["data"])  # e.g. a context variable named "password"
+            if self.redactor.secrets:
+                event["data"] = self.redactor.value(event["data"])
+        await (self.router.publish(events[0]) if len(events) == 1 else self.router.publish_many(events))
         if self.recorder is not None and self.recorder.warnings:
             for message in self.recorder.take_warnings():
                 await self.publish("warning", {"message": message, "kind": "session"})
@@ -279,8 +284,6 @@ class TaskSupervisor(WorkerEventIntake):
             self.finished.set()
 
     def _spawn_options(self) -> dict[str, Any]:
-        import os
-
         env = {**os.environ, **self.config.env, "CMBJUPYTER_TASK_ID": self.task_id}
         cwd = None
         if self.config.work_dir is not None:
@@ -299,8 +302,7 @@ class TaskSupervisor(WorkerEventIntake):
             watchers.append(asyncio.create_task(self._flush_log()))
         try:
             async for batch in worker.batches():
-                for event in batch:
-                    await self._on_worker_event(event)
+                await self._take(batch)
             for stream, text in self.output_redactor.close().items():  # the streams are closed
                 await self.publish("output", {"message": text, "stream": stream})
             await watchers[0]

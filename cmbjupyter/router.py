@@ -24,6 +24,8 @@ from .state import RunState
 __all__ = ["EventSink", "Router", "Throttle", "callback_sink"]
 
 EventSink = Callable[[Event], Awaitable[None] | None]
+#: A sink's form for a run of events (see :meth:`Router.add`).
+ManySink = Callable[[list[Event]], Any]
 
 DEFAULT_RATE: Final = 20.0
 
@@ -63,20 +65,39 @@ class Router:
     """Delivers each event to every sink, in the order sinks were added."""
 
     def __init__(self) -> None:
-        self._sinks: list[tuple[EventSink, bool]] = []
+        self._sinks: list[tuple[EventSink, bool, ManySink | None]] = []
 
-    def add(self, sink: EventSink) -> None:
-        self._sinks.append((sink, inspect.iscoroutinefunction(sink)))
+    def add(self, sink: EventSink, *, many: ManySink | None = None) -> None:
+        """Add ``sink``; ``many``, if given, takes a run of events at once exactly as ``sink`` would
+        one by one (a synchronous function: the RunState's ``apply_many``, the recorder's)."""
+        self._sinks.append((sink, inspect.iscoroutinefunction(sink), many))
 
     def remove(self, sink: EventSink) -> None:
-        self._sinks = [(s, a) for s, a in self._sinks if s is not sink]
+        self._sinks = [entry for entry in self._sinks if entry[0] is not sink]
 
     async def publish(self, event: Event) -> None:
-        for sink, is_async in self._sinks:
+        for sink, is_async, _many in self._sinks:
             if is_async:
                 await sink(event)  # type: ignore[misc]
             else:
                 sink(event)
+
+    async def publish_many(self, events: list[Event]) -> None:
+        """Deliver a run of events: each sink gets all of them, in order, before the next sink does.
+
+        Every sink still sees every event in order; what differs from :meth:`publish` one by one is
+        only that a later sink reading the RunState sees it after the whole run. The supervisor uses
+        it for runs of ``output`` events (printed lines change nothing a sink reads but the console).
+        """
+        for sink, is_async, many in self._sinks:
+            if many is not None:
+                many(events)
+            elif is_async:
+                for event in events:
+                    await sink(event)  # type: ignore[misc]
+            else:
+                for event in events:
+                    sink(event)
 
 
 class Throttle:

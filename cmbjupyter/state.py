@@ -42,11 +42,11 @@ from __future__ import annotations
 
 import copy
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from ._folds import ARTIFACTS_KEPT, BUCKETS, FOLDS, NODE_MESSAGES, TERMINAL, TEXT_CHARS
+from ._folds import ARTIFACTS_KEPT, BUCKETS, FOLDS, NODE_MESSAGES, TERMINAL, TEXT_CHARS, outputs
 from ._shapes import event_problem
 from ._transcript import Transcript
 from .events import Event
@@ -155,6 +155,28 @@ class RunState:
             self.other_events.append({"type": kind, "seq": event.get("seq"), "data": data})
         else:
             handler(self, data, event)
+        return self
+
+    def apply_many(self, events: Sequence[Event]) -> RunState:
+        """Fold ``events`` in order, exactly as :meth:`apply` one by one; a run of ``output`` events
+        (the flood of printed lines) is folded in one step."""
+        start, count = 0, len(events)
+        while start < count:
+            end = start
+            while end < count and events[end].get("type") == "output":
+                end += 1
+            if end == start:
+                self.apply(events[start])
+                start += 1
+                continue
+            run = events[start:end]
+            self.counts["output"] = self.counts.get("output", 0) + len(run)
+            self.last_seq = max(self.last_seq, *(e.get("seq", 0) or 0 for e in run))
+            self.updated_at = run[-1].get("ts")
+            if self.started_at is None:
+                self.started_at = next((e.get("ts") for e in run if e.get("ts") is not None), None)
+            outputs(self, run)
+            start = end
         return self
 
     # ------------------------------------------------------------------ views

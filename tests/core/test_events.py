@@ -49,12 +49,19 @@ def test_malformed_lines_become_protocol_output_events():
         b"\xff\xfe\x00garbage",
         b'{"type": ""}',
         b"1" * 5000,
+        b'{"type": "output"} {"type": "output"}',  # two values on one line
+        b'{"type": "output"',
+        b"",
     ):
         event = decode_line(line)
         assert event["type"] == "output"
         assert event["data"]["stream"] == "protocol"
         assert event["data"]["message"].startswith("malformed event line")
         assert len(event["data"]["message"]) < 300
+
+
+def test_json_whitespace_around_a_line_is_allowed():
+    assert decode_line(b' \t{"type": "custom", "data": {"a": 1}}\r ')["data"] == {"a": 1}
 
 
 def test_nan_written_by_a_worker_decodes_as_null():
@@ -88,3 +95,25 @@ def test_a_last_line_without_newline_is_decoded_when_the_pipe_closes():
     decoder = LineDecoder()
     assert decoder.feed(encode(make_event("a", {}))[:-1]) == []
     assert [e["type"] for e in decoder.close()] == ["a"]
+
+
+async def test_a_run_of_events_reaches_every_sink_in_order_and_a_batch_form_in_one_call():
+    """``Router.publish_many``: a sink with a batch form gets the run in one call; the others (sync
+    and async) get every event, in order, as ``publish`` gives them."""
+    from cmbjupyter.router import Router
+
+    seen: dict[str, list[int]] = {"many": [], "sync": [], "async": []}
+    calls = []
+
+    async def slow(event):
+        seen["async"].append(event["seq"])
+
+    router = Router()
+    router.add(lambda e: seen["many"].append(e["seq"]), many=lambda es: calls.append([e["seq"] for e in es]))
+    router.add(lambda e: seen["sync"].append(e["seq"]))
+    router.add(slow)
+    events = [{**make_event("output", {"message": str(i)}), "seq": i} for i in range(1, 6)]
+    await router.publish_many(events)
+    await router.publish({**make_event("status", {"status": "running"}), "seq": 6})
+    assert calls == [[1, 2, 3, 4, 5]] and seen["many"] == [6]
+    assert seen["sync"] == seen["async"] == [1, 2, 3, 4, 5, 6]

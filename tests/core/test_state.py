@@ -169,3 +169,61 @@ def test_restore_is_the_inverse_of_snapshot_and_keeps_the_object():
     more = _events(("output", {"message": "after the snapshot", "stream": "stdout"}))[0]
     more["seq"] = original.last_seq + 1
     assert held.apply(more).snapshot() == original.apply(more).snapshot()  # the reducer goes on from there
+
+
+def _mixed_run(rng):
+    """A run with printed lines of every shape among the events that change what they are noted on."""
+    pairs = [("dag_created", template_for("planning-control")), ("status", {"status": "running"})]
+    nodes = ["planning", "step_1", "step_2", "nowhere"]
+    for i in range(3000):
+        roll = rng.random()
+        if roll < 0.85:
+            data = {"message": rng.choice([f"line {i}", "x" * rng.randint(0, 3 * TEXT_CHARS), i, None])}
+            for key, values in (
+                ("stream", ["agent", "stdout", "protocol", "warnings", None, ["unhashable"]]),
+                ("agent", ["engineer", None]),
+            ):
+                if rng.random() < 0.7:
+                    data[key] = rng.choice(values)
+            pairs.append(("output", data))
+        elif roll < 0.92:
+            pairs.append(("dag_node_update", {"node_id": rng.choice(nodes), "status": "running"}))
+        elif roll < 0.96:
+            pairs.append(("message", {"agent": "engineer", "content": f"said {i}", "message_id": i}))
+        else:
+            pairs.append(("phase_change", {"phase": "control", "step": rng.randint(1, 2)}))
+    events = _events(*pairs)
+    for event in rng.sample(events, 50):
+        event["ts"] = None  # a replayed log may lack them: started_at is the first time seen
+    return events
+
+
+def test_folding_a_batch_is_folding_its_events_one_by_one():
+    """``apply_many`` (the host's batch path for floods of printed lines) builds exactly the state
+    ``apply`` builds event by event: console lines, counts, node messages, sequence and times."""
+    import random
+
+    for seed in range(5):
+        events = _mixed_run(random.Random(seed))
+        one_by_one, batched = RunState("t"), RunState("t")
+        for event in events:
+            one_by_one.apply(event)
+        cut = random.Random(seed).sample(range(1, len(events)), 40)
+        for start, end in zip([0, *sorted(cut)], [*sorted(cut), len(events)], strict=True):
+            batched.apply_many(events[start:end])
+        assert batched.snapshot() == one_by_one.snapshot()
+        assert batched.output_count == one_by_one.output_count > OUTPUT_LINES
+
+
+def test_a_batch_of_printed_lines_keeps_the_running_nodes_last_messages():
+    state = RunState("t")
+    state.apply_many(
+        _events(
+            ("dag_created", template_for("one-shot")),
+            ("dag_node_update", {"node_id": "execute", "status": "running"}),
+        )
+    )
+    lines = [("output", {"message": f"m{i}", "stream": "agent"}) for i in range(10)]
+    state.apply_many(_events(*lines, ("output", {"message": "hidden", "stream": "protocol"})))
+    messages = state.snapshot()["dag"]["nodes"]["execute"]["messages"]
+    assert [m["text"] for m in messages] == [f"m{i}" for i in range(10 - NODE_MESSAGES, 10)]
