@@ -91,6 +91,11 @@ def _names(text: str) -> list[str]:
 
 #: Seconds an interrupted foreground cell waits for its cancelled task to stop (as Run.wait does).
 CANCEL_GRACE: Final = 30.0
+#: Seconds between wake-ups of the kernel's loop while a foreground cell waits. With ipykernel 7 an
+#: interrupt's cancel of the cell reaches the cell's loop without waking it, and nothing else does
+#: (the run's events arrive on our own loop's thread): without them an interrupt could go
+#: unnoticed for the whole run (seen: no reply 45 s after the interrupt, then 0.3 s with them).
+WAKE_INTERVAL: Final = 0.25
 
 
 def _report(run: Any) -> None:
@@ -119,7 +124,9 @@ async def _wait_async(run: Any) -> None:
     ended = asyncio.Event()
     run.add_done_callback(lambda _run: loop.call_soon_threadsafe(ended.set))
     try:
-        await ended.wait()
+        while not ended.is_set():  # awake now and then: see WAKE_INTERVAL
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ended.wait(), WAKE_INTERVAL)
     except asyncio.CancelledError:
         run.cancel(wait=False)
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):
