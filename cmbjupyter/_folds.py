@@ -42,6 +42,8 @@ ARTIFACTS_KEPT: Final = 500
 COST_POINTS: Final = 200
 #: Output streams that are not an agent speaking (not noted on the running node).
 _UNNOTED: Final = ("protocol", "warnings")  # a tuple: an output folds whatever its stream is
+#: Budgets reached that a run keeps (the run's own and each plan step's; the host reports each once).
+OVER_BUDGET_KEPT: Final = 100
 #: The token buckets of a cost entry.
 BUCKETS: Final = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 
@@ -233,6 +235,16 @@ def budget_warning(state: Any, data: Mapping[str, Any], event: Event) -> None:
     state.cost["warning"] = True
     if data.get("exceeded"):
         state.cost["exceeded"] = True
+        reached = state.cost.setdefault("over_budget", [])  # a sidecar from before it: none yet
+        if len(reached) < OVER_BUDGET_KEPT:  # the run's budget and each step's, once each
+            step = data.get("step")
+            reached.append(
+                {
+                    "step": step if isinstance(step, int) and not isinstance(step, bool) else None,
+                    "budget_usd": data.get("budget_usd"),
+                    "total_usd": data.get("total_usd"),
+                }
+            )
 
 
 def phase(state: Any, data: Mapping[str, Any], event: Event) -> None:

@@ -51,8 +51,27 @@ def outcome_of(state: Any) -> dict[str, Any]:
         "final_answer": _final_answer(state.result),
         "budget_usd": float(budget) if isinstance(budget, (int, float)) and budget else None,
     }
+    if status in ("completed", "completed_with_errors"):
+        # a budget stop that raced with the result: the result wins, and the outcome says so
+        outcome["over_budget"] = [
+            dict(b) for b in state.cost.get("over_budget") or () if isinstance(b, Mapping)
+        ]
     outcome["label"] = _label(outcome, state)
+    if outcome.get("over_budget"):
+        outcome["label"] += "; " + "; ".join(_reached(b) for b in outcome["over_budget"])
     return outcome
+
+
+def _reached(budget: Mapping[str, Any]) -> str:
+    """A budget the run reached as it finished: it kept its result, the money was spent."""
+    who = f"step {budget['step']}" if budget.get("step") is not None else "the run"
+    limit, spent = budget.get("budget_usd"), budget.get("total_usd")
+    text = f"{who} reached its budget"
+    if isinstance(limit, (int, float)):
+        text += f" of {format_usd(float(limit))}"
+    if isinstance(spent, (int, float)):
+        text += f" (spent {format_usd(round(float(spent), 6))})"
+    return text + " as it finished"
 
 
 def _error(error: Mapping[str, Any] | None) -> dict[str, Any] | None:

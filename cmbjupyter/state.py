@@ -109,6 +109,8 @@ class RunState:
             "budget_fraction": None,
             "warning": False,
             "exceeded": False,
+            #: The budgets reached ({step (None: the run's), budget_usd, total_usd}), in order.
+            "over_budget": [],
             "prices": None,
             "carried": None,
             "grand_total_usd": 0.0,

@@ -32,6 +32,10 @@ PLANNED_TASK = textwrap.dedent(
             {"sub_task": "plot", "agent": "engineer"},
         ]
 
+    if config.get("finish_after_term"):  # a step that finishes its work even when told to stop
+        import signal
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
     phase("planning")
     steps = approved_plan(make_plan)
     phase("execution")
@@ -166,6 +170,26 @@ async def test_a_step_over_its_own_budget_stops_the_run(executor):
     cost = prepared.state.cost
     assert cost["exceeded"] and list(cost["by_step"]) == ["1"], "step 2 never started"
     assert prepared.state.error["error_type"] == "BudgetExceeded"
+
+
+async def test_a_step_budget_reached_as_the_run_finishes_is_in_its_outcome(executor):
+    """The result wins a race with the budget stop (the work is done, the money spent): the run
+    completes, and its outcome says which budget was reached and what was spent, not just "completed"."""
+
+    async def approve(prepared):
+        plan = [dict(s) for s in EDITED]
+        plan[-1]["budget_usd"] = 0.005  # the last step: the result follows its LLM call at once
+        await prepared.approve(plan)
+
+    prepared, _, started = await _run_deciding(
+        executor, approve, task_id="raced", step_cost=0.01, finish_after_term=True
+    )
+    result = await started
+    assert [r[0] for r in result["result"]["ran"]] == [1, 2, 3]
+    outcome = prepared.state.outcome
+    assert outcome["status"] == "completed"
+    assert outcome["over_budget"] == [{"step": 3, "budget_usd": 0.005, "total_usd": 0.01}]
+    assert outcome["label"] == "completed; step 3 reached its budget of $0.005 (spent $0.01) as it finished"
 
 
 async def test_without_approval_the_plan_is_shown_and_runs_as_proposed(executor, collected):
