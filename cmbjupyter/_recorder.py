@@ -112,6 +112,7 @@ def lineage(restart: Mapping[str, Any] | None) -> dict[str, Any]:
             parent_session=restart["parent_session"],
             forked_at_step=restart.get("forked_at_step"),
             changes=restart.get("changes") or {},
+            work_dir_from=restart.get("work_dir_from"),  # a fork's: "snapshot" (before step N) or "final"
         )
     return kept
 
