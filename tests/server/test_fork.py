@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pytest
+
 from tests.core.test_fork import THREE_STEPS
 
 LOAD = "%load_ext cmbjupyter"
@@ -93,13 +95,12 @@ async def test_a_resume_through_rest_keeps_the_books_and_says_where_it_restarts(
     assert round(listed[0]["carried_usd"], 6) == 0.003
 
 
+@pytest.mark.parametrize("cmb_config", [{"snapshot_max_bytes": 10}])  # the server's traitlet
 async def test_a_fork_past_the_parents_snapshots_says_it_starts_from_the_final_files(
-    api, sessions_dir, tmp_path
+    api, sessions_dir, tmp_path, cmb_config
 ):
     work_dir = str(tmp_path / "w")  # step 2's snapshot needs step 1's file: more than the 10 bytes allowed
-    first = await api.submit(
-        THREE_STEPS, mode="planning-control", session_id="s-cap", work_dir=work_dir, snapshot_max_bytes=10
-    )
+    first = await api.submit(THREE_STEPS, mode="planning-control", session_id="s-cap", work_dir=work_dir)
     await api.wait(first["task_id"])
     assert json.loads((sessions_dir / "s-cap.snapshots" / "index.json").read_text())["stopped_at_step"] == 2
 
