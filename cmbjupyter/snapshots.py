@@ -152,7 +152,7 @@ def restore(store: str | os.PathLike[str], manifest: Mapping[str, Any], dst: Pat
         if size != entry.get("size"):
             raise ValueError(f"the stored content of {relative!r} is {size} bytes, not {entry.get('size')}")
         mode = entry.get("mode")
-        os.chmod(target, (mode if isinstance(mode, int) else 0o644) & 0o7777 | stat.S_IWUSR)
+        os.chmod(target, (mode if isinstance(mode, int) else 0o644) & 0o777 | stat.S_IWUSR)  # no setuid
         counts["files"] += 1
         counts["bytes"] += size
         counts["cloned" if how == "clone" else "copied"] += 1
@@ -167,7 +167,10 @@ class SnapshotWriter:
         self.max_bytes = int(max_bytes)
         self.objects = self.store / "objects"
         self.steps = self.store / "steps"
-        index = store_index(self.store) or {}
+        try:
+            index = store_index(self.store) or {}
+        except (OSError, ValueError):  # unreadable: the first boundary says why, if it cannot write
+            index = {}
         #: Bytes of the contents stored (an earlier attempt's too: a resume adds to the same store).
         self.stored_bytes = int(index.get("stored_bytes") or 0)
         self.stopped_at: int | None = None

@@ -158,6 +158,17 @@ async def test_a_python_fork_refuses_to_copy_a_final_cwd_past_the_limit(executor
     assert (tmp_path / "forks" / "huge-fork2" / "data.bin").stat().st_size == 6000
 
 
+async def test_a_store_that_cannot_be_written_never_fails_the_run(executor, sessions, collected, tmp_path):
+    sessions.root.mkdir(parents=True)
+    store_for(sessions.path("ro")).write_text("a file where the store would be")
+    result = await executor.execute("run", STEPS, _run_config(tmp_path, "ro"), collected)
+    assert result["context"]["at_3"]["b.txt"] == "b, made at step 2"
+    [warned] = [w["message"] for w in collected.of("warning") if w.get("kind") == "snapshots"]
+    assert "from step 1 on" in warned and "the snapshot store failed" in warned
+    _, config = fork_config(sessions, "ro", 2)
+    assert config["restart"]["work_dir_from"] == "final"
+
+
 def test_a_hostile_manifest_is_refused_not_followed(tmp_path):
     store = tmp_path / "store"
     writer = SnapshotWriter(store, 1 << 20)
