@@ -50,6 +50,7 @@ __all__ = [
     "restore",
     "store_for",
     "store_index",
+    "summary",
 ]
 
 #: ``ioctl(dst, FICLONE, src)``: a copy-on-write clone of a whole file (linux/fs.h).
@@ -115,6 +116,18 @@ def store_index(store: str | os.PathLike[str]) -> dict[str, Any] | None:
     ``reason``), or None when the session has no store."""
     index = _read_json(Path(store) / "index.json")
     return index if isinstance(index, dict) else None
+
+
+def summary(store: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """What a session's sidecar says of its snapshots: the ``steps`` kept, the ``stored_bytes`` and
+    ``max_bytes``, and where the limit (or a failure) stopped them (``stopped_at_step``, ``reason``);
+    None when it has none or the index cannot be read."""
+    try:
+        index = store_index(store)
+    except (OSError, ValueError):
+        return None
+    keys = ("steps", "stored_bytes", "max_bytes", "stopped_at_step", "reason")
+    return {k: index.get(k) for k in keys} if index else None
 
 
 def manifest_before(store: str | os.PathLike[str], step: int) -> dict[str, Any] | None:

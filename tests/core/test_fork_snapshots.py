@@ -91,6 +91,7 @@ async def test_each_content_is_stored_once_and_an_untouched_file_is_not_copied_a
     store = store_for(sessions.path("d"))
     index = store_index(store)
     assert index["steps"] == [1, 2, 3] and index["stopped_at_step"] is None
+    assert sessions.load_session("d")["snapshots"]["steps"] == [1, 2, 3]
     manifests = {n: manifest_before(store, n)["files"] for n in (1, 2, 3)}
     assert manifests[1] == {}
     assert sorted(manifests[2]) == ["a.txt", "keep.txt"] and sorted(manifests[3]) == [
@@ -120,6 +121,8 @@ async def test_past_the_limit_snapshots_stop_and_a_later_fork_says_it_starts_fro
     index = store_index(store_for(sessions.path("big")))
     assert index["steps"] == [1, 2] and index["stopped_at_step"] == 3
     assert "limit of 4000 bytes" in index["reason"]
+    said = sessions.load_session("big")["snapshots"]  # the session says from which step on it has none
+    assert said["steps"] == [1, 2] and said["stopped_at_step"] == 3 and said["reason"] == index["reason"]
     warned = [w["message"] for w in collected.of("warning") if w.get("kind") == "snapshots"]
     assert len(warned) == 1 and "from step 3 on" in warned[0]
 
