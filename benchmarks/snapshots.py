@@ -45,8 +45,8 @@ def _boundary(watcher: ArtifactWatcher, writer: SnapshotWriter, step: int) -> tu
     started = time.perf_counter()
     watcher.scan()
     scanned = time.perf_counter()
-    root, files, known = watcher.files()
-    taken = writer.take(step, root, files, known)
+    root, files, folders, known = watcher.files()
+    taken = writer.take(step, root, files, known, folders=folders)
     return scanned - started, time.perf_counter() - scanned, taken
 
 

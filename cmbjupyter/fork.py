@@ -60,8 +60,9 @@ def _identity(path: Path) -> tuple[int, int]:
     return stat.st_dev, stat.st_ino
 
 
-def _kept_files(src: Path, dst: Path, skip_top: frozenset[str]) -> Iterator[tuple[Path, Path]]:
-    """(file, its place in ``dst``) for each file of ``src`` a fork copies."""
+def _kept(src: Path, dst: Path, skip_top: frozenset[str]) -> Iterator[tuple[Path, Path, bool]]:
+    """(path, its place in ``dst``, is a file) for each folder and file of ``src`` a fork copies
+    (folders first, empty ones too)."""
     target_id = _identity(dst) if dst.exists() else None  # the copy itself, if it lies inside src
     for folder, dirs, files in os.walk(src, followlinks=False):
         here = Path(folder)
@@ -75,10 +76,11 @@ def _kept_files(src: Path, dst: Path, skip_top: frozenset[str]) -> Iterator[tupl
             and _identity(here / d) != target_id
         ]
         target = dst / here.relative_to(src)
+        yield here, target, False
         for name in files:
             path = here / name
             if not name.startswith(".") and not path.is_symlink() and path.is_file():
-                yield path, target / name
+                yield path, target / name, True
 
 
 def clone_tree(
@@ -93,16 +95,19 @@ def clone_tree(
     counts = {"files": 0, "bytes": 0, "cloned": 0, "copied": 0}
     dst.mkdir(parents=True, exist_ok=False)
     try:
-        files = list(_kept_files(src, dst, skip_top))
-        total = sum(path.stat().st_size for path, _ in files)
+        kept = list(_kept(src, dst, skip_top))
+        total = sum(path.stat().st_size for path, _, is_file in kept if is_file)
         if max_bytes is not None and total > max_bytes:
+            files = sum(is_file for *_, is_file in kept)
             raise WorkDirTooLarge(
-                f"the fork would copy {len(files)} files, {total} bytes of {src}, more than the limit of "
+                f"the fork would copy {files} files, {total} bytes of {src}, more than the limit of "
                 f"{max_bytes} bytes (snapshot_max_bytes, ${SNAPSHOT_MAX_BYTES_ENV}): raise the "
                 "limit for this fork, or move what the task does not need out of that folder"
             )
-        for path, target in files:
-            target.parent.mkdir(parents=True, exist_ok=True)
+        for path, target, is_file in kept:
+            if not is_file:
+                target.mkdir(exist_ok=True)
+                continue
             how = clone_file(path, target)
             shutil.copystat(path, target)
             counts["files"] += 1

@@ -153,6 +153,8 @@ def restore(store: str | os.PathLike[str], manifest: Mapping[str, Any], dst: Pat
     objects = Path(store) / "objects"
     counts = {"files": 0, "bytes": 0, "cloned": 0, "copied": 0}
     dst.mkdir(parents=True, exist_ok=False)
+    for folder in manifest.get("dirs") or ():
+        (dst / _safe_relative(folder)).mkdir(parents=True, exist_ok=True)
     for relative, entry in sorted(manifest["files"].items()):
         target = dst / _safe_relative(relative)
         sha = entry.get("sha256") if isinstance(entry, Mapping) else None
@@ -209,11 +211,14 @@ class SnapshotWriter:
         root: str,
         files: Iterable[str],
         known: Mapping[str, tuple[tuple[int, int], str | None]] | None = None,
+        *,
+        folders: Iterable[str] = (),
     ) -> dict[str, Any] | None:
-        """Record the kept ``files`` (relative to ``root``) as the work dir before ``step``; their
-        contents not stored yet are stored. ``known``: a (size, mtime_ns) and sha256 already hashed
-        (the watcher's). Returns what it cost (``files``, ``new_files``, ``new_bytes``, ``seconds``),
-        or None once snapshots stopped (the limit; :attr:`reason` says why)."""
+        """Record the kept ``files`` and ``folders`` (relative to ``root``; empty folders are kept
+        too) as the work dir before ``step``; the contents not stored yet are stored. ``known``: a
+        (size, mtime_ns) and sha256 already hashed (the watcher's). Returns what it cost (``files``,
+        ``new_files``, ``new_bytes``, ``seconds``), or None once snapshots stopped (the limit;
+        :attr:`reason` says why)."""
         if self.stopped_at is not None:
             return None
         started = time.perf_counter()
@@ -249,7 +254,8 @@ class SnapshotWriter:
             self._hashes[relative] = (look, sha)
             entries[relative] = {"sha256": sha, "size": info.st_size, "mode": stat.S_IMODE(info.st_mode)}
         self.steps.mkdir(parents=True, exist_ok=True)
-        _write_json(self.steps / f"{step}.json", {"step": step, "root": root, "files": entries})
+        kept = sorted(f for f in folders if f.split("/", 1)[0] not in SKIPPED_TOP)
+        _write_json(self.steps / f"{step}.json", {"step": step, "root": root, "files": entries, "dirs": kept})
         self._write_index()
         seconds = time.perf_counter() - started
         return {"files": len(entries), "new_files": new_files, "new_bytes": new_bytes, "seconds": seconds}

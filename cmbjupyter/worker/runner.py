@@ -84,11 +84,11 @@ def _snapshot_steps(emit: Emitter, watcher: ArtifactWatcher, spec: dict[str, Any
     writer = SnapshotWriter(settings["dir"], settings["max_bytes"])
 
     def before_step(step: int) -> None:
-        root, files, known = watcher.files()
+        root, files, folders, known = watcher.files()
         if writer.stopped_at is not None or root is None:
             return
         try:
-            writer.take(step, root, files, known)
+            writer.take(step, root, files, known, folders=folders)
         except OSError as exc:
             writer.stopped_at, writer.reason = step, f"the snapshot store failed: {exc}"
             with contextlib.suppress(OSError):

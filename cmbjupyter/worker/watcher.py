@@ -149,12 +149,13 @@ class ArtifactWatcher:
                 if not self._check(final=True):
                     break
 
-    def files(self) -> tuple[str | None, list[str], dict[str, tuple[tuple[int, int], str]]]:
-        """The work dir, the files its last :meth:`scan` walked, and the (size, mtime_ns) and sha256
-        of those reported: a step's snapshot (``snapshots.py``) reuses them instead of walking again."""
+    def files(self) -> tuple[str | None, list[str], list[str], dict[str, tuple[tuple[int, int], str]]]:
+        """The work dir, the files and folders its last :meth:`scan` walked, the (size, mtime_ns) and
+        sha256 of the files reported: a step's snapshot (``snapshots.py``) reuses them, no walk again."""
         with self._lock:
             known = {r: (self._seen[r], sha) for r, sha in self._reported.items() if sha and r in self._seen}
-            return self.root, list(self._walked_files), known
+            folders = [os.path.relpath(f, self.root).replace(os.sep, "/") for f in self._folders if self.root]
+            return self.root, list(self._walked_files), [f for f in folders if f != "."], known
 
     def stop(self) -> None:
         """A last :meth:`scan` (before the result goes out); nothing is reported after it. The thread

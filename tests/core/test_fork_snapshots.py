@@ -26,6 +26,7 @@ STEPS = textwrap.dedent(
     context["at_1"] = look()
     Path("a.txt").write_text("a, as step 1 wrote it")
     Path("keep.txt").write_text("never changed after step 1")
+    Path("empty/inner").mkdir(parents=True, exist_ok=True)
     step(2)
     context["at_2"] = look()
     Path("a.txt").write_text("a, as step 2 rewrote it")
@@ -70,6 +71,7 @@ async def test_a_fork_at_step_2_starts_from_the_files_as_they_were_before_step_2
     assert sorted(_files(child_dir)) == ["a.txt", "input.dat", "keep.txt"]
     assert (child_dir / "a.txt").read_text() == "a, as step 1 wrote it"
     assert (child_dir / "input.dat").read_bytes() == b"there before the run"
+    assert (child_dir / "empty" / "inner").is_dir()  # an empty folder is kept too
 
     result = await executor.execute("child", task, config)
     assert result["context"]["at_2"] == {"a.txt": "a, as step 1 wrote it", "b.txt": None, "c.txt": None}
