@@ -31,6 +31,7 @@ from .eventlog import MAX_UNFLUSHED_AGE, EventLog
 from .events import Event
 from .redact import Redactor
 from .session import ENTRY_CHARS, HISTORY_ENTRIES, SessionManager
+from .snapshots import store_for, summary
 from .state import RunState
 from .workdir import resolve
 
@@ -112,6 +113,7 @@ def lineage(restart: Mapping[str, Any] | None) -> dict[str, Any]:
             parent_session=restart["parent_session"],
             forked_at_step=restart.get("forked_at_step"),
             changes=restart.get("changes") or {},
+            work_dir_from=restart.get("work_dir_from"),  # a fork's: "snapshot" (before step N) or "final"
         )
     return kept
 
@@ -217,9 +219,15 @@ class SessionRecorder:
 
     def record_outcome(self) -> None:
         """Add the run's outcome (decided as its ``complete`` event was folded) to the ended session."""
+        # the work-dir snapshots the worker kept (read once, at the end): from which step on there are none
+        snapshots = summary(store_for(self.manager.path(self.session_id)))
         try:
             self.manager.update_session(
-                self.session_id, close=True, outcome=self.state.outcome, run_status=self.state.status
+                self.session_id,
+                close=True,
+                outcome=self.state.outcome,
+                run_status=self.state.status,
+                **({"snapshots": snapshots} if snapshots else {}),
             )
         except (SessionError, OSError) as exc:  # the sidecar is gone or unwritable: the run ends anyway
             self.warnings.append(str(exc))

@@ -205,6 +205,7 @@ SHAPES: Final[dict[str, dict[str, _Check]]] = {
         "changes": (_opt_map, False, "an object or null"),
         "restored_steps": (_step_list, False, "a list of step numbers"),
         "carried": (_carried, False, "a list of {session_id, reason, total_usd, calls, seconds, ...}"),
+        "work_dir_from": _OPT_STR,
     },
     "budget_warning": {"total_usd": (_number, False, "a number"), "budget_usd": (_number, False, "a number")},
     "error": {

@@ -28,10 +28,12 @@ from .events import dumps
 __all__ = [
     "DEFAULT_ENGINE",
     "DEFAULT_SESSIONS_DIR",
+    "DEFAULT_SNAPSHOT_MAX_BYTES",
     "ENGINE_ENV",
     "PLAN_MODES",
     "PYTHON_ENV",
     "SESSIONS_DIR_ENV",
+    "SNAPSHOT_MAX_BYTES_ENV",
     "ServerSetting",
     "TaskConfig",
     "check_encodable",
@@ -59,6 +61,11 @@ SERVER_URL_ENV: Final = "CMBJUPYTER_SERVER_URL"
 SERVER_TOKEN_ENV: Final = "CMBJUPYTER_SERVER_TOKEN"
 #: ``1``: examples and tests must not make paid LLM calls, whatever keys are set.
 OFFLINE_ENV: Final = "CMBJUPYTER_OFFLINE"
+#: The default limit of a session's work-dir snapshots (``config["snapshot_max_bytes"]``).
+SNAPSHOT_MAX_BYTES_ENV: Final = "CMBJUPYTER_SNAPSHOT_MAX_BYTES"
+#: 1 GiB: a run's plots, tables and code fit many times over, while a run that rewrites big data
+#: products at every step stops snapshotting long before it fills a laptop's disk.
+DEFAULT_SNAPSHOT_MAX_BYTES: Final = 1 << 30
 _OFF: Final = frozenset({"0", "off", "no", "none", "false", "kernel"})
 BACKENDS: Final = ("local", "dask")
 #: The cmbagent modes whose plan a user can approve (``approve_plan``): their planning chat is
@@ -183,6 +190,22 @@ def check_encodable(value: Any, what: str) -> None:
         ) from None
 
 
+def _snapshot_limit(raw: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> int:
+    """``config["snapshot_max_bytes"]``, else ``$CMBJUPYTER_SNAPSHOT_MAX_BYTES``, else 1 GiB: the most
+    bytes of the session's work-dir snapshots, and of a python-engine fork's copy of its cwd
+    (0: no snapshots)."""
+    value: Any = raw.get("snapshot_max_bytes")
+    where = "config['snapshot_max_bytes']"
+    if value is None:
+        text = _environ(environ).get(SNAPSHOT_MAX_BYTES_ENV, "").strip()
+        if not text:
+            return DEFAULT_SNAPSHOT_MAX_BYTES
+        where, value = f"${SNAPSHOT_MAX_BYTES_ENV}", int(text) if text.isdigit() else text
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{where} must be a number of bytes (0 or more), not {value!r}")
+    return value
+
+
 class TaskConfig:
     """The checked view of a task config; ``engine_config`` is what the worker's engine receives."""
 
@@ -238,6 +261,10 @@ class TaskConfig:
             raise ConfigError(f"config['restart'] (a resume's or a fork's, see cmbjupyter.books): {problem}")
         #: Where a resumed or forked run restarts, its lineage and carried books (published first).
         self.restart: dict[str, Any] | None = dict(restart) if restart is not None else None
+        self.snapshot_max_bytes = _snapshot_limit(raw)
+        #: The session's snapshot store (set by the executor for a local run with a session): the
+        #: worker records the work dir before each step there (``snapshots.py``).
+        self.snapshot_dir: str | None = None
         self._check_dask(raw)
         raw["mode"], raw["engine"] = self.mode, self.engine
         check_encodable(raw, "the config")
@@ -271,5 +298,9 @@ class TaskConfig:
 
     @property
     def engine_config(self) -> dict[str, Any]:
-        """What the engine sees: everything but the worker's environment (it is in os.environ)."""
-        return {k: v for k, v in self.raw.items() if k != "env"}
+        """What the engine sees: everything but the worker's environment (it is in os.environ); and
+        ``snapshots`` (the worker takes it out before the engine runs)."""
+        config = {k: v for k, v in self.raw.items() if k != "env"}
+        if self.snapshot_dir is not None and self.snapshot_max_bytes > 0:
+            config["snapshots"] = {"dir": self.snapshot_dir, "max_bytes": self.snapshot_max_bytes}
+        return config

@@ -32,6 +32,7 @@ __all__ = [
     "TaskFailed",
     "TaskNotFound",
     "TaskTimeout",
+    "WorkDirTooLarge",
     "WorkerCrashed",
     "error_class_for",
     "error_for_status",
@@ -52,6 +53,13 @@ class ConfigError(CmbJupyterError, ValueError):
     """
 
     http_status = 400
+
+
+class WorkDirTooLarge(ConfigError):
+    """A fork would copy more of its parent's work dir than the limit (``snapshot_max_bytes``) allows.
+
+    Raised before anything is copied; the message names the size and the limit (HTTP 400).
+    """
 
 
 class NotFound(CmbJupyterError, LookupError):

@@ -24,6 +24,7 @@ from .errors import ConfigError, SessionError, TaskCancelled
 from .redact import REDACTED
 from .router import EventSink
 from .session import SessionManager
+from .snapshots import store_for
 from .state import RunState
 
 __all__ = ["IsolatedTaskExecutor", "PreparedRun"]
@@ -104,6 +105,10 @@ class IsolatedTaskExecutor:
         checked = TaskConfig(config)
         if checked.session_id and self.session_manager is None:
             self.session_manager = SessionManager()
+        if checked.session_id and checked.backend == "local" and self.session_manager is not None:
+            # the work dir before each step, for a fork there (a Dask worker may not see this folder)
+            store = store_for(self.session_manager.path(checked.session_id))
+            checked.snapshot_dir = os.path.abspath(store)
         try:
             backend = _backend_for(checked)
             supervisor = TaskSupervisor(
@@ -209,7 +214,11 @@ class IsolatedTaskExecutor:
             "restored_steps": list(range(1, at)) if isinstance(at, int) else [],
             "carried": attempt_entries(record),
         }
-        lineage = {k: record[k] for k in ("parent_session", "forked_at_step", "changes") if k in record}
+        lineage = {
+            k: record[k]
+            for k in ("parent_session", "forked_at_step", "changes", "work_dir_from")
+            if k in record
+        }
         config["restart"] = {**restart, **lineage}
         return str(record.get("task") or ""), config
 

@@ -3,10 +3,18 @@
 :func:`fork_config` returns the task and config of the child run; running it is the caller's
 (``api.fork``, ``Run.fork``, ``%cmbagent fork``, ``cmbjupyter fork``, ``POST sessions/{id}/fork``):
 
-* the **work dir** is copied into the child's own folder, file by file with a copy-on-write clone
+* the **work dir** is the parent's as it was before step N: rebuilt from the manifest the parent's
+  worker recorded at that step boundary, from the contents kept in the parent's snapshot store
+  (:mod:`.snapshots`), so files made at or after step N are absent and files rewritten since are at
+  their earlier content (lineage ``work_dir_from: "snapshot"``). Where the parent has no snapshot
+  before step N (its store reached ``snapshot_max_bytes``, a Dask run, a session older than the
+  store) the child starts from the parent's final files, and its ``restart`` message says so
+  before it runs (``work_dir_from: "final"``). Either way each file is a copy-on-write clone
   (``FICLONE``) where the filesystem has one (btrfs, XFS), else a plain copy. Never a hard link: a
   hard link shares the file, so a child that rewrites it in place (``open(p, "r+")``, an append)
-  would change the parent's copy; the parent's files are only ever read;
+  would change the parent's copy; the parent's files are only ever read. A python-engine fork's
+  copy of the parent's final cwd is refused past ``snapshot_max_bytes`` (:class:`WorkDirTooLarge`,
+  before anything is copied);
 * the **context** is the one saved when step N started (the parent's event log), and the
   **plan** is the parent's (cmbagent: ``planning/final_plan.json`` in the copied work dir, with
   ``instructions`` added to step N's bullet points; python: the task itself and ``context``);
@@ -24,42 +32,27 @@ when it lies inside the folder copied).
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
 
 from .books import CMBAGENT_RESTART_MODES, fork_carried, parent_at_step
-from .config import TaskConfig, validate_session_id
-from .errors import ConfigError, SessionError
+from .config import SNAPSHOT_MAX_BYTES_ENV, TaskConfig, validate_session_id
+from .errors import ConfigError, SessionError, WorkDirTooLarge
 from .redact import REDACTED
 from .session import SessionManager
+from .snapshots import SKIPPED_TOP, clone_file, manifest_before, restore, store_for, store_index
 from .task_steps import restart_problem
 
 __all__ = ["CHANGES", "clone_tree", "fork_config"]
 
 #: The changes a fork may make (the magic's and the CLI's flags, the REST body's fields).
 CHANGES: Final = ("instructions", "model", "budget_usd")
-#: ``ioctl(dst, FICLONE, src)``: a copy-on-write clone of a whole file (linux/fs.h).
-FICLONE: Final = 0x40049409
 #: Names never copied from a python-engine run's cwd (another run's folders, caches, dot-entries).
-_SKIPPED: Final = frozenset({"__pycache__", "node_modules", "cmbagent_output", "dask_output", "forks"})
-
-
-def _clone_file(src: Path, dst: Path) -> str:
-    """Copy one file: a copy-on-write clone where the filesystem can, else its bytes."""
-    with open(src, "rb") as source, open(dst, "xb") as target:
-        try:
-            fcntl.ioctl(target.fileno(), FICLONE, source.fileno())
-            how = "clone"
-        except OSError:
-            shutil.copyfileobj(source, target, 1024 * 1024)  # sendfile/copy_file_range under the hood
-            how = "copy"
-    shutil.copystat(src, dst)
-    return how
+_SKIPPED: Final = SKIPPED_TOP | {"__pycache__", "node_modules"}
 
 
 def _identity(path: Path) -> tuple[int, int]:
@@ -67,15 +60,10 @@ def _identity(path: Path) -> tuple[int, int]:
     return stat.st_dev, stat.st_ino
 
 
-def clone_tree(src: Path, dst: Path, *, skip_top: frozenset[str] = frozenset()) -> dict[str, int]:
-    """Copy the folder ``src`` into the new folder ``dst`` without ever writing to ``src``.
-
-    Symlinks are not followed nor copied (a work dir is not trusted), nor dot-entries. Returns the
-    counts: ``files``, ``bytes``, ``cloned`` (copy-on-write) and ``copied``.
-    """
-    counts = {"files": 0, "bytes": 0, "cloned": 0, "copied": 0}
-    dst.mkdir(parents=True, exist_ok=False)
-    target_id = (dst.stat().st_dev, dst.stat().st_ino)  # the copy itself, if it lies inside src
+def _kept(src: Path, dst: Path, skip_top: frozenset[str]) -> Iterator[tuple[Path, Path, bool]]:
+    """(path, its place in ``dst``, is a file) for each folder and file of ``src`` a fork copies
+    (folders first, empty ones too)."""
+    target_id = _identity(dst) if dst.exists() else None  # the copy itself, if it lies inside src
     for folder, dirs, files in os.walk(src, followlinks=False):
         here = Path(folder)
         top = here == src
@@ -88,16 +76,68 @@ def clone_tree(src: Path, dst: Path, *, skip_top: frozenset[str] = frozenset()) 
             and _identity(here / d) != target_id
         ]
         target = dst / here.relative_to(src)
-        target.mkdir(exist_ok=True)
+        yield here, target, False
         for name in files:
             path = here / name
-            if name.startswith(".") or path.is_symlink() or not path.is_file():
+            if not name.startswith(".") and not path.is_symlink() and path.is_file():
+                yield path, target / name, True
+
+
+def clone_tree(
+    src: Path, dst: Path, *, skip_top: frozenset[str] = frozenset(), max_bytes: int | None = None
+) -> dict[str, int]:
+    """Copy the folder ``src`` into the new folder ``dst`` without ever writing to ``src``.
+
+    Symlinks are not followed nor copied (a work dir is not trusted), nor dot-entries. More than
+    ``max_bytes`` to copy is :class:`WorkDirTooLarge`, before anything is copied. Returns the
+    counts: ``files``, ``bytes``, ``cloned`` (copy-on-write) and ``copied``.
+    """
+    counts = {"files": 0, "bytes": 0, "cloned": 0, "copied": 0}
+    dst.mkdir(parents=True, exist_ok=False)
+    try:
+        kept = list(_kept(src, dst, skip_top))
+        total = sum(path.stat().st_size for path, _, is_file in kept if is_file)
+        if max_bytes is not None and total > max_bytes:
+            files = sum(is_file for *_, is_file in kept)
+            raise WorkDirTooLarge(
+                f"the fork would copy {files} files, {total} bytes of {src}, more than the limit of "
+                f"{max_bytes} bytes (snapshot_max_bytes, ${SNAPSHOT_MAX_BYTES_ENV}): raise the "
+                "limit for this fork, or move what the task does not need out of that folder"
+            )
+        for path, target, is_file in kept:
+            if not is_file:
+                target.mkdir(exist_ok=True)
                 continue
-            how = _clone_file(path, target / name)
+            how = clone_file(path, target)
+            shutil.copystat(path, target)
             counts["files"] += 1
-            counts["bytes"] += path.stat().st_size
+            counts["bytes"] += target.stat().st_size
             counts["cloned" if how == "clone" else "copied"] += 1
+    except BaseException:
+        shutil.rmtree(dst, ignore_errors=True)
+        raise
     return counts
+
+
+def _from_snapshot(
+    parent_id: str, store: Path, at_step: int, child_dir: Path
+) -> tuple[dict[str, int] | None, str]:
+    """The child's work dir rebuilt from the parent's snapshot before ``at_step``, or None and why not."""
+    try:
+        manifest = manifest_before(store, at_step)
+        index = store_index(store) or {}
+    except (OSError, ValueError) as exc:
+        return None, f"its snapshot store cannot be read ({exc})"
+    if manifest is None:
+        stopped = index.get("stopped_at_step")
+        if isinstance(stopped, int) and stopped <= at_step:
+            return None, f"{parent_id}'s snapshots stopped before step {stopped}: {index.get('reason')}"
+        return None, f"{parent_id} kept no snapshot of its work dir before step {at_step}"
+    try:
+        return restore(store, manifest, child_dir), ""
+    except (OSError, ValueError) as exc:
+        shutil.rmtree(child_dir, ignore_errors=True)
+        return None, f"its snapshot before step {at_step} is damaged ({exc})"
 
 
 def _steps(last: int) -> str:
@@ -221,8 +261,12 @@ def fork_config(
     )
     if "instructions" in checked:
         config["instructions"] = checked["instructions"]
-    TaskConfig(config)  # a bad override or change is refused before anything is copied
-    copied = clone_tree(parent_dir, child_dir, skip_top=skip)
+    limit = TaskConfig(config).snapshot_max_bytes  # a bad override or change: refused before copying
+    copied, why_final = _from_snapshot(parent_id, store_for(manager.path(parent_id)), at_step, child_dir)
+    if copied is None:
+        copied = clone_tree(
+            parent_dir, child_dir, skip_top=skip, max_bytes=limit if engine == "python" and limit else None
+        )
     try:
         if engine == "cmbagent":
             _cmbagent_plan(child_dir, at_step, checked.get("instructions"))
@@ -230,14 +274,21 @@ def fork_config(
         shutil.rmtree(child_dir, ignore_errors=True)
         raise
     how = "copy-on-write" if copied["cloned"] and not copied["copied"] else "copied"
+    files = f"{copied['files']} files, {copied['bytes']} bytes {how}"
+    where = (
+        f"its work dir as it was before step {at_step} ({files})"
+        if not why_final
+        else f"its work dir from {parent_id}'s FINAL files, not as they were before step {at_step}, "
+        f"since {why_final} ({files})"
+    )
     config["restart"] = {
         "message": (
             f"forked from {parent_id} at step {at_step}: {_steps(at_step - 1)} restored, not re-run; "
-            f"restarts at step {at_step} ({copied['files']} files, {copied['bytes']} bytes of its "
-            f"work dir {how})"
+            f"restarts at step {at_step} from {where}"
             if at_step > 1
-            else f"forked from {parent_id} at step 1: runs every step again with the changes"
+            else f"forked from {parent_id} at step 1: runs every step again with the changes, from {where}"
         ),
+        "work_dir_from": "final" if why_final else "snapshot",
         "at_step": at_step,
         "parent_session": parent_id,
         "forked_at_step": at_step,

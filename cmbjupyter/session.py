@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -31,6 +32,7 @@ from .config import DEFAULT_SESSIONS_DIR, new_session_id, validate_session_id
 from .errors import InvalidSessionId, SessionCorrupt, SessionNotFound, SessionWriteError
 from .events import dumps, json_safe, now_iso
 from .redact import Redactor
+from .snapshots import store_for
 
 __all__ = [
     "ENTRY_CHARS",
@@ -218,6 +220,7 @@ class SessionManager:
         for path in (self.path(session_id), self.event_log_path(session_id)):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+        shutil.rmtree(store_for(self.path(session_id)), ignore_errors=True)  # its work-dir snapshots
         self._close(session_id)
 
     # ------------------------------------------------------------------ reading

@@ -178,6 +178,23 @@ class CmbJupyter(ExtensionApp):
         "about 490 MB); a bigger one is ended and its environment no longer warmed. None: no bound.",
     ).tag(config=True)
 
+    snapshot_max_bytes = Integer(
+        None,
+        allow_none=True,
+        help="Most bytes of a session's work-dir snapshots (the files before each step, kept so that "
+        "a fork at step N starts from them; each content once, cloned where the filesystem can) and of "
+        "a python-engine fork's copy of its parent's final folder. Past it a run stops snapshotting and "
+        "a fork at a later step starts from the parent's final files, saying so. 0: no snapshots. "
+        "None: $CMBJUPYTER_SNAPSHOT_MAX_BYTES, else 1 GiB. A task's config['snapshot_max_bytes'] wins.",
+    ).tag(config=True)
+
+    @validate("snapshot_max_bytes")
+    def _bytes(self, proposal: Any) -> int | None:
+        value = proposal["value"]
+        if value is not None and value < 0:
+            raise ValueError(f"snapshot_max_bytes must be 0 or more bytes, not {value}")
+        return value
+
     @validate("max_concurrent_tasks", "event_log_limit")
     def _at_least_one(self, proposal: Any) -> int:
         value = int(proposal["value"])
@@ -216,6 +233,7 @@ class CmbJupyter(ExtensionApp):
                 "engine": self.default_engine,
                 "budget_usd": self.default_budget_usd,
                 "backend": self.backend,
+                "snapshot_max_bytes": self.snapshot_max_bytes,
             },
             root_dir=getattr(self.serverapp, "root_dir", None),
             log=self.log,

@@ -80,6 +80,9 @@ class Emitter(TranscriptEmitter):
         self.on_displayed: Callable[[list[str]], None] | None = None
         #: Called before a phase change goes out (the watcher reports the files of the last phase).
         self.before_phase: Callable[[], None] | None = None
+        #: Called with N, after :attr:`before_phase`, when a phase change enters step N (the work
+        #: dir's snapshot before step N, for a fork there).
+        self.before_step: Callable[[int], None] | None = None
         if dag:
             self._learn_dag(dag.get("nodes", ()))
 
@@ -107,13 +110,15 @@ class Emitter(TranscriptEmitter):
         if not isinstance(phase, str):
             raise TypeError(f"emit.phase: phase must be a string, not {phase!r}")
         check_data("phase_change", {"phase": phase, "step": step, "context": context})
-        if self.before_phase is not None:
-            try:
+        try:
+            if self.before_phase is not None:
                 self.before_phase()  # files of the phase that ends are reported as part of it
-            except ChannelClosed:
-                raise
-            except Exception:  # an unreadable file never fails the engine: the next scan retries
-                pass
+            if self.before_step is not None and step is not None and step != self.step:
+                self.before_step(step)
+        except ChannelClosed:
+            raise
+        except Exception:  # an unreadable file never fails the engine: the next scan retries
+            pass
         self.phase_name, self.step = phase, step
         if context is not None:
             self.context = json_safe(context)

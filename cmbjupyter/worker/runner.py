@@ -20,6 +20,7 @@ from typing import Any
 
 from ..errors import EngineError
 from ..events import json_safe
+from ..snapshots import SnapshotWriter
 from ._guard import Guard, end_tree
 from ._warm import apply
 from .capture import EventStream
@@ -73,6 +74,35 @@ def _watch_files(emit: Emitter) -> ArtifactWatcher:
     return watcher
 
 
+def _snapshot_steps(emit: Emitter, watcher: ArtifactWatcher, spec: dict[str, Any]) -> None:
+    """Before each step, the work dir's manifest and new contents go into the session's snapshot
+    store (``snapshots.py``), for a fork at that step; the store's limit or a failure stops them
+    (said once). The watcher's last scan gives the files and hashes: no walk of its own."""
+    settings = (spec.get("config") or {}).pop("snapshots", None)  # the host's, not the engine's
+    if not settings:
+        return
+    writer = SnapshotWriter(settings["dir"], settings["max_bytes"])
+
+    def before_step(step: int) -> None:
+        root, files, folders, known = watcher.files()
+        if writer.stopped_at is not None or root is None:
+            return
+        try:
+            writer.take(step, root, files, known, folders=folders)
+        except OSError as exc:
+            writer.stopped_at, writer.reason = step, f"the snapshot store failed: {exc}"
+            with contextlib.suppress(OSError):
+                writer.stop(step, reason=writer.reason)
+        if writer.stopped_at is not None:
+            message = (
+                f"no snapshots of the work dir from step {step} on ({writer.reason}): a fork at step "
+                f"{step} or later starts from the run's final files"
+            )
+            emit.event("warning", {"message": message, "kind": "snapshots"})
+
+    emit.before_step = before_step
+
+
 def _last_scan(watcher: ArtifactWatcher) -> None:
     """Report what the run left (before its result or error goes out); never fails the run."""
     try:
@@ -90,6 +120,7 @@ def run(spec: dict[str, Any], emit: Emitter) -> int:
     if spec.get("first_node"):
         emit.start_node(spec["first_node"])
     watcher = _watch_files(emit)
+    _snapshot_steps(emit, watcher, spec)
     try:
         engine = load_engine(spec["engine"])
         if not getattr(engine, "reports_work_dir", False):

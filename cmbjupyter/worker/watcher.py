@@ -79,6 +79,8 @@ class ArtifactWatcher:
         self._seen: dict[str, tuple[int, int]] = {}
         #: paths the engine displayed (cmbagent's ``displayed_images``): reported with displayed=True
         self._displayed: set[str] = set()
+        #: relative paths of the files the last scan walked
+        self._walked_files: list[str] = []
         #: absolute paths of the kept folders the walks entered (what the watch covers)
         self._folders: set[str] = set()
         #: a kept folder appeared (or was remade): the watch is renewed to cover it
@@ -141,10 +143,19 @@ class ArtifactWatcher:
         with self._lock:
             if self.root is None:
                 return
-            self._collect(self._walk())
+            self._walked_files = list(self._walk())
+            self._collect(self._walked_files)
             for _round in range(FINAL_ROUNDS):  # a file that changed during the wait: look again
                 if not self._check(final=True):
                     break
+
+    def files(self) -> tuple[str | None, list[str], list[str], dict[str, tuple[tuple[int, int], str]]]:
+        """The work dir, the files and folders its last :meth:`scan` walked, the (size, mtime_ns) and
+        sha256 of the files reported: a step's snapshot (``snapshots.py``) reuses them, no walk again."""
+        with self._lock:
+            known = {r: (self._seen[r], sha) for r, sha in self._reported.items() if sha and r in self._seen}
+            folders = [os.path.relpath(f, self.root).replace(os.sep, "/") for f in self._folders if self.root]
+            return self.root, list(self._walked_files), [f for f in folders if f != "."], known
 
     def stop(self) -> None:
         """A last :meth:`scan` (before the result goes out); nothing is reported after it. The thread

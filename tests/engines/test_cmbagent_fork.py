@@ -11,6 +11,7 @@ import pytest
 
 from cmbjupyter import IsolatedTaskExecutor, SessionManager
 from cmbjupyter.fork import fork_config
+from cmbjupyter.snapshots import manifest_before, store_for
 
 
 def _digest(folder) -> dict[str, str]:
@@ -32,6 +33,15 @@ async def test_a_cmbagent_fork_at_step_2_runs_only_step_2_with_the_change(seed_e
     assert parent_cost["by_step"]["1"]["calls"] > 0
 
     task, child = fork_config(sessions, "par", 2, changes={"instructions": "Print the result twice."})
+    # its folder starts as the parent's was before step 2 (cmbagent's own output folder): what the
+    # parent's step 2 made is not there; the plan is the parent's, with the fork's instructions
+    child_dir = tmp_path / "cmbagent_output" / "par-fork2"
+    before_2 = manifest_before(store_for(sessions.path("par")), 2)["files"]
+    assert set(parent_files) - set(before_2), "the parent's step 2 made files of its own"
+    plan_file = "planning/final_plan.json"
+    assert plan_file in before_2 and child["restart"]["work_dir_from"] == "snapshot"
+    started = {p: s for p, s in _digest(child_dir).items() if p != plan_file}
+    assert started == {p: e["sha256"] for p, e in before_2.items() if p != plan_file}
     seed_engine_env.requests.clear()
     events: list[dict] = []
     result = await executor.execute("child", task, child, lambda kind, data, event: events.append(event))
@@ -46,7 +56,6 @@ async def test_a_cmbagent_fork_at_step_2_runs_only_step_2_with_the_change(seed_e
     assert result["context"]["current_plan_step_number"] == 2
 
     assert _digest(parent_dir) == parent_files  # the parent's folder: not one byte changed
-    child_dir = tmp_path / "cmbagent_output" / "par-fork2"
     plan = json.loads((child_dir / "planning" / "final_plan.json").read_text())
     assert plan["sub_tasks"][1]["bullet_points"][-1] == "Print the result twice."
     parent_plan = json.loads((parent_dir / "planning" / "final_plan.json").read_text())
@@ -54,6 +63,7 @@ async def test_a_cmbagent_fork_at_step_2_runs_only_step_2_with_the_change(seed_e
 
     record = sessions.load_session("par-fork2")
     assert (record["parent_session"], record["forked_at_step"]) == ("par", 2)
+    assert record["work_dir_from"] == "snapshot"
     assert record["changes"] == {"instructions": "Print the result twice."}
     nodes = {n["id"]: n for n in record["dag"]["nodes"]}
     assert nodes["step_1"]["restored"] is True and nodes["step_1"]["cost_usd"] == 0

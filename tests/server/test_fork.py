@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pytest
+
 from tests.core.test_fork import THREE_STEPS
 
 LOAD = "%load_ext cmbjupyter"
@@ -66,6 +68,8 @@ async def test_a_kernel_restarted_after_the_run_forks_it_on_the_server(
     assert record["parent_session"] == "s-par" and record["forked_at_step"] == 2
     assert record["changes"] == {"instructions": "sprout", "model": "m2"}
     assert record["config"]["model"] == "m2"
+    assert record["work_dir_from"] == "snapshot"  # the parent's folder as it was before step 2
+    assert json.loads((sessions_dir / "s-par.snapshots" / "index.json").read_text())["steps"] == [1, 2, 3]
     assert _digest(jp_root_dir / "par") == parent_files  # the parent's work dir, untouched
     kid_dir = sessions_dir.resolve().parent / "forks" / "s-kid"
     assert (kid_dir / "shared.txt").read_text() == "SPROUT wrote this at step 1\n"
@@ -89,3 +93,26 @@ async def test_a_resume_through_rest_keeps_the_books_and_says_where_it_restarts(
     assert round(cost["total_usd"], 6) == 0.006 and round(cost["grand_total_usd"], 6) == 0.009
     listed = [s for s in (await api.get("sessions"))["sessions"] if s["session_id"] == "s-books"]
     assert round(listed[0]["carried_usd"], 6) == 0.003
+
+
+@pytest.mark.parametrize("cmb_config", [{"snapshot_max_bytes": 10}])  # the server's traitlet
+async def test_a_fork_past_the_parents_snapshots_says_it_starts_from_the_final_files(
+    api, sessions_dir, tmp_path, cmb_config
+):
+    work_dir = str(tmp_path / "w")  # step 2's snapshot needs step 1's file: more than the 10 bytes allowed
+    first = await api.submit(THREE_STEPS, mode="planning-control", session_id="s-cap", work_dir=work_dir)
+    await api.wait(first["task_id"])
+    assert json.loads((sessions_dir / "s-cap.snapshots" / "index.json").read_text())["stopped_at_step"] == 2
+
+    code, refused = await api.call("POST", "sessions", "s-cap", "fork", body={"at_step": 2})
+    assert code == 400 and "more than the limit of 10 bytes" in refused["message"]  # the final cwd's copy
+    body = {"at_step": 2, "session_id": "s-cap2", "config": {"snapshot_max_bytes": 1 << 20}}
+    code, forked = await api.call("POST", "sessions", "s-cap", "fork", body=body)
+    assert code == 201, forked
+    snapshot = await api.wait(forked["task_id"])
+    assert snapshot["restart"]["work_dir_from"] == "final"
+    assert (
+        "FINAL files" in snapshot["restart"]["message"]
+        and "stopped before step 2" in snapshot["restart"]["message"]
+    )
+    assert json.loads((sessions_dir / "s-cap2.json").read_text())["work_dir_from"] == "final"
