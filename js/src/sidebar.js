@@ -109,7 +109,7 @@ class SessionsPanel extends Widget {
     return this.sessionList.sessions;
   }
 
-  /** Show or hide the Compare view (its session choices are the sessions listed). */
+  /** Show or hide the Compare view (its choices: the sessions listed, and what its search finds). */
   toggleCompare() {
     this.compareBox.hidden = !this.compareBox.hidden;
     if (!this.compareBox.hidden)
