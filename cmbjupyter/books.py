@@ -14,12 +14,15 @@ by the supervisor before the worker starts), so the reducer alone puts them in t
   parent's event log, every attempt of it), plus what the parent inherited from its own parent.
 
 A python-engine task restarts mid-way only when it is step-structured (:mod:`.task_steps`);
-cmbagent restarts at a step in planning-control and idea-generation (from its saved plan).
+cmbagent restarts at a step in planning-control and idea-generation (from its saved plan). Which
+engines and modes restart mid-way is ``forkable`` in ``protocol.json``: the browser reads the same
+list to show a step node's Fork button only where a fork can start.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -30,6 +33,7 @@ from .task_steps import restart_problem
 
 __all__ = [
     "CMBAGENT_RESTART_MODES",
+    "FORKABLE",
     "ParentAtStep",
     "attempt_entries",
     "fork_carried",
@@ -37,8 +41,14 @@ __all__ = [
     "resume_restart",
 ]
 
+#: The engines whose runs restart at a plan step, each with its modes ("*": every mode; a python
+#: task also has to be step-structured); one list for Python and the browser (protocol.json).
+FORKABLE: Final[dict[str, tuple[str, ...]]] = {
+    engine: tuple(modes)
+    for engine, modes in json.loads((Path(__file__).parent / "protocol.json").read_text())["forkable"].items()
+}
 #: The cmbagent modes that can restart at a plan step (from the plan saved in the work dir).
-CMBAGENT_RESTART_MODES: Final = ("planning-control", "idea-generation")
+CMBAGENT_RESTART_MODES: Final = FORKABLE["cmbagent"]
 _BUCKETS: Final = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 
 

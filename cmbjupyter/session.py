@@ -104,6 +104,12 @@ def atomic_write(path: Path, payload: bytes, *, keep_mode: bool = False) -> None
         os.close(dir_fd)
 
 
+def _matches(row: Mapping[str, Any], words: list[str]) -> bool:
+    """Whether every word is in the row's session id, task or mode (``words`` casefolded)."""
+    text = " ".join(str(row.get(key) or "") for key in ("session_id", "task", "mode")).casefold()
+    return all(word in text for word in words)
+
+
 class SessionManager:
     """Creates, saves, completes, suspends, loads and lists sessions under ``root``."""
 
@@ -251,13 +257,20 @@ class SessionManager:
         """A summary of every session, newest first; unreadable sidecars are listed as ``damaged``."""
         return self.list_page()[0]
 
-    def list_page(self, offset: int = 0, limit: int | None = None) -> tuple[list[dict[str, Any]], int]:
+    def list_page(
+        self, offset: int = 0, limit: int | None = None, query: str | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
         """The listing's rows ``offset`` to ``offset + limit`` (all when ``limit`` is None), and the total.
 
+        ``query``: only the rows each of whose words (case-insensitive) is in the session id, the
+        task (the 200 characters a row keeps) or the mode; the total is then the number of those.
         Only sidecars that changed since the last listing are read again. Blocking file I/O: a
         server calls it off its event loop.
         """
         rows = self._index.rows(self.root)
+        if query is not None:
+            words = query.casefold().split()
+            rows = [row for row in rows if _matches(row, words)]
         end = None if limit is None else offset + limit
         return [dict(row) for row in rows[offset:end]], len(rows)
 

@@ -10,7 +10,7 @@ session, 409 when the request does not fit the task's state.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Final
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
@@ -24,6 +24,9 @@ from ._base import BaseHandler, json_errors
 from .entry import TaskEntry
 from .recovery import session_state
 from .registry import TaskRegistry
+
+#: The longest ``q`` (search words) the sessions listing takes.
+MAX_QUERY: Final = 200
 
 __all__ = [
     "SessionForkHandler",
@@ -147,9 +150,30 @@ def _count_argument(handler: BaseHandler, name: str, default: int | None) -> int
     return int(raw)
 
 
+def _search_argument(handler: BaseHandler) -> str | None:
+    """The ``q`` query argument (words to find in a session's id, task or mode), or None when absent;
+    ConfigError (400) when it is blank, too long or holds control characters."""
+    values = handler.request.query_arguments.get("q")  # as sent: tornado's get_argument blanks controls
+    if not values:
+        return None
+    try:
+        raw = values[-1].decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError("'q' must be UTF-8 text") from None
+    if not raw.strip():
+        raise ConfigError("'q' must hold words to search for (a session id, task text or mode), not blank")
+    if len(raw) > MAX_QUERY:
+        raise ConfigError(f"'q' must be at most {MAX_QUERY} characters, not {len(raw)}")
+    if any(not ch.isprintable() for ch in raw):
+        raise ConfigError(f"'q' must be printable text, not {raw[:40]!r}")
+    return raw
+
+
 class SessionsHandler(BaseHandler):
-    """``GET sessions[?limit=N&offset=M]``: the sidecars newest first (all by default, else one page),
-    with the live status of the ones running here, and the ``total`` count.
+    """``GET sessions[?limit=N&offset=M][&q=WORDS]``: the sidecars newest first (all by default, else
+    one page), with the live status of the ones running here, and the ``total`` count; with ``q``,
+    only the sessions whose id, task or mode holds each of its words (case-insensitive), paged the
+    same way, ``total`` then counting those.
 
     The listing reads the folder in a worker thread (an index re-reads only changed sidecars), so a
     large or hostile sessions folder never stalls the server's event loop."""
@@ -160,14 +184,15 @@ class SessionsHandler(BaseHandler):
     async def get(self) -> None:
         limit = _count_argument(self, "limit", None)
         offset = _count_argument(self, "offset", 0)
+        query = _search_argument(self)
         registry = self.registry
-        sessions, total = await asyncio.to_thread(registry.sessions.list_page, offset, limit)
+        sessions, total = await asyncio.to_thread(registry.sessions.list_page, offset, limit, query)
         latest = registry.latest_for_session()
         for session in sessions:
             entry = latest.get(str(session.get("session_id")))
             if entry is not None:
                 session["live"] = entry.summary(registry.queued_position(entry))
-        self.reply({"sessions": sessions, "total": total, "offset": offset, "limit": limit})
+        self.reply({"sessions": sessions, "total": total, "offset": offset, "limit": limit, "q": query})
 
 
 class SessionHandler(BaseHandler):

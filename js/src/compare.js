@@ -2,8 +2,10 @@
 // (GET compare?a=&b=, version 1, docs/reports.md): the steps side by side with status, time, tokens
 // and cost and their differences (B - A), the plots paired by file name (the others listed), code
 // and text files as the server's unified diff, and the final results and context variables diffed.
-// The diffs are made on the server (difflib); this module only draws them.
+// The diffs are made on the server (difflib); this module only draws them. A or B is picked from
+// the sessions listed, or from any saved session found by the picker's search (compare_search.js).
 
+import { SessionSearch } from "./compare_search.js";
 import { el, tokens, usd } from "./format.js";
 
 /** A difference B - A as text: "+$0.0012", "-1.5 s", "±0.0 s" when it rounds to none, "" when unknown. */
@@ -71,6 +73,11 @@ export function diffLines(text) {
     });
 }
 
+/** The choices of a picker: the sessions listed, then `kept` (one chosen from a search) if not among them. */
+export function choices(ids, kept) {
+  return kept && !ids.includes(kept) ? [...ids, kept] : ids;
+}
+
 /** A key-by-key diff (result, context) as rows [mark, key, text]. */
 export function valueRows(diff) {
   if (!diff) return [];
@@ -109,6 +116,10 @@ function table(className, head, rows) {
   return t;
 }
 
+function option(id) {
+  return Object.assign(el("option", "", id), { value: id });
+}
+
 function wrap(node) {
   const td = el("td");
   td.appendChild(node);
@@ -131,8 +142,9 @@ export class CompareView {
     go.addEventListener("click", () => void this.compare(this.a.value, this.b.value));
     const pick = el("div", "cmb-compare-pick");
     pick.append(el("span", "", "A "), this.a, el("span", "", " B "), this.b, go);
+    this.search = new SessionSearch(io.call, (side, id) => this.choose(side, id));
     this.out = el("div", "cmb-compare-out");
-    this.node.append(pick, this.out);
+    this.node.append(pick, this.search.node, this.out);
     host.appendChild(this.node);
     this.urls = [];
   }
@@ -145,9 +157,17 @@ export class CompareView {
       [this.a, keepA],
       [this.b, keepB],
     ]) {
-      select.replaceChildren(...ids.map((id) => Object.assign(el("option", "", id), { value: id })));
+      select.replaceChildren(...choices(ids, value).map((id) => option(id)));
       select.value = value;
     }
+  }
+
+  /** Puts `sessionId` (a search's hit, listed or not) into picker A or B. */
+  choose(side, sessionId) {
+    const select = side === "a" ? this.a : this.b;
+    const ids = [...select.options].map((o) => o.value);
+    if (!ids.includes(sessionId)) select.appendChild(option(sessionId));
+    select.value = sessionId;
   }
 
   async compare(a, b) {

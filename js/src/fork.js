@@ -4,15 +4,24 @@
 // The control asks `onFork({session, at_step, instructions?, model?, budget_usd?, session_id?})`
 // (the widget sends it to the kernel, the sidebar POSTs sessions/{id}/fork) and shows what came
 // back: the new session's id, or the error naming what is wrong. Nothing is forked without a click
-// on "Fork", and a run still going cannot be forked (its later steps are not saved yet).
+// on "Fork", a run still going cannot be forked (its later steps are not saved yet), and the control
+// shows only for the engines and modes that restart mid-way (protocol.json's `forkable`, the list
+// the server's fork.py checks; a python task whose steps are not top-level statements is still
+// refused by the server, with its reason).
 
 import { el, tokens, usd } from "./format.js";
-import { ACTIVE } from "./protocol.js";
+import { ACTIVE, FORKABLE } from "./protocol.js";
 
 /** The step number of a plan-step node (`step_3` -> 3), or null. */
 export function stepOf(node) {
   const match = /^step_(\d+)$/.exec(String(node?.id ?? ""));
   return node?.type === "step" && match ? Number(match[1]) : null;
+}
+
+/** Whether a run of `run.engine` in `run.mode` can restart at a plan step (so be forked there). */
+export function restartsMidWay(run) {
+  const modes = FORKABLE.get(String(run?.engine ?? ""));
+  return Boolean(modes && (modes.has("*") || modes.has(String(run?.mode ?? ""))));
 }
 
 /** The request of the fork form's fields: blank fields left out, the budget a number. */
@@ -39,13 +48,14 @@ function field(form, name, label, type = "text") {
 
 /**
  * The fork control of `node`'s details, or null when it cannot be forked (not a plan step, no
- * session, the run still going, no `onFork`).
+ * session, the run still going, an engine or mode that cannot restart mid-way, no `onFork`).
  * @param {any} node @param {any} run
  * @param {((request: any) => Promise<{session_id?: string}>) | undefined} onFork
  */
 export function forkControl(node, run, onFork) {
   const step = stepOf(node);
-  if (step === null || !onFork || !run?.session_id || ACTIVE.has(run.status)) return null;
+  if (step === null || !onFork || !run?.session_id || ACTIVE.has(run.status) || !restartsMidWay(run))
+    return null;
   const box = el("div", "cmb-fork");
   const open = el("button", "cmb-fork-open", `Fork from step ${step}`);
   open.type = "button";

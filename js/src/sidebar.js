@@ -1,50 +1,34 @@
 // The JupyterLab extension: a left "cmbagent" panel listing the sessions of this server (live over
 // the `updates` WebSocket), showing the selected one with the RunWidget's own view (DAG, cost,
 // console, results), with Cancel / Resume / Open notebook, and keeping `metadata.cmbagent.sessions`
-// of the open notebook a task came from up to date on every phase change. Its Files tab lists the
-// session's files with the Results panel's views (bytes from the server's files routes), "Show in
-// file browser" on the run's folder, and "Insert loader cell" on a data file (below the active cell
-// of the notebook the session came from). "Compare" (header) draws two sessions side by side
-// (compare.js); "Export notebook" and "Cost CSV" download a session's reports (downloads.js).
+// of the open notebook a task came from up to date on every phase change. "Compare" (header) draws
+// two sessions side by side (compare.js). Its parts, one module each: the session list
+// (sidebar_list.js), the actions bar (sidebar_actions.js), the Files tab (sidebar_files.js), what
+// it writes into notebooks (sidebar_notebook.js); "Export notebook" and "Cost CSV" download a
+// session's reports (downloads.js).
 //
-// The list is fetched a page at a time (GET sessions?limit=&offset=; "Show more" for the next page),
-// on open, on the reload button and when a session the list does not hold appears; otherwise the
-// `updates` feed's task summaries are applied to the rows in place, so thousands of sessions on disk
-// cost the server nothing per update.
+// The list is fetched on open, on the reload button and when a session the list does not hold
+// appears (at most once per RELIST_DELAY); otherwise the `updates` feed's task summaries are
+// applied to the rows in place.
 
 import { Widget } from "@lumino/widgets";
 import { ApiError, CmbAgentApi } from "./api.js";
 import { CompareView } from "./compare.js";
 import { downloadReport } from "./downloads.js";
 import { installNotifications } from "./notify.js";
-import { ResultsPanel, loaderCode } from "./results.js";
-import { el, started } from "./format.js";
+import { loaderCode } from "./results.js";
+import { el } from "./format.js";
 import { partsOf } from "./parts.js";
-import { ACTIVE } from "./protocol.js";
 import { patchTasks, rowsOf } from "./rows.js";
-import { rowCost } from "./fork.js";
+import { actionButtons } from "./sidebar_actions.js";
+import { FilesTab } from "./sidebar_files.js";
+import { SessionList } from "./sidebar_list.js";
+import { NotebookLink } from "./sidebar_notebook.js";
 import { createRunView } from "./view.js";
 
-const RESUMABLE = new Set(["suspended", "cancelled", "failed"]); // their session is suspended
-const PAGE = 100; // session rows fetched per request
+export { browserPath } from "./sidebar_files.js";
+
 const RELIST_DELAY = 1000; // ms: new sessions re-list the first page at most this often
-
-/** The server's root_dir (JupyterLab's page config), to turn a work dir into a file-browser path. */
-function serverRoot() {
-  try {
-    return JSON.parse(document.getElementById("jupyter-config-data")?.textContent ?? "{}").serverRoot ?? null;
-  } catch {
-    return null;
-  }
-}
-
-/** `workDir` relative to the server's root ("" for the root), or null when it lies outside it. */
-export function browserPath(workDir, root = serverRoot()) {
-  if (!workDir || !root) return null;
-  const base = root.replace(/\/+$/, "");
-  if (workDir === base) return "";
-  return workDir.startsWith(`${base}/`) ? workDir.slice(base.length + 1) : null;
-}
 
 class SessionsPanel extends Widget {
   constructor(app) {
@@ -55,14 +39,12 @@ class SessionsPanel extends Widget {
     this.addClass("cmbjupyter-sidebar");
     this.title.label = "cmbagent"; // its icon, tooltip and badge: notify.js (drawTab)
     this.notifier = installNotifications(app, this);
+    this.notebooks = new NotebookLink(app, this.api);
     this.tasks = new Map();
-    this.sessions = new Map(); // session id -> sidecar row, the pages fetched so far
-    this.total = 0; // sessions on the server
-    this.relisted = new Set(); // session ids that already caused a re-list
+    this.sessionList = new SessionList(this.api, () => this.renderList());
     this.relistTimer = null;
     this.selected = null;
     this.stream = null;
-    this.phases = new Map(); // task id -> last phase/status written to its notebook
     const header = el("div", "cmb-sidebar-header", "cmbagent sessions ");
     this.header = header;
     this.offline = el("span", "cmb-sidebar-offline-note", " reconnecting\u2026 ");
@@ -82,17 +64,13 @@ class SessionsPanel extends Widget {
       call: (path) => this.api.call(path),
       fetchFile: (session, path) => this.api.bytes(CmbAgentApi.filePath("sessions", session, path)),
     });
-    this.list = el("div", "cmb-sidebar-list");
-    this.more = el("button", "cmb-sidebar-more", "Show more");
-    this.more.type = "button";
-    this.more.hidden = true;
-    this.more.addEventListener("click", () => this.loadMore());
     this.actions = el("div", "cmb-sidebar-actions");
     this.tabs = el("div", "cmb-sidebar-tabs");
     this.detail = el("div", "cmb-sidebar-detail");
     this.filesTab = el("div", "cmbjupyter-run cmb-sidebar-files");
     this.filesTab.hidden = true;
-    this.node.append(header, this.compareBox, this.list, this.more, this.actions, this.tabs, this.detail);
+    const { node: list, more } = this.sessionList;
+    this.node.append(header, this.compareBox, list, more, this.actions, this.tabs, this.detail);
     this.node.append(this.filesTab);
     this.node.style.overflow = "auto";
     this.node.style.padding = "6px";
@@ -109,13 +87,10 @@ class SessionsPanel extends Widget {
       onReject: (feedback) => this.decide("reject", { feedback }),
       ...fileActions,
     });
-    this.folder = el("div", "cmb-sidebar-folder");
-    this.filesEmpty = el("div", "cmb-sidebar-files-empty", "No files yet.");
-    this.files = new ResultsPanel(this.filesTab, {
+    this.files = new FilesTab(this.filesTab, app, {
       fetchFile: fileActions.fetchFile,
       buttons: (record) => this.fileButtons(record),
     });
-    this.filesTab.prepend(this.folder, this.filesEmpty);
     for (const [name, label] of [
       ["run", "Run"],
       ["files", "Files"],
@@ -129,7 +104,12 @@ class SessionsPanel extends Widget {
     this.showTab("run");
   }
 
-  /** Show or hide the Compare view (its session choices are the sessions listed). */
+  /** The session rows fetched so far (session id -> sidecar row). */
+  get sessions() {
+    return this.sessionList.sessions;
+  }
+
+  /** Show or hide the Compare view (its choices: the sessions listed, and what its search finds). */
   toggleCompare() {
     this.compareBox.hidden = !this.compareBox.hidden;
     if (!this.compareBox.hidden)
@@ -169,38 +149,7 @@ class SessionsPanel extends Widget {
    * "Insert loader cell" of a data file, "Insert as cell" of the transcript's code. */
   insertCode(source) {
     const row = { ...(this.sessions.get(this.selected.session_id) ?? {}), ...this.selected };
-    const notebooks = [...this.app.shell.widgets("main")].filter(
-      (w) => w.content?.model?.sharedModel && w.context,
-    );
-    const panel =
-      notebooks.find((w) => row.notebook && w.context.path === row.notebook) ??
-      (notebooks.includes(this.app.shell.currentWidget) ? this.app.shell.currentWidget : notebooks[0]);
-    if (!panel) return;
-    const notebook = panel.content;
-    const at = Math.max(0, notebook.activeCellIndex) + 1;
-    notebook.model.sharedModel.insertCell(at, { cell_type: "code", source });
-    notebook.activeCellIndex = at;
-    this.app.shell.activateById(panel.id);
-  }
-
-  drawFiles(artifacts) {
-    this.files.update(artifacts);
-    this.filesEmpty.hidden = (artifacts.items ?? []).length > 0;
-    const workDir = artifacts.work_dir;
-    const parts = [];
-    if (workDir) {
-      parts.push(el("span", "cmb-sidebar-folder-path", workDir));
-      const where = browserPath(workDir);
-      if (where !== null) {
-        const go = el("button", "cmb-sidebar-show-folder", "Show in file browser");
-        go.type = "button";
-        go.addEventListener("click", () =>
-          this.app.commands.execute("filebrowser:go-to-path", { path: where }),
-        );
-        parts.push(go);
-      }
-    }
-    this.folder.replaceChildren(...parts);
+    this.notebooks.insertCode(row.notebook, source);
   }
 
   async start() {
@@ -214,7 +163,7 @@ class SessionsPanel extends Widget {
         onOpen: (reconnected) => {
           this.offline.hidden = true;
           if (reconnected) {
-            this.relisted.clear();
+            this.sessionList.relisted.clear();
             this.refresh();
           }
         },
@@ -232,10 +181,7 @@ class SessionsPanel extends Widget {
     const applied = patchTasks(this.tasks, messages);
     this.notifier.apply(applied); // notifications and the waiting-for-input badge
     for (const t of applied) {
-      if (t.session_id && !this.sessions.has(t.session_id) && !this.relisted.has(t.session_id)) {
-        this.relisted.add(t.session_id);
-        unknown = true;
-      }
+      if (this.sessionList.isNew(t.session_id)) unknown = true;
       this.saveToNotebook(t).catch((err) => console.warn("cmbagent: notebook metadata not written", err));
     }
     this.renderList(); // the task summaries, applied to the rows held
@@ -252,88 +198,26 @@ class SessionsPanel extends Widget {
   }
 
   /** The first page of sessions, replacing the rows held. */
-  async refresh() {
-    try {
-      const page = await this.api.call(`sessions?limit=${PAGE}&offset=0`);
-      this.sessions = new Map();
-      this.addPage(page);
-    } catch (err) {
-      this.list.replaceChildren(el("div", "cmb-error", `cmbagent server extension: ${err.message}`));
-      return;
-    }
-    this.renderList();
-  }
-
-  /** The next page, appended. */
-  async loadMore() {
-    try {
-      this.addPage(await this.api.call(`sessions?limit=${PAGE}&offset=${this.sessions.size}`));
-    } catch (err) {
-      console.warn("cmbagent: more sessions not loaded", err);
-      return;
-    }
-    this.renderList();
-  }
-
-  addPage(page) {
-    for (const s of page.sessions ?? []) this.sessions.set(s.session_id, s);
-    this.total = Math.max(page.total ?? 0, this.sessions.size);
+  refresh() {
+    return this.sessionList.refresh();
   }
 
   renderList() {
-    const rows = rowsOf(this.sessions, this.tasks);
-    this.more.hidden = this.sessions.size >= this.total;
-    this.more.textContent = `Show more (${this.sessions.size} of ${this.total})`;
-    if (rows.length === 0) {
-      this.list.replaceChildren(el("div", "cmb-sidebar-empty", "No sessions yet: run a %%cmbagent cell."));
-      return;
-    }
-    this.list.replaceChildren(
-      ...rows.map((r) => {
-        const row = el(
-          "div",
-          `cmb-sidebar-row${r.session_id === this.selected?.session_id ? " cmb-selected" : ""}`,
-        );
-        row.dataset.sessionId = r.session_id;
-        row.dataset.status = r.status ?? "";
-        const cost = rowCost(r);
-        const since = r.started_at ?? r.created_at;
-        row.title = r.error ?? (since ? `started ${since}` : ""); // a damaged file: why
-        row.append(
-          el("span", `cmb-status cmb-${r.status}`, r.status ?? "?"),
-          el("span", "cmb-sidebar-name", ` ${r.session_id} `),
-          el("span", "cmb-where", [r.mode, r.phase, cost, started(since)].filter(Boolean).join(" · ")),
-        );
-        row.addEventListener("click", () => this.select(r));
-        return row;
-      }),
-    );
+    const rows = this.sessionList.render(this.tasks, this.selected?.session_id, (r) => this.select(r));
     const current = rows.find((r) => r.session_id === this.selected?.session_id);
     if (current) this.renderActions(current);
   }
 
   renderActions(row) {
-    const buttons = [];
-    const button = (label, action) => {
-      const b = el("button", `cmb-sidebar-${label.toLowerCase().replace(/ /g, "-")}`, label);
-      b.type = "button";
-      b.addEventListener("click", action);
-      buttons.push(b);
-    };
-    if (ACTIVE.has(row.status) && row.task_id) button("Cancel", () => this.cancel());
-    if (RESUMABLE.has(row.status)) button("Resume", () => this.resume(row.session_id));
-    if (row.notebook)
-      button("Open notebook", () => this.app.commands.execute("docmanager:open", { path: row.notebook }));
-    if (row.session_id && row.status !== "damaged")
-      for (const [label, report] of [
-        ["Export notebook", "notebook"],
-        ["Cost CSV", "cost"],
-      ])
-        button(label, () =>
-          downloadReport(this.api, row.session_id, report).catch((err) =>
-            this.actions.appendChild(el("div", "cmb-error", `${label}: ${err.message}`)),
-          ),
-        );
+    const buttons = actionButtons(row, {
+      cancel: () => this.cancel(),
+      resume: (sessionId) => this.resume(sessionId),
+      open: (path) => this.app.commands.execute("docmanager:open", { path }),
+      download: (label, report) =>
+        downloadReport(this.api, row.session_id, report).catch((err) =>
+          this.actions.appendChild(el("div", "cmb-error", `${label}: ${err.message}`)),
+        ),
+    });
     this.actions.replaceChildren(...buttons);
   }
 
@@ -402,7 +286,7 @@ class SessionsPanel extends Widget {
     this.snapshot = snapshot;
     const parts = partsOf(snapshot);
     this.view.update(parts);
-    this.drawFiles(parts.artifacts);
+    this.files.draw(parts.artifacts);
     this.saveToNotebook(snapshot).catch((err) =>
       console.warn("cmbagent: notebook metadata not written", err),
     );
@@ -410,19 +294,8 @@ class SessionsPanel extends Widget {
 
   /** On a phase or status change of any task (listed or drawn), its summary goes into the metadata
    * of the notebook it came from, when that notebook is open (saved with it by the user). */
-  async saveToNotebook(snapshot) {
-    const taskId = snapshot.task_id;
-    const row = this.tasks.get(taskId);
-    const mark = `${snapshot.phase}|${snapshot.step}|${snapshot.status}`;
-    if (!row?.notebook || this.phases.get(taskId) === mark) return;
-    this.phases.set(taskId, mark);
-    const panel = [...this.app.shell.widgets("main")].find((w) => w.context?.path === row.notebook);
-    const model = panel?.content?.model;
-    if (!model?.setMetadata) return;
-    const summary = await this.api.call(`tasks/${encodeURIComponent(taskId)}?view=summary`);
-    const saved = model.getMetadata("cmbagent") ?? {};
-    const sessions = { ...(saved.sessions ?? {}), [snapshot.session_id]: summary.summary ?? summary };
-    model.setMetadata("cmbagent", { ...saved, sessions });
+  saveToNotebook(snapshot) {
+    return this.notebooks.save(this.tasks.get(snapshot.task_id), snapshot);
   }
 
   async cancel() {

@@ -233,6 +233,12 @@ export default `
 .cmbjupyter-sidebar .cmb-sidebar-compare-open { margin-left: 4px; }
 .cmbjupyter-compare.cmb-compare { margin: 6px 0; overflow-x: auto; }
 .cmb-compare .cmb-compare-pick { display: flex; gap: 4px; align-items: center; flex-wrap: wrap; }
+.cmb-compare .cmb-compare-search { margin: 4px 0; }
+.cmb-compare .cmb-compare-search-input { width: 100%; box-sizing: border-box; }
+.cmb-compare .cmb-compare-search-status { font-size: 10px; opacity: 0.8; }
+.cmb-compare .cmb-compare-hits { max-height: 160px; overflow-y: auto; font-size: 11px; }
+.cmb-compare .cmb-compare-hit { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.cmb-compare .cmb-compare-hit button { font-size: 10px; padding: 0 4px; margin-right: 2px; }
 .cmb-compare .cmb-compare-title, .cmb-compare .cmb-compare-section { font-weight: 600; margin: 8px 0 4px; }
 .cmb-compare table { border-collapse: collapse; font-size: 10px; width: 100%; table-layout: fixed; }
 .cmb-compare td { overflow-wrap: anywhere; }

@@ -1,8 +1,10 @@
-// The Compare view's pure parts (src/compare.js) and the report downloads' routes (src/downloads.js).
+// The Compare view's pure parts (src/compare.js, its search src/compare_search.js) and the report
+// downloads' routes (src/downloads.js).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { diffLines, fileLine, signed, stepRows, valueRows } from "../src/compare.js";
+import { choices, diffLines, fileLine, signed, stepRows, valueRows } from "../src/compare.js";
+import { hitLabel, searchPath } from "../src/compare_search.js";
 import { reportDownloads } from "../src/downloads.js";
 
 const side = (status, duration_s, tokens, cost_usd) => ({ status, duration_s, tokens, cost_usd });
@@ -88,4 +90,23 @@ test("each report of a session has its route and file name", () => {
     notebook: { path: "sessions/fit%201/export", filename: "fit 1.ipynb" },
     cost: { path: "sessions/fit%201/cost?format=csv", filename: "fit 1-cost.csv" },
   });
+});
+
+test("the picker's search asks the server for one page of any saved session, its words encoded", () => {
+  assert.equal(searchPath("  planck & lensing "), "sessions?q=planck%20%26%20lensing&limit=20&offset=0");
+  assert.equal(searchPath("fit", 40, 10), "sessions?q=fit&limit=10&offset=40");
+});
+
+test("a hit says its id, mode and the start of its task", () => {
+  const task = `Fit the Planck TT spectrum\n  with CAMB ${"and more ".repeat(10)}`;
+  const label = hitLabel({ session_id: "fit-07", mode: "one-shot", task });
+  assert.ok(label.startsWith("fit-07 · one-shot · Fit the Planck TT spectrum with CAMB and"), label);
+  assert.ok(label.endsWith("…") && label.length < 90, label);
+  assert.equal(hitLabel({ session_id: "bare" }), "bare");
+});
+
+test("a session chosen from a search stays among the picker's choices when the list is redrawn", () => {
+  assert.deepEqual(choices(["a", "b"], "far-away"), ["a", "b", "far-away"]);
+  assert.deepEqual(choices(["a", "b"], "b"), ["a", "b"]);
+  assert.deepEqual(choices(["a"], ""), ["a"]);
 });

@@ -4,6 +4,8 @@ Two real python-engine runs (a plot and a text file each, one more plot in B) ar
 sidebar: the steps table, the plots side by side (images loaded from the server's file routes), the
 unified diff of the text file and the context diff are drawn; the selected session's notebook export
 and cost ledger are downloaded through the browser. Screenshot: test-artifacts/sidebar-compare.png.
+A session the sidebar has not listed (beyond its first page) is found by the picker's search (the
+server filters: GET sessions?q=) and compared.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ import io
 import nbformat
 import pytest
 
+from cmbjupyter.config import DEFAULT_SESSIONS_DIR
 from cmbjupyter.remote.client import ServerClient
+from cmbjupyter.session import SessionManager
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_sidebar import click_row, open_sidebar
+from tests.browser.test_sidebar_paging import crowded_lab  # noqa: F401 - a pytest fixture
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.browser
@@ -98,3 +103,33 @@ def test_two_sessions_are_compared_and_a_session_downloads_its_reports(page, lab
     ledger.value.save_as(tmp_path / "cost.csv")
     rows = list(csv.DictReader(io.StringIO((tmp_path / "cost.csv").read_text())))
     assert [(r["step"], r["model"], r["input_tokens"]) for r in rows] == [("1", "gpt-4o-mini", "3000")]
+
+
+def test_a_session_beyond_the_first_page_is_found_by_the_picker_and_compared(page, crowded_lab):  # noqa: F811
+    _run(crowded_lab, "far-a", tokens=1000, power=4, h0=67.4, extra="")
+    sessions = SessionManager(crowded_lab["root"] / DEFAULT_SESSIONS_DIR)
+    for i in range(105):  # newer than far-a: it is not on the sidebar's first page (100 rows)
+        sessions.save_session_state(
+            f"newer{i:03d}", task="a newer session", mode="one-shot", status="completed"
+        )
+    _run(crowded_lab, "near-b", tokens=3000, power=2, h0=68.1, extra="")
+    open_sidebar(page, crowded_lab)
+    click_row(page, "near-b")
+    client = ServerClient(crowded_lab["url"] + "/", crowded_lab["token"])
+    first_page = client.request("GET", "sessions?limit=100&offset=0")["sessions"]
+    assert "far-a" not in {s["session_id"] for s in first_page}
+    page.click(".cmb-sidebar-compare-open")
+    assert "far-a" not in page.locator(".cmb-compare-a option").all_inner_texts()
+    page.fill(".cmb-compare-search-input", "FAR-A")
+    page.locator('.cmb-compare-hit[data-session-id="far-a"] .cmb-compare-as-a').click(timeout=30_000)
+    assert page.inner_text(".cmb-compare-search-status").startswith("1 found")
+    page.select_option(".cmb-compare-b", "near-b")
+    assert page.eval_on_selector(".cmb-compare-a", "(s) => s.value") == "far-a"
+    page.click(".cmb-compare-go")
+    title = page.wait_for_selector(".cmb-compare-title", timeout=30_000).inner_text()
+    assert "A: far-a" in title and "B: near-b" in title
+    diff = page.wait_for_selector('.cmb-compare-diff[data-path="notes.txt"]')
+    assert "+H0 = 68.1" in diff.inner_text()
+
+    page.fill(".cmb-compare-search-input", "x" * 201)  # the server's 400, said in the picker
+    page.wait_for_selector(".cmb-compare-search-status .cmb-error:has-text('at most 200')", timeout=30_000)

@@ -1,8 +1,12 @@
 """Fork from the sidebar, in a real JupyterLab and browser: a finished session's step node has a
 "Fork from step N" control; the fork runs on the server as a new session, drawn with its restored
-steps, where it restarted and the books it carries (screenshot: test-artifacts/sidebar-fork.png)."""
+steps, where it restarted and the books it carries (screenshot: test-artifacts/sidebar-fork.png).
+The control shows only where a fork can start: a session of an engine or mode that cannot restart
+mid-way (protocol.json's ``forkable``) has none on its step nodes."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +59,40 @@ def test_a_step_is_forked_from_the_sidebar(page, lab):
     assert record["changes"] == {"instructions": "sprout"}
     ARTIFACTS.mkdir(exist_ok=True)
     page.query_selector(SIDEBAR).screenshot(path=str(ARTIFACTS / "sidebar-fork.png"))
+
+
+def _step_details(page, session_id: str):
+    """Select a finished session and open its step 2 node's details (its text, once drawn). The view
+    keeps the node selected across sessions, and a click on the selected node closes its details:
+    step 1 first, so the click on step 2 opens them whatever was selected."""
+    click_row(page, session_id)
+    page.wait_for_selector(
+        f'{SIDEBAR} .cmbjupyter-run[data-status="completed"] g.cmb-node[data-node-id="step_2"]',
+        timeout=60_000,
+    )
+    page.locator(f'{SIDEBAR} g.cmb-node[data-node-id="step_1"]').click()
+    page.locator(f'{SIDEBAR} g.cmb-node[data-node-id="step_2"]').click()
+    return page.wait_for_selector(f"{SIDEBAR} .cmb-details", timeout=10_000).inner_text()
+
+
+def test_only_a_session_that_can_restart_mid_way_has_a_fork_button(page, lab):
+    client = ServerClient(lab["url"] + "/", lab["token"])
+    work_dir = str(lab["root"] / "forkable")
+    python = {"engine": "python", "mode": "planning-control", "work_dir": work_dir}
+    client.submit(THREE_STEPS, {**python, "session_id": "sb-forkable"})
+    open_sidebar(page, lab)
+    page.wait_for_selector(
+        '.cmb-sidebar-row[data-session-id="sb-forkable"][data-status="completed"]', timeout=60_000
+    )
+    # the same steps replayed from the python run's log: the replay engine cannot restart mid-way
+    sessions = Path(next(s["path"] for s in client.sessions() if s["session_id"] == "sb-forkable")).parent
+    log = str(sessions / "sb-forkable.events.jsonl")
+    client.submit(log, {"engine": "replay", "mode": "one-shot", "session_id": "sb-replayed"})
+    page.wait_for_selector(
+        '.cmb-sidebar-row[data-session-id="sb-replayed"][data-status="completed"]', timeout=60_000
+    )
+    assert "Step 2" in _step_details(page, "sb-replayed")
+    assert page.locator(f"{SIDEBAR} .cmb-details button.cmb-fork-open").count() == 0
+
+    assert "Step 2" in _step_details(page, "sb-forkable")
+    page.wait_for_selector(f"{SIDEBAR} .cmb-details button.cmb-fork-open", timeout=10_000)
