@@ -82,6 +82,8 @@ async def test_the_plan_routes_validate_reject_and_approve(api, read_stream):
 
 async def test_a_given_plan_cannot_be_rejected_over_rest(api, tmp_path):
     """cmbagent's control mode runs a given plan (no planner): a rejection is a 409 that loses nothing."""
+    # the environment on this Python: pytest-jupyter's jp_environ puts this process's sys.path (its
+    # standard library too) on PYTHONPATH, which another Python's worker cannot start with
     here = f"{sys.version_info.major}.{sys.version_info.minor}"
     python = next((str(e.python) for e in ENVS if e.interpreter == here and e.python.exists()), None)
     if python is None:
