@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cmbjupyter import IsolatedTaskExecutor, SessionManager
+from cmbjupyter import IsolatedTaskExecutor, SessionManager, TaskFailed
 from cmbjupyter.errors import TaskConflict
 from tests.core.test_cli import cli
 
@@ -220,3 +220,13 @@ def test_the_cli_refuses_to_reject_a_given_plan_and_runs_the_edited_one(seed_eng
         and "control mode runs a given plan: edit and approve it, or cancel the run" in out
     )
     assert out.count("plan_decision:") == 1 and "scripted answer: 4" in out and "completed" in out
+
+
+async def test_a_given_plan_file_that_cannot_be_read_is_named(seed_engine_env, executor, tmp_path):
+    (tmp_path / "steps.json").write_text(json.dumps([{"sub_task": "not in a 'sub_tasks' object"}]))
+    for plan, problem in [("missing.json", "cannot be read"), ("steps.json", "has no 'sub_tasks' list")]:
+        config = {"engine": "cmbagent", "mode": "control", "plan": str(tmp_path / plan), "approve_plan": True}
+        with pytest.raises(TaskFailed, match=f"control mode's plan file .*{plan} {problem}") as failed:
+            await executor.execute("t4", "Compute 2 + 2.", config)
+        assert failed.value.error_type == "EngineError" and "Traceback" not in failed.value.message
+    assert seed_engine_env.requests == [], "nothing was asked of an LLM"
