@@ -34,6 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
+from ...config import GIVEN_PLAN_REFUSAL
 from ...errors import EngineError
 
 __all__ = ["APPROVED_PLAN", "approve_given_plan", "approve_planning", "plan_text", "steps_of"]
@@ -145,9 +146,7 @@ def approve_given_plan(
     steps = steps_of(_given_plan(str(given)))
     decision = emit.propose_plan(steps)
     while not decision["approved"]:  # the host refuses a rejection; this is the last guard
-        emit.output(
-            "control mode runs a given plan: edit and approve it, or cancel the run", agent="cmbjupyter"
-        )
+        emit.output(GIVEN_PLAN_REFUSAL.format(mode="control"), agent="cmbjupyter")
         decision = emit.propose_plan(decision["plan"])
     sub_tasks = [
         {"sub_task": s["sub_task"], "sub_task_agent": s["agent"] or "engineer", "bullet_points": s["bullets"]}
