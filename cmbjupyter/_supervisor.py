@@ -175,10 +175,12 @@ class TaskSupervisor(WorkerEventIntake):
         """Answer the plan the run waits on: approved (``plan``: the edited steps, None: as proposed)
         or rejected with ``feedback``. The decision is an event (replay and the sidecar show it)
         and goes to the worker on the control channel. ConfigError (400) for a bad plan or empty
-        feedback, TaskConflict (409) when no plan awaits approval."""
+        feedback, TaskConflict (409) when no plan awaits approval or cannot be planned again."""
         pending = (self.state.plan or {}).get("request_id")
         if pending is None or self.worker is None or self._decided:
             raise TaskConflict(f"task {self.task_id!r} has no plan awaiting approval")
+        if not approved and self.config.reject_refused:  # a given plan: no planner to plan again
+            raise TaskConflict(f"task {self.task_id!r} cannot reject its plan: {self.config.reject_refused}")
         data: dict[str, Any] = {"request_id": pending, "approved": bool(approved)}
         if approved:
             steps = check_plan(self.state.plan["steps"] if plan is None else plan)

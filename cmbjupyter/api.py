@@ -197,7 +197,8 @@ def approve(run_or_session_id: str, plan: list[dict[str, Any]] | None = None) ->
 
 
 def reject(run_or_session_id: str, feedback: str) -> None:
-    """Reject the plan a run waits on (as :func:`approve` finds it): planning again with ``feedback``."""
+    """Reject the plan a run waits on (as :func:`approve` finds it): planning again with ``feedback``
+    (TaskConflict for a run of a given plan, cmbagent's control mode: it has no planner)."""
     found = _find(run_or_session_id)
     if found is not None and not found.done():
         found.reject(feedback)

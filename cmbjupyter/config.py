@@ -30,6 +30,8 @@ __all__ = [
     "DEFAULT_SESSIONS_DIR",
     "DEFAULT_SNAPSHOT_MAX_BYTES",
     "ENGINE_ENV",
+    "GIVEN_PLAN_MODES",
+    "GIVEN_PLAN_REFUSAL",
     "PLAN_MODES",
     "PYTHON_ENV",
     "SESSIONS_DIR_ENV",
@@ -68,9 +70,14 @@ SNAPSHOT_MAX_BYTES_ENV: Final = "CMBJUPYTER_SNAPSHOT_MAX_BYTES"
 DEFAULT_SNAPSHOT_MAX_BYTES: Final = 1 << 30
 _OFF: Final = frozenset({"0", "off", "no", "none", "false", "kernel"})
 BACKENDS: Final = ("local", "dask")
-#: The cmbagent modes whose plan a user can approve (``approve_plan``): their planning chat is
-#: followed by control (``worker/engines/cmbagent_plan.py``).
-PLAN_MODES: Final = ("planning-control", "idea-generation")
+#: The cmbagent modes whose plan a user can approve (``approve_plan``): planning-control and
+#: idea-generation pause after their planning chat, control before its chat runs the plan it is
+#: given (``worker/engines/cmbagent_plan.py``).
+PLAN_MODES: Final = ("planning-control", "idea-generation", "control")
+#: The cmbagent modes that run a given plan, with no planner: a rejected plan cannot be planned again.
+GIVEN_PLAN_MODES: Final = ("control",)
+#: Why the plan of such a run cannot be rejected (a 409 in the kernel, over REST and in the CLI).
+GIVEN_PLAN_REFUSAL: Final = "{mode} mode runs a given plan: edit and approve it, or cancel the run"
 #: A plain file name: letters, digits, ``._-``, at most 128, starting with a letter or digit.
 _SESSION_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
@@ -235,6 +242,9 @@ class TaskConfig:
         if self.approve_plan and self.engine == "cmbagent" and self.mode not in PLAN_MODES:
             modes = ", ".join(PLAN_MODES)
             raise ConfigError(f"config['approve_plan'] needs a mode with a plan ({modes}), not {self.mode!r}")
+        #: Why a rejection is refused (the engine runs a plan it was given), or None: it plans again.
+        given = self.engine == "cmbagent" and self.mode in GIVEN_PLAN_MODES
+        self.reject_refused = GIVEN_PLAN_REFUSAL.format(mode=self.mode) if given else None
         self.env: dict[str, str] = _checked_env(raw.get("env"))
         self.work_dir = raw.get("work_dir")
         if self.work_dir is not None and not isinstance(self.work_dir, (str, os.PathLike)):

@@ -14,7 +14,10 @@ Where the code comes from, best first:
    a cell that defines those helpers as no-ops (so the task's own computation runs unchanged).
 
 Executing the notebook (``jupyter nbconvert --execute`` or nbclient) in an empty folder makes the
-step outputs again wherever the code is deterministic.
+step outputs again wherever the code is deterministic, at the paths the run's work dir has them:
+cmbagent's executor runs the agents' scripts in a folder of the work dir (``control/`` in
+planning-control), which a script's ``# filename: codebase/x.py`` line and the file the run left
+(``control/codebase/x.py``) tell, so a cell that enters the same folder comes before such code.
 """
 
 from __future__ import annotations
@@ -199,6 +202,45 @@ def _code_cells(record: RunRecord, nodes: set[str]) -> dict[str | None, list[Any
     return cells
 
 
+#: The cell that runs the code after it where cmbagent's executor ran it (``{folder}``: in the work dir).
+_FOLDER_CELL: Final = """\
+# cmbagent's executor ran the code below in {where}: so does this notebook,
+# under the folder it started in, so the files it makes are where the run's are.
+import os
+
+RUN_DIR = globals().setdefault("RUN_DIR", os.getcwd())
+os.makedirs(os.path.join(RUN_DIR, {folder!r}), exist_ok=True)
+os.chdir(os.path.join(RUN_DIR, {folder!r}))
+"""
+
+
+def _folder(source: str, paths: set[str]) -> str | None:
+    """The folder of the work dir a cmbagent script ran in: where the run left the file its first
+    line names (``# filename: codebase/x.py``); None when that does not tell (one place, or none)."""
+    first = source.split("\n", 1)[0]
+    if not first.startswith("# filename:"):
+        return None
+    name = first.removeprefix("# filename:").strip()
+    found = {p[: -len(name)] for p in paths if name and (p == name or p.endswith("/" + name))}
+    return found.pop() if len(found) == 1 else None
+
+
+def _in_folders(cells: list[Any], paths: set[str]) -> list[Any]:
+    """``cells`` with a cell entering the executor's folder before the code that ran elsewhere."""
+    out, here = [], ""
+    for cell in cells:
+        meta = cell.get("metadata", {}).get("cmbagent", {})
+        if cell.cell_type == "code" and meta.get("source") in ("code_execution", "codebase"):
+            folder = _folder(cell.source, paths)
+            if folder is not None and folder != here:
+                where = f"{folder} of the run's work dir" if folder else "the run's work dir"
+                text = _FOLDER_CELL.format(where=where, folder=folder.rstrip("/"))
+                out.append(_code(text, step=meta.get("step"), source="folder"))
+                here = folder
+        out.append(cell)
+    return out
+
+
 def _plots_cell(record: RunRecord, plots: list[Mapping[str, Any]], node: str | None) -> Any | None:
     attachments, lines = {}, []
     for plot in plots:
@@ -302,6 +344,7 @@ def export_notebook(record: RunRecord) -> Any:
     other = _plots_cell(record, plots.get(None, []), None)
     if other is not None:
         cells += [_md("## Other plots", source="plots"), other]
+    cells = _in_folders(cells, {a["path"] for a in record.artifacts()})
     cells.append(_md("## Result\n\n" + _fenced(json.dumps(record.final_result, indent=2), "json")))
     cells.append(_md(_methods(record, steps), source="methods"))
     notebook = new_notebook(

@@ -215,7 +215,8 @@ class Run:
         self._decide(True, None if plan is None else check_plan(plan), None)  # type: ignore[misc]
 
     def reject(self, feedback: str) -> None:
-        """Reject the plan the run waits on: the planner plans again with ``feedback``."""
+        """Reject the plan the run waits on: the planner plans again with ``feedback``. A run of a
+        given plan (cmbagent's control mode) has no planner: TaskConflict, edit and approve it instead."""
         self._waiting_plan()
         self._decide(False, None, check_feedback(feedback))  # type: ignore[misc]
 

@@ -208,6 +208,9 @@ def test_approve_plan_is_checked_in_the_config():
         TaskConfig({"engine": "python", "approve_plan": "yes"})
     with pytest.raises(ConfigError, match="needs a mode with a plan"):
         TaskConfig({"engine": "cmbagent", "mode": "one-shot", "approve_plan": True})
+    given = TaskConfig({"engine": "cmbagent", "mode": "control", "approve_plan": True})  # a given plan
+    assert given.reject_refused == "control mode runs a given plan: edit and approve it, or cancel the run"
+    assert TaskConfig({"engine": "cmbagent", "mode": "planning-control"}).reject_refused is None
     with pytest.raises(ConfigError, match="step_budget_usd"):
         TaskConfig({"engine": "python", "step_budget_usd": -1})
     assert TaskConfig({"engine": "python", "approve_plan": True}).approve_plan is True

@@ -47,8 +47,8 @@ class Collected(list):
         return [e["data"] for e in self if e["type"] == event_type]
 
 
-def plotting_engineer() -> Rule:
-    """The scripted engineer's answer, once: the script that plots C_ell and saves its table."""
+def plotting_engineer(code: str = ENGINEER_CODE) -> Rule:
+    """The scripted engineer's answer, once: the script (``code``) that plots C_ell and saves its table."""
     return Rule(
         match="format the response provided by the engineer agent",
         content=json.dumps(
@@ -57,7 +57,7 @@ def plotting_engineer() -> Rule:
                 "relative_path": "codebase",
                 "code_explanation": "Plot C_ell and save it with its table.",
                 "modification_summary": "none",
-                "python_code": ENGINEER_CODE,
+                "python_code": code,
             }
         ),
         times=1,

@@ -1,6 +1,8 @@
-"""engine="cmbagent" with approve_plan, offline (the scripted server): the run pauses after
-cmbagent's planning chat, a rejection plans again with the feedback in the planner's instructions,
-and the approved, edited plan is what cmbagent saves and runs, step by step."""
+"""engine="cmbagent" with approve_plan, offline (the scripted server), on every cmbagent environment:
+the run pauses after cmbagent's planning chat (or, in control mode, before the control chat runs its
+given plan), a rejection plans again with the feedback in the planner's instructions (control mode
+has no planner: the rejection is refused), and the approved, edited plan is what cmbagent runs, step
+by step."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from cmbjupyter import IsolatedTaskExecutor, SessionManager
+from cmbjupyter import IsolatedTaskExecutor, SessionManager, TaskFailed
+from cmbjupyter.errors import TaskConflict
+from tests.core.test_cli import cli
 
 EDITED = [
     {"sub_task": "compute 2 + 2 and print it", "agent": "engineer", "bullets": ["use Python"]},
@@ -104,3 +108,125 @@ async def test_idea_generation_pauses_too_and_runs_the_reordered_plan(seed_engin
         "idea_hater",
         "idea_maker",
     ]
+
+
+#: A given plan for control mode, in cmbagent's plan file format.
+GIVEN = [
+    {"sub_task": "Compute 2 + 2", "sub_task_agent": "engineer", "bullet_points": ["use Python"]},
+    {"sub_task": "Critique the method", "sub_task_agent": "idea_hater", "bullet_points": ["be brief"]},
+    {"sub_task": "print the answer again", "sub_task_agent": "engineer", "bullet_points": []},
+]
+
+
+async def test_control_pauses_before_its_chat_and_runs_the_edited_given_plan(
+    seed_engine_env, executor, tmp_path
+):
+    given = tmp_path / "given_plan.json"
+    given.write_text(json.dumps({"sub_tasks": GIVEN}))
+    before = given.read_bytes()
+    edited = [
+        {"sub_task": "compute 2 + 2 and print it", "agent": "engineer", "bullets": ["use Python"]},
+        {"sub_task": "print the answer again", "agent": "engineer"},
+    ]
+    config = {"engine": "cmbagent", "mode": "control", "plan": str(given), "session_id": "given"}
+    prepared = executor.prepare("t3", "Compute 2 + 2.", {**config, "approve_plan": True})
+    seen: dict = {}
+
+    async def decide() -> None:
+        try:
+            seen["steps"] = prepared.state.plan["steps"]
+            seen["status"] = prepared.state.status
+            seen["requests"] = len(seed_engine_env.requests)
+            try:
+                await prepared.reject("plan it differently")
+            except TaskConflict as refused:
+                seen["refused"] = str(refused)
+            seen["status_after"] = prepared.state.status
+            await prepared.approve(edited)
+        finally:
+            if prepared.state.status == "awaiting_approval":  # never leave the worker waiting
+                await prepared.cancel("the test's decision failed")
+
+    events: list[dict] = []
+
+    def sink(event: dict) -> None:
+        events.append(event)
+        if event["type"] == "plan_proposed":
+            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(decide()))
+
+    prepared.subscribe(sink)
+    result = await prepared.start()
+
+    assert seen["status"] == "awaiting_approval" and seen["requests"] == 0, "paused before any LLM call"
+    assert [(s["sub_task"], s["agent"], s["bullets"]) for s in seen["steps"]] == [
+        (s["sub_task"], s["sub_task_agent"], s["bullet_points"]) for s in GIVEN
+    ]
+    assert "control mode runs a given plan: edit and approve it, or cancel the run" in seen["refused"]
+    assert seen["status_after"] == "awaiting_approval", "the refused rejection changed nothing"
+    assert given.read_bytes() == before, "the given plan file is left as it was"
+    # cmbagent was handed the approved plan, in its own plan file format, in the run's work dir
+    approved = json.loads((Path(result["work_dir"]) / "approved_plan.json").read_text())
+    assert approved == {
+        "sub_tasks": [
+            {"sub_task": s["sub_task"], "sub_task_agent": s["agent"], "bullet_points": s.get("bullets", [])}
+            for s in edited
+        ]
+    }
+    prompts = json.dumps(seed_engine_env.requests)
+    assert "compute 2 + 2 and print it" in prompts and "Critique the method" not in prompts
+    phases = [(e["data"]["phase"], e["data"]["step"]) for e in events if e["type"] == "phase_change"]
+    assert [p for p in phases if p[1]] == [("control", 1), ("control", 2)]
+    nodes = prepared.state.nodes
+    assert [nodes[f"step_{n}"]["label"] for n in (1, 2)] == [
+        f"Step {n}: {s['sub_task']}" for n, s in enumerate(edited, 1)
+    ]
+    assert all(nodes[f"step_{n}"]["status"] == "completed" for n in (1, 2)) and "step_3" not in nodes
+    decisions = [e["data"] for e in events if e["type"] == "plan_decision"]
+    assert [d["approved"] for d in decisions] == [True], "the refused rejection is no decision"
+    record = executor.session_manager.load_session("given")
+    assert record["status"] == "completed" and record["plan"]["status"] == "approved"
+
+
+def test_the_cli_refuses_to_reject_a_given_plan_and_runs_the_edited_one(seed_engine_env, tmp_path):
+    given = tmp_path / "given_plan.json"
+    given.write_text(json.dumps({"sub_tasks": GIVEN}))
+    (tmp_path / "edited.json").write_text(json.dumps([{"sub_task": "compute 2 + 2 and print it"}]))
+    args = (
+        "--engine",
+        "cmbagent",
+        "--mode",
+        "control",
+        "--approve-plan",
+        "--plain",
+        "--session",
+        "cli-given",
+    )
+    done = cli(
+        "run",
+        "Compute 2 + 2.",
+        *args,
+        "--config",
+        json.dumps({"plan": str(given)}),
+        cwd=tmp_path,
+        check=False,
+        timeout=600,
+        input="plan it again\n@edited.json\n",
+    )
+    out = done.stdout
+    assert done.returncode == 0, f"{out[-3000:]}\n{done.stderr[-3000:]}"
+    assert "  2. Critique the method  [idea_hater]" in out
+    assert (
+        "refused: task" in out
+        and "control mode runs a given plan: edit and approve it, or cancel the run" in out
+    )
+    assert out.count("plan_decision:") == 1 and "scripted answer: 4" in out and "completed" in out
+
+
+async def test_a_given_plan_file_that_cannot_be_read_is_named(seed_engine_env, executor, tmp_path):
+    (tmp_path / "steps.json").write_text(json.dumps([{"sub_task": "not in a 'sub_tasks' object"}]))
+    for plan, problem in [("missing.json", "cannot be read"), ("steps.json", "has no 'sub_tasks' list")]:
+        config = {"engine": "cmbagent", "mode": "control", "plan": str(tmp_path / plan), "approve_plan": True}
+        with pytest.raises(TaskFailed, match=f"control mode's plan file .*{plan} {problem}") as failed:
+            await executor.execute("t4", "Compute 2 + 2.", config)
+        assert failed.value.error_type == "EngineError" and "Traceback" not in failed.value.message
+    assert seed_engine_env.requests == [], "nothing was asked of an LLM"

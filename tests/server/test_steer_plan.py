@@ -4,7 +4,13 @@ the task waited approving it by session id."""
 
 from __future__ import annotations
 
+import json
+import sys
 import textwrap
+
+import pytest
+
+from tests.engines.conftest import ENVS
 
 #: Plans (asking the user), then runs exactly the approved steps.
 PLANNED = textwrap.dedent(
@@ -72,6 +78,32 @@ async def test_the_plan_routes_validate_reject_and_approve(api, read_stream):
     ]
     record = await api.get("sessions", "s-plan")
     assert record["plan"]["status"] == "approved" and len(record["plan"]["steps"]) == 2
+
+
+async def test_a_given_plan_cannot_be_rejected_over_rest(api, tmp_path):
+    """cmbagent's control mode runs a given plan (no planner): a rejection is a 409 that loses nothing."""
+    # the environment on this Python: pytest-jupyter's jp_environ puts this process's sys.path (its
+    # standard library too) on PYTHONPATH, which another Python's worker cannot start with
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    python = next((str(e.python) for e in ENVS if e.interpreter == here and e.python.exists()), None)
+    if python is None:
+        pytest.skip(f"no cmbagent environment on Python {here} (`make cmbagent-311` makes one)")
+    given = tmp_path / "given_plan.json"
+    given.write_text(json.dumps({"sub_tasks": [{"sub_task": "fit", "sub_task_agent": "engineer"}]}))
+    # the run pauses before any LLM call: a key is needed, an endpoint is not
+    env = {"OPENAI_API_KEY": "sk-offline", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
+    config = {"engine": "cmbagent", "mode": "control", "plan": str(given), "python": python, "env": env}
+    task = await api.submit("Fit H0.", **config, approve_plan=True, session_id="s-given")
+    task_id = task["task_id"]
+    snapshot = await api.wait(task_id, ("awaiting_approval",), timeout=300)
+    assert [s["sub_task"] for s in snapshot["plan"]["steps"]] == ["fit"]
+    code, reply = await api.call("POST", "tasks", task_id, "plan", "reject", body={"feedback": "plan again"})
+    assert code == 409, reply
+    assert "control mode runs a given plan: edit and approve it, or cancel the run" in reply["message"]
+    assert (await api.get("tasks", task_id))["status"] == "awaiting_approval"  # nothing was lost
+    code, _ = await api.call("DELETE", "tasks", task_id)
+    assert code in (200, 202)
+    await api.wait(task_id, ("cancelled",), timeout=120)
 
 
 SUBMIT = """%%cmbagent --engine python --mode planning-control --session s-restarted --approve-plan

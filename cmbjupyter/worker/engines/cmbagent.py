@@ -156,6 +156,10 @@ def run(task: str, config: dict[str, Any], emit: Any) -> dict[str, Any]:
     work_dir.mkdir(parents=True, exist_ok=True)
     emit.work_dir(work_dir)  # its files are the run's (a resumed session's earlier ones too)
     arguments = _arguments(function, config, work_dir, model, emit)
+    if mode == "control" and emit.approve_plan:  # the pause before its chat runs the given plan
+        from .cmbagent_plan import approve_given_plan
+
+        arguments["plan"] = approve_given_plan(emit, function, arguments, work_dir)
     restart = int(config.get("restart_at_step") or 0)
     try:
         if restart and mode in ("planning-control", "idea-generation"):

@@ -14,15 +14,33 @@ channel: no tokens are spent), and
 * rejected: the planning chat runs again on the same agent with the feedback appended to the task
   it plans (every planning agent is shown it: cmbagent's planner keeps the instructions it was
   first given) and to the planner's and plan reviewer's instructions; its new plan is proposed.
+
+cmbagent's control mode (``control(task, plan=<plan file>)``) has no planner: it runs the plan in
+the file it is given (its packaged ``plans/idea_plan.json`` by default) in one control chat. Its seam
+is before that chat (:func:`approve_given_plan`, called by the engine before it calls ``control``):
+the file's plan is proposed before any LLM call; the approved steps are written, in the plan file's
+format, to ``approved_plan.json`` in the run's work dir, and that file is the plan cmbagent runs
+(the given file, cmbagent's own included, is never changed). A rejection cannot be planned again:
+the host refuses it (``TaskConfig.reject_refused``), so the user edits and approves, or cancels.
 """
 
 from __future__ import annotations
 
+import inspect
+import json
+import os
 import re
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, Final
 
-__all__ = ["approve_planning", "plan_text", "steps_of"]
+from ...config import GIVEN_PLAN_REFUSAL
+from ...errors import EngineError
+
+__all__ = ["APPROVED_PLAN", "approve_given_plan", "approve_planning", "plan_text", "steps_of"]
+
+#: The file (in the run's work dir) that hands control mode its approved plan.
+APPROVED_PLAN: Final = "approved_plan.json"
 
 _STEP = re.compile(r"^\s*-\s*Step\s+\d+\s*:", re.MULTILINE)
 
@@ -105,3 +123,35 @@ def approve_planning(
         task, kwargs = _with_feedback(task, kwargs, decision["feedback"])
         emit.phase("planning")
         result = plan_again(task, kwargs)
+
+
+def _given_plan(path: str) -> list[dict[str, Any]]:
+    """The ``sub_tasks`` of a plan file as cmbagent's ``load_plan`` reads it, or an EngineError."""
+    try:
+        plan = json.loads(Path(os.path.expanduser(path)).read_text())
+    except (OSError, ValueError) as exc:
+        raise EngineError(f"control mode's plan file {path} cannot be read: {exc}") from None
+    sub_tasks = plan.get("sub_tasks") if isinstance(plan, dict) else None
+    if not isinstance(sub_tasks, list) or not all(isinstance(s, dict) for s in sub_tasks):
+        raise EngineError(f"control mode's plan file {path} has no 'sub_tasks' list of steps")
+    return sub_tasks
+
+
+def approve_given_plan(
+    emit: Any, control: Callable[..., Any], arguments: dict[str, Any], work_dir: Path
+) -> str:
+    """Before cmbagent's ``control`` chat: propose the plan it was given (``arguments['plan']``, else
+    ``control``'s default file) and wait; return the file of the approved plan, to pass as ``plan``."""
+    given = arguments.get("plan") or inspect.signature(control).parameters["plan"].default
+    steps = steps_of(_given_plan(str(given)))
+    decision = emit.propose_plan(steps)
+    while not decision["approved"]:  # the host refuses a rejection; this is the last guard
+        emit.output(GIVEN_PLAN_REFUSAL.format(mode="control"), agent="cmbjupyter")
+        decision = emit.propose_plan(decision["plan"])
+    sub_tasks = [
+        {"sub_task": s["sub_task"], "sub_task_agent": s["agent"] or "engineer", "bullet_points": s["bullets"]}
+        for s in decision["plan"]
+    ]
+    approved = work_dir / APPROVED_PLAN
+    approved.write_text(json.dumps({"sub_tasks": sub_tasks}, indent=2))
+    return str(approved)
