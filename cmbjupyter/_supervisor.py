@@ -225,16 +225,9 @@ class TaskSupervisor(WorkerEventIntake):
         if config.restart is not None:  # where it restarts, said before anything runs; the books
             await self.publish("restart", dict(config.restart))
         if self.stop_reason is None:
-            await self.publish(
-                "status",
-                {
-                    "status": "starting",
-                    "message": f"starting the {config.engine} worker",
-                    "mode": config.mode,
-                    "engine": config.engine,
-                    "budget_usd": config.budget_usd,
-                },
-            )
+            message = f"starting the {config.engine} worker"
+            about = {"mode": config.mode, "engine": config.engine, "budget_usd": config.budget_usd}
+            await self.publish("status", {"status": "starting", "message": message, **about})
         if earlier:
             await self._restore_files(*earlier)
         spec = {
