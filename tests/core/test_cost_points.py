@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from cmbjupyter._folds import COST_POINTS
+from cmbjupyter._cost_folds import COST_POINTS
 from cmbjupyter.state import RunState
 
 
