@@ -202,6 +202,8 @@ def plan_proposed(state: Any, data: Mapping[str, Any], event: Event) -> None:
         "request_id": request_id,
         "feedback": previous.get("feedback"),
         "round": int(previous.get("round") or 0) + 1,
+        #: Why this plan cannot be rejected (it was given, not planned), or None.
+        "reject_refused": data.get("reject_refused") if isinstance(data.get("reject_refused"), str) else None,
     }
     _plan_nodes(state, state.plan["steps"])
     if request_id is not None and state.status not in TERMINAL:

@@ -115,6 +115,8 @@ class WorkerEventIntake:
         elif kind == "plan_proposed":
             if event["data"].get("estimate") is None:
                 event["data"]["estimate"] = await self._estimate(event["data"]["plan"])
+            # the host says whether a rejection is possible (the views then offer no Reject)
+            event["data"]["reject_refused"] = self.config.reject_refused
             await self._dispatch(event)
         elif kind == "result":
             self.result = event["data"]

@@ -189,6 +189,7 @@ SHAPES: Final[dict[str, dict[str, _Check]]] = {
         "plan": (_plan, True, "a list of {sub_task, agent, bullets} steps (see cmbjupyter.plans)"),
         "request_id": (_opt_id, False, "a request id or null"),
         "estimate": (_opt_map, False, "an object or null"),
+        "reject_refused": _OPT_STR,
     },
     "plan_decision": {
         "request_id": (_id, True, "a request id (a string)"),

@@ -44,6 +44,12 @@ export function moved(draft, i, delta) {
   return next;
 }
 
+/** Whether the plan can be rejected (planned again with feedback): not a plan the run was given
+ * (the host says why in `reject_refused`, shown instead of Reject). */
+export function canReject(plan) {
+  return !plan?.reject_refused;
+}
+
 /** The estimate of a step with this agent: the agent's median, else every step's; null if none. */
 export function stepEstimate(estimate, agent) {
   if (!estimate || !estimate.sessions) return null;
@@ -174,6 +180,10 @@ export class PlanPanel {
       this.actions.onApprove?.(stepsOf(this.draft));
       this.draw();
     });
+    if (!canReject(this.plan)) {
+      box.append(add, approve, el("span", "cmb-plan-no-reject", this.plan.reject_refused));
+      return box;
+    }
     const feedback = /** @type {HTMLInputElement} */ (el("input", "cmb-plan-feedback-input"));
     feedback.placeholder = "what the planner should change";
     const reject = el("button", "cmb-plan-reject", "Reject");

@@ -216,6 +216,7 @@ export default `
 .cmbjupyter-run .cmb-plan-estimate { align-self: center; }
 .cmbjupyter-run .cmb-plan-controls { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
 .cmbjupyter-run .cmb-plan-feedback-input { flex: 1; min-width: 10em; }
+.cmbjupyter-run .cmb-plan-no-reject { flex: 1; min-width: 10em; opacity: 0.75; font-style: italic; }
 .cmbjupyter-sidebar { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px;
   color: var(--jp-ui-font-color1); background: var(--jp-layout-color1); }
 .cmbjupyter-sidebar .cmb-sidebar-header { font-weight: 600; margin-bottom: 6px; }

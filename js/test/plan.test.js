@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { draftOf, estimateText, moved, stepsOf } from "../src/plan.js";
+import { canReject, draftOf, estimateText, moved, stepsOf } from "../src/plan.js";
 
 const PLAN = [
   { step: 1, sub_task: "load", agent: "engineer", bullets: ["read the map"] },
@@ -39,4 +39,10 @@ test("estimates are labelled as such, by agent, and 'no history' without session
   assert.equal(estimateText(estimate, "researcher"), "≈ $0.0020 (estimate, 1 past step)");
   assert.equal(estimateText({ sessions: 0 }, "engineer"), "no history");
   assert.equal(estimateText(null, "engineer"), "no history");
+});
+
+test("a plan the run was given cannot be rejected: the host's reason is shown instead", () => {
+  assert.equal(canReject({ request_id: "plan-1", reject_refused: null }), true);
+  assert.equal(canReject({ request_id: "plan-1" }), true);
+  assert.equal(canReject({ request_id: "plan-1", reject_refused: "control mode runs a given plan" }), false);
 });

@@ -87,6 +87,7 @@ async def test_approving_an_edited_plan_runs_exactly_the_edited_steps(executor, 
     assert ("plan_decision", "running") in seen
     state = prepared.state
     assert state.status == "completed" and state.plan["status"] == "approved"
+    assert state.plan["reject_refused"] is None, "a planned plan can be rejected (the views offer Reject)"
     steps = {n: node for n, node in state.nodes.items() if node["type"] == "step"}
     assert {n: (s["label"], s["status"]) for n, s in steps.items()} == {
         "step_1": ("Step 1: plot", "completed"),

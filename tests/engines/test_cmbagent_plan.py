@@ -135,6 +135,7 @@ async def test_control_pauses_before_its_chat_and_runs_the_edited_given_plan(
     async def decide() -> None:
         try:
             seen["steps"] = prepared.state.plan["steps"]
+            seen["reject_refused"] = prepared.state.plan["reject_refused"]
             seen["status"] = prepared.state.status
             seen["requests"] = len(seed_engine_env.requests)
             try:
@@ -162,6 +163,7 @@ async def test_control_pauses_before_its_chat_and_runs_the_edited_given_plan(
         (s["sub_task"], s["sub_task_agent"], s["bullet_points"]) for s in GIVEN
     ]
     assert "control mode runs a given plan: edit and approve it, or cancel the run" in seen["refused"]
+    assert seen["reject_refused"] in seen["refused"], "the views knew before: they offer no Reject"
     assert seen["status_after"] == "awaiting_approval", "the refused rejection changed nothing"
     assert given.read_bytes() == before, "the given plan file is left as it was"
     # cmbagent was handed the approved plan, in its own plan file format, in the run's work dir
