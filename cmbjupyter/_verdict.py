@@ -82,13 +82,17 @@ def _error(error: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _final_answer(result: Any) -> str | None:
-    """The result's answer when it has one: its ``final_answer`` or ``summary``, or a text result."""
+    """The result's answer when it has one: its ``final_answer`` or ``summary``, or a text result,
+    in the ``result`` event's data or in the task's own result (``data["result"]``, e.g. a dict)."""
     if not isinstance(result, Mapping):
         return None
-    for key in ("final_answer", "summary", "result"):
-        value = result.get(key)
-        if isinstance(value, str) and value.strip():
-            return value[:_ANSWER_CHARS]
+    for source in (result, result.get("result")):
+        if not isinstance(source, Mapping):
+            continue
+        for key in ("final_answer", "summary", "result"):
+            value = source.get(key)
+            if isinstance(value, str) and value.strip():
+                return value[:_ANSWER_CHARS]
     return None
 
 

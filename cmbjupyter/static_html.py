@@ -256,6 +256,20 @@ def _files(snapshot: Mapping[str, Any]) -> str:
     )
 
 
+def _outcome(outcome: Any) -> str:
+    """The outcome line the widget shows (``_verdict.py``: what happened, in words) and the run's
+    final answer, as plain text (a sanitizer keeps them)."""
+    if not isinstance(outcome, Mapping) or not outcome.get("label"):
+        return ""
+    status = str(outcome.get("status") or "")
+    label = escape(str(outcome["label"]))
+    html = f'<div class="cmb-outcome" data-outcome="{escape(status)}"><strong>Outcome:</strong> {label}</div>'
+    answer = outcome.get("final_answer")
+    if isinstance(answer, str) and answer.strip():
+        html += f'<div style="white-space:pre-wrap"><strong>Answer:</strong> {escape(answer)}</div>'
+    return html
+
+
 def render_html(snapshot: Mapping[str, Any]) -> str:
     """The whole static view of a RunState snapshot (see module docstring)."""
     status = str(snapshot.get("status") or "pending")
@@ -277,6 +291,7 @@ def render_html(snapshot: Mapping[str, Any]) -> str:
         f'<div class="cmbjupyter-run-static" data-status="{escape(status)}" '
         f'style="{BOX_STYLE}">'
         f'<div><strong style="color:{colour}">{escape(status)}</strong> {escape(where)}</div>'
+        + _outcome(snapshot.get("outcome"))
         + (f'<div style="white-space:pre-wrap">{escape(str(message))}</div>' if message else "")
         + (f"<div>{escape(str(restart['message']))}</div>" if restart.get("message") else "")
         + _dag(snapshot.get("dag") or {})

@@ -115,3 +115,12 @@ def test_a_cancelled_run_is_cancelled_not_failed(tmp_path, monkeypatch):
     assert run.outcome is None, "no outcome while it runs"
     run.cancel()
     assert run.outcome["status"] == "cancelled" and run.outcome["label"].startswith("cancelled")
+
+
+async def test_the_final_answer_is_found_in_a_task_result_that_is_a_dict(run_python, collected):
+    """A task's result dict with a ``final_answer`` (or ``summary``) is the outcome's answer too."""
+    await run_python('result = {"final_answer": "H0 = 67.4", "chains": [1, 2]}')
+    assert _outcome(collected)["final_answer"] == "H0 = 67.4"
+    collected.events.clear()
+    await run_python('result = {"summary": "fitted", "n": 3}')
+    assert _outcome(collected)["final_answer"] == "fitted"

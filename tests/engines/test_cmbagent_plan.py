@@ -28,10 +28,22 @@ def executor(tmp_path):
     return IsolatedTaskExecutor(session_manager=SessionManager(tmp_path / "sessions"))
 
 
+async def _deciding(prepared, decide) -> tuple[list[dict], dict]:
+    """Run ``prepared``, calling ``decide()`` (off the sink) at each proposed plan: its events and result."""
+    events: list[dict] = []
+
+    def sink(event: dict) -> None:
+        events.append(event)
+        if event["type"] == "plan_proposed":
+            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(decide()))
+
+    prepared.subscribe(sink)
+    return events, await prepared.start()
+
+
 async def test_an_edited_plan_drives_cmbagents_control_steps(seed_engine_env, executor, tmp_path):
     config = {"engine": "cmbagent", "mode": "planning-control", "session_id": "approved", "max_plan_steps": 2}
     prepared = executor.prepare("t1", "Compute 2 + 2 in two steps.", {**config, "approve_plan": True})
-    events: list[dict] = []
     proposals: list[list[dict]] = []
 
     async def decide() -> None:
@@ -46,13 +58,7 @@ async def test_an_edited_plan_drives_cmbagents_control_steps(seed_engine_env, ex
             assert len(seed_engine_env.requests) == requests_before, "no LLM call while it waits"
             await prepared.approve(EDITED)
 
-    def sink(event: dict) -> None:
-        events.append(event)
-        if event["type"] == "plan_proposed":
-            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(decide()))
-
-    prepared.subscribe(sink)
-    result = await prepared.start()
+    events, result = await _deciding(prepared, decide)
 
     assert len(proposals) == 2
     assert [(s["step"], s["agent"]) for s in proposals[0]] == [(1, "engineer"), (2, "engineer")]
@@ -148,15 +154,7 @@ async def test_control_pauses_before_its_chat_and_runs_the_edited_given_plan(
             if prepared.state.status == "awaiting_approval":  # never leave the worker waiting
                 await prepared.cancel("the test's decision failed")
 
-    events: list[dict] = []
-
-    def sink(event: dict) -> None:
-        events.append(event)
-        if event["type"] == "plan_proposed":
-            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(decide()))
-
-    prepared.subscribe(sink)
-    result = await prepared.start()
+    events, result = await _deciding(prepared, decide)
 
     assert seen["status"] == "awaiting_approval" and seen["requests"] == 0, "paused before any LLM call"
     assert [(s["sub_task"], s["agent"], s["bullets"]) for s in seen["steps"]] == [

@@ -119,3 +119,33 @@ def test_plan_steps_added_after_end_are_listed_and_drawn_before_it():
         for y, label in re.findall(r'<text x="[\d.]+" y="([\d.]+)"[^>]*>([^<]+)</text>', picture)
     }
     assert tops["Start"] < tops["Planning"] < tops["Step 1"] < tops["Step 2"] < tops["End"], tops
+
+
+def test_the_outcome_line_and_answer_read_through_a_sanitizer():
+    """The saved copy says what happened, as the widget's outcome line does (issue 14's outcome)."""
+    state = _state()
+    state.apply(
+        {
+            "v": 1,
+            "seq": 9,
+            "type": "result",
+            "ts": "2026-01-01T00:00:05+00:00",
+            "data": {"result": {"final_answer": "T = 2.7255 K <fits>"}},
+        }
+    )
+    state.apply(
+        {
+            "v": 1,
+            "seq": 10,
+            "type": "complete",
+            "ts": "2026-01-01T00:00:06+00:00",
+            "data": {"status": "success"},
+        }
+    )
+    snapshot = state.snapshot()
+    assert snapshot["outcome"]["label"]
+    clean = bleach.clean(render_html(snapshot), tags=TEXT_TAGS, attributes={}, strip=True)
+    text = re.sub(r"<[^>]+>", "", clean)
+    assert f"Outcome: {snapshot['outcome']['label']}" in text
+    assert "Answer: T = 2.7255 K &lt;fits&gt;" in text, "the answer is text, escaped"
+    assert "Outcome:" not in render_html(_state().snapshot()), "a run still going has no outcome line"
