@@ -50,6 +50,13 @@ def _tree(folder: Path) -> dict[str, tuple[str, int]]:
     }
 
 
+async def _run_parent(executor, work_dir: Path) -> dict:
+    """The parent session "p": THREE_STEPS run to the end in ``work_dir``; its config."""
+    config = {"engine": "python", "mode": "planning-control", "session_id": "p", "work_dir": str(work_dir)}
+    await executor.execute("parent", THREE_STEPS, config)
+    return config
+
+
 def test_a_task_is_step_structured_by_its_top_level_step_statements():
     assert step_numbers(THREE_STEPS) == [1, 2, 3]
     assert restart_problem(THREE_STEPS, 2) is None
@@ -62,8 +69,7 @@ async def test_fork_at_step_2_restores_step_1_keeps_the_parent_and_carries_its_b
     executor, sessions, collected, tmp_path
 ):
     parent_dir = tmp_path / "parent"
-    config = {"engine": "python", "mode": "planning-control", "session_id": "p", "work_dir": str(parent_dir)}
-    await executor.execute("parent", THREE_STEPS, config)
+    await _run_parent(executor, parent_dir)
     parent_files = _tree(parent_dir)
     parent_record = sessions.load_session("p")
 
@@ -111,8 +117,7 @@ async def test_fork_at_step_2_restores_step_1_keeps_the_parent_and_carries_its_b
 
 async def test_a_fork_refuses_what_it_cannot_do_before_copying_anything(executor, sessions, tmp_path):
     parent_dir = tmp_path / "parent"
-    config = {"engine": "python", "mode": "planning-control", "session_id": "p", "work_dir": str(parent_dir)}
-    await executor.execute("parent", THREE_STEPS, config)
+    config = await _run_parent(executor, parent_dir)
     with pytest.raises(ConfigError, match="no top-level step\\(7\\)"):
         fork_config(sessions, "p", 7)
     with pytest.raises(ConfigError, match="step number"):
@@ -200,13 +205,7 @@ def test_the_cli_forks_and_says_where_it_restarts_before_it_starts(tmp_path):
 async def test_a_fork_that_fails_resumes_at_its_step_with_its_lineage_and_all_its_books(
     executor, sessions, tmp_path
 ):
-    config = {
-        "engine": "python",
-        "mode": "planning-control",
-        "session_id": "p",
-        "work_dir": str(tmp_path / "p"),
-    }
-    await executor.execute("parent", THREE_STEPS, config)
+    await _run_parent(executor, tmp_path / "p")
     task, child = fork_config(
         sessions, "p", 2, changes={"instructions": "sprout"}, overrides={"crash_at_2": True}
     )
@@ -240,13 +239,7 @@ def test_a_copy_inside_the_folder_it_copies_is_not_copied_into_itself(tmp_path):
 
 
 async def test_a_bad_override_is_refused_before_the_work_dir_is_copied(executor, sessions, tmp_path):
-    config = {
-        "engine": "python",
-        "mode": "planning-control",
-        "session_id": "p",
-        "work_dir": str(tmp_path / "p"),
-    }
-    await executor.execute("parent", THREE_STEPS, config)
+    await _run_parent(executor, tmp_path / "p")
     with pytest.raises(ConfigError, match="timeout"):
         fork_config(sessions, "p", 2, overrides={"timeout": -1})
     assert not (tmp_path / "forks").exists()
