@@ -38,6 +38,19 @@ def open_notebook(page, lab, name):
     )
 
 
+def open_notebook7(page, notebook7, name):
+    """Open ``name`` in Notebook 7 and wait until its kernel is idle."""
+    page.goto(
+        f"{notebook7['url']}/notebooks/{name}?token={notebook7['token']}", wait_until="domcontentloaded"
+    )
+    page.wait_for_function(
+        "() => { const w = window.jupyterapp?.shell?.currentWidget;"
+        " const kernel = w?.sessionContext?.session?.kernel;"
+        " return kernel && kernel.connectionStatus === 'connected' && kernel.status === 'idle'; }",
+        timeout=60_000,
+    )
+
+
 def run_notebook(page, lab, name, *cells):
     """Write a notebook of these code cells into the lab's root, open it, and run all its cells."""
     write_notebook(lab["root"], name, *cells)

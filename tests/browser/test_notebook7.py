@@ -7,22 +7,13 @@ import pytest
 
 from cmbjupyter.static_html import usd
 from tests.browser.conftest import ARTIFACTS
-from tests.browser.test_jupyterlab import RUN_ALL, VIEW
+from tests.browser.test_jupyterlab import RUN_ALL, VIEW, open_notebook7
 
 pytestmark = pytest.mark.browser
 
 
 def test_the_quickstart_runs_live_in_notebook_7(page, notebook7):
-    page.goto(
-        f"{notebook7['url']}/notebooks/01-quickstart.ipynb?token={notebook7['token']}",
-        wait_until="domcontentloaded",
-    )
-    page.wait_for_function(
-        "() => { const w = window.jupyterapp?.shell?.currentWidget;"
-        " const kernel = w?.sessionContext?.session?.kernel;"
-        " return kernel && kernel.connectionStatus === 'connected' && kernel.status === 'idle'; }",
-        timeout=60_000,
-    )
+    open_notebook7(page, notebook7, "01-quickstart.ipynb")
     page.evaluate(RUN_ALL)
     view = page.wait_for_selector(f'{VIEW}[data-status="completed"]', timeout=120_000)
     statuses = {n.get_attribute("data-status") for n in view.query_selector_all("g.cmb-node")}

@@ -18,7 +18,7 @@ import pytest
 
 from cmbjupyter.worker.emit import Emitter
 from tests.browser.conftest import ARTIFACTS, write_notebook
-from tests.browser.test_jupyterlab import RUN_ALL, VIEW, run_notebook
+from tests.browser.test_jupyterlab import RUN_ALL, VIEW, open_notebook7, run_notebook
 
 pytestmark = [
     pytest.mark.browser,
@@ -192,15 +192,7 @@ def test_the_transcript_renders_filters_and_shows_a_nodes_code_in_notebook_7(pag
         "%load_ext cmbjupyter",
         f"%%cmbagent --engine python --mode planning-control\n{transcript_task()}",
     )
-    page.goto(
-        f"{notebook7['url']}/notebooks/{name}?token={notebook7['token']}", wait_until="domcontentloaded"
-    )
-    page.wait_for_function(
-        "() => { const w = window.jupyterapp?.shell?.currentWidget;"
-        " const kernel = w?.sessionContext?.session?.kernel;"
-        " return kernel && kernel.connectionStatus === 'connected' && kernel.status === 'idle'; }",
-        timeout=60_000,
-    )
+    open_notebook7(page, notebook7, name)
     page.evaluate(RUN_ALL)
     page.wait_for_selector(f'{VIEW}[data-status="completed"]', timeout=120_000)
     wait_text(page, "final note 39")

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tests.browser.conftest import ARTIFACTS, write_notebook
-from tests.browser.test_jupyterlab import VIEW, open_notebook
+from tests.browser.test_jupyterlab import VIEW, open_notebook, open_notebook7
 
 #: Run every cell without awaiting the command (its promise settles only once the cells have run).
 START_ALL = "() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }"
@@ -96,14 +96,7 @@ def test_the_in_cell_cancel_works_in_notebook_7(page, notebook7):
         "%load_ext cmbjupyter",
         f"%%cmbagent --engine python --session fg-cancel-nb7\n{LONG_TASK}",
     )
-    url = f"{notebook7['url']}/notebooks/{name}?token={notebook7['token']}"
-    page.goto(url, wait_until="domcontentloaded")
-    page.wait_for_function(
-        "() => { const w = window.jupyterapp?.shell?.currentWidget;"
-        " const kernel = w?.sessionContext?.session?.kernel;"
-        " return kernel && kernel.connectionStatus === 'connected' && kernel.status === 'idle'; }",
-        timeout=60_000,
-    )
+    open_notebook7(page, notebook7, name)
     page.evaluate(START_ALL)
     _cancel_in_cell(page)
 
