@@ -46,6 +46,7 @@ __all__ = [
     "SKIPPED_TOP",
     "SnapshotWriter",
     "clone_file",
+    "file_sha256",
     "manifest_before",
     "restore",
     "store_for",
@@ -88,7 +89,8 @@ def clone_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], digest:
             return "copy"
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """The sha256 of a file's bytes (read in chunks); OSError when it cannot be read."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(_CHUNK):
@@ -273,7 +275,7 @@ class SnapshotWriter:
             else:  # a clone: the watcher's hash holds only if the file did not change meanwhile
                 now = os.stat(path)
                 if sha is None or (now.st_size, now.st_mtime_ns) != look:
-                    sha = _sha256(tmp)
+                    sha = file_sha256(tmp)
             size = tmp.stat().st_size
             target = self.objects / sha[:2] / sha
             if target.exists():  # the same content, stored already (another path, an earlier attempt)

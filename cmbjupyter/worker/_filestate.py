@@ -7,17 +7,15 @@ system and ``/proc``.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from typing import Final
 
+from ..snapshots import file_sha256
 from ._guard import descendants
 
 __all__ = ["look", "open_for_writing", "sha256"]
 
-#: Read size when hashing a file.
-_CHUNK: Final = 1 << 20
 #: O_ACCMODE bits of a file descriptor open for writing (O_WRONLY, O_RDWR).
 _WRITE_MODES: Final = (1, 2)
 
@@ -34,14 +32,11 @@ def look(path: str) -> tuple[int, int] | None:
 
 
 def sha256(path: str) -> str | None:
-    digest = hashlib.sha256()
+    """The file's sha256, or None when it cannot be read (gone, unreadable)."""
     try:
-        with open(path, "rb") as f:
-            while chunk := f.read(_CHUNK):
-                digest.update(chunk)
+        return file_sha256(path)
     except OSError:
         return None
-    return digest.hexdigest()
 
 
 def open_for_writing() -> set[str]:
