@@ -110,14 +110,16 @@ async def test_approving_an_edited_plan_runs_exactly_the_edited_steps(executor, 
     assert record["plan"]["status"] == "approved" and len(record["plan"]["steps"]) == 3
 
 
-async def test_rejecting_with_feedback_plans_again_with_it(executor):
-    async def decide(prepared):
-        if prepared.state.plan["round"] == 1:
-            await prepared.reject("one step is enough")
-        else:
-            await prepared.approve()
+async def _reject_once_then_approve(prepared):
+    """The first plan rejected with feedback, the one planned again approved as proposed."""
+    if prepared.state.plan["round"] == 1:
+        await prepared.reject("one step is enough")
+    else:
+        await prepared.approve()
 
-    prepared, seen, started = await _run_deciding(executor, decide, task_id="again")
+
+async def test_rejecting_with_feedback_plans_again_with_it(executor):
+    prepared, seen, started = await _run_deciding(executor, _reject_once_then_approve, task_id="again")
     result = (await started)["result"]
     assert result["asked"] == [None, "one step is enough"]
     assert result["ran"] == [[1, "redo: one step is enough", "engineer", []]]
@@ -228,13 +230,7 @@ async def test_only_the_host_records_a_decision(run_python, collected):
 
 
 async def test_a_replayed_approval_shows_the_plans_without_waiting(executor, sessions):
-    async def decide(prepared):
-        if prepared.state.plan["round"] == 1:
-            await prepared.reject("one step is enough")
-        else:
-            await prepared.approve()
-
-    _, _, started = await _run_deciding(executor, decide, task_id="recorded")
+    _, _, started = await _run_deciding(executor, _reject_once_then_approve, task_id="recorded")
     await started
     log = str(sessions.event_log_path("recorded"))
     replay = executor.prepare("replayed", log, {"engine": "replay", "mode": "planning-control"})
